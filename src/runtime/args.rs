@@ -1,0 +1,450 @@
+//! Argument decoding shared by every export, on the JS thread, with Node-style errors.
+//!
+//! Why not napi-rs's typed parameters: their errors carry napi status codes (`InvalidArg`) instead of
+//! Node's `ERR_INVALID_ARG_TYPE`, and numbers convert with wrap-around (`-1` becomes 4294967295 for a
+//! `u32`), which would turn a typo into a 4 TiB memory cost. Exports take raw values and decode them
+//! here; their TypeScript types are spelled in `ts_args_type`.
+
+use std::ptr;
+
+use napi::bindgen_prelude::{FromNapiValue, ToNapiValue, TypeName, ValidateNapiValue};
+use napi::{sys, ValueType};
+
+use super::abort::{clear_exception, Signal};
+use super::error::{OffloopError, Result};
+
+/// A JS value received by an export: `undefined` when the caller passed fewer arguments.
+#[derive(Clone, Copy)]
+pub struct JsArg {
+  env: sys::napi_env,
+  value: sys::napi_value,
+}
+
+impl TypeName for JsArg {
+  fn type_name() -> &'static str {
+    "unknown"
+  }
+  fn value_type() -> ValueType {
+    ValueType::Unknown
+  }
+}
+
+impl ValidateNapiValue for JsArg {}
+
+impl FromNapiValue for JsArg {
+  unsafe fn from_napi_value(env: sys::napi_env, value: sys::napi_value) -> napi::Result<Self> {
+    Ok(JsArg { env, value })
+  }
+}
+
+impl ToNapiValue for JsArg {
+  unsafe fn to_napi_value(_env: sys::napi_env, value: Self) -> napi::Result<sys::napi_value> {
+    Ok(value.value)
+  }
+}
+
+/// The JS type of a value, as `typeof` would say, with `null` apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+  Undefined,
+  Null,
+  Boolean,
+  Number,
+  String,
+  Symbol,
+  Object,
+  Function,
+  BigInt,
+  External,
+}
+
+impl JsArg {
+  pub fn kind(&self) -> Kind {
+    let mut t = 0;
+    // SAFETY: JS thread of `self.env`; `self.value` is live for the current call.
+    unsafe { sys::napi_typeof(self.env, self.value, &mut t) };
+    match t {
+      sys::ValueType::napi_undefined => Kind::Undefined,
+      sys::ValueType::napi_null => Kind::Null,
+      sys::ValueType::napi_boolean => Kind::Boolean,
+      sys::ValueType::napi_number => Kind::Number,
+      sys::ValueType::napi_string => Kind::String,
+      sys::ValueType::napi_symbol => Kind::Symbol,
+      sys::ValueType::napi_function => Kind::Function,
+      sys::ValueType::napi_bigint => Kind::BigInt,
+      sys::ValueType::napi_external => Kind::External,
+      _ => Kind::Object,
+    }
+  }
+
+  pub fn is_nullish(&self) -> bool {
+    matches!(self.kind(), Kind::Undefined | Kind::Null)
+  }
+
+  /// Describes the value for an error message the way Node does, except that string contents are
+  /// never shown: the value may be a password or key passed in the wrong place.
+  pub fn received(&self) -> String {
+    match self.kind() {
+      Kind::Undefined => "undefined".into(),
+      Kind::Null => "null".into(),
+      Kind::Boolean => format!("type boolean ({})", self.get_bool()),
+      Kind::Number => format!("type number ({})", format_number(self.get_f64())),
+      Kind::String => "type string".into(),
+      Kind::Symbol => "type symbol".into(),
+      Kind::BigInt => "type bigint".into(),
+      Kind::Function => "function".into(),
+      Kind::External => "type external".into(),
+      Kind::Object => match self.typed_array_type() {
+        Some(name) => format!("an instance of {name}"),
+        None if self.is_array() => "an instance of Array".into(),
+        None => "an instance of Object".into(),
+      },
+    }
+  }
+
+  fn get_bool(&self) -> bool {
+    let mut b = false;
+    // SAFETY: JS thread; the caller checked the kind.
+    unsafe { sys::napi_get_value_bool(self.env, self.value, &mut b) };
+    b
+  }
+
+  fn get_f64(&self) -> f64 {
+    let mut n = 0.0;
+    // SAFETY: JS thread; the caller checked the kind.
+    unsafe { sys::napi_get_value_double(self.env, self.value, &mut n) };
+    n
+  }
+
+  pub fn is_array(&self) -> bool {
+    let mut yes = false;
+    // SAFETY: JS thread.
+    unsafe { sys::napi_is_array(self.env, self.value, &mut yes) };
+    yes
+  }
+
+  fn typed_array_type(&self) -> Option<&'static str> {
+    let mut yes = false;
+    // SAFETY: JS thread.
+    unsafe { sys::napi_is_typedarray(self.env, self.value, &mut yes) };
+    if yes {
+      let mut t = 0;
+      // SAFETY: JS thread; it is a typed array.
+      unsafe {
+        sys::napi_get_typedarray_info(
+          self.env,
+          self.value,
+          &mut t,
+          ptr::null_mut(),
+          ptr::null_mut(),
+          ptr::null_mut(),
+          ptr::null_mut(),
+        )
+      };
+      return Some(match t {
+        sys::TypedarrayType::int8_array => "Int8Array",
+        sys::TypedarrayType::uint8_array => "Uint8Array",
+        sys::TypedarrayType::uint8_clamped_array => "Uint8ClampedArray",
+        sys::TypedarrayType::int16_array => "Int16Array",
+        sys::TypedarrayType::uint16_array => "Uint16Array",
+        sys::TypedarrayType::int32_array => "Int32Array",
+        sys::TypedarrayType::uint32_array => "Uint32Array",
+        sys::TypedarrayType::float32_array => "Float32Array",
+        sys::TypedarrayType::float64_array => "Float64Array",
+        sys::TypedarrayType::bigint64_array => "BigInt64Array",
+        sys::TypedarrayType::biguint64_array => "BigUint64Array",
+        _ => "TypedArray",
+      });
+    }
+    // SAFETY: JS thread.
+    unsafe { sys::napi_is_dataview(self.env, self.value, &mut yes) };
+    if yes {
+      return Some("DataView");
+    }
+    // SAFETY: JS thread.
+    unsafe { sys::napi_is_arraybuffer(self.env, self.value, &mut yes) };
+    yes.then_some("ArrayBuffer")
+  }
+
+  /// The bytes of a TypedArray, DataView or ArrayBuffer view, borrowed for the current call.
+  fn view_bytes(&self) -> Option<&[u8]> {
+    let mut data: *mut std::ffi::c_void = ptr::null_mut();
+    let mut len = 0usize;
+    let mut yes = false;
+    // SAFETY: JS thread. The returned slice points into the view's backing store, which the value
+    // (live for this call) keeps alive; callers copy before the call returns. A detached buffer
+    // reports length 0.
+    unsafe {
+      sys::napi_is_typedarray(self.env, self.value, &mut yes);
+      if yes {
+        let mut t = 0;
+        let mut count = 0usize;
+        let mut offset = 0usize;
+        sys::napi_get_typedarray_info(
+          self.env,
+          self.value,
+          &mut t,
+          &mut count,
+          &mut data,
+          ptr::null_mut(),
+          &mut offset,
+        );
+        len = count * typed_array_element_size(t);
+      } else {
+        sys::napi_is_dataview(self.env, self.value, &mut yes);
+        if yes {
+          sys::napi_get_dataview_info(
+            self.env,
+            self.value,
+            &mut len,
+            &mut data,
+            ptr::null_mut(),
+            ptr::null_mut(),
+          );
+        } else {
+          sys::napi_is_arraybuffer(self.env, self.value, &mut yes);
+          if !yes {
+            return None;
+          }
+          sys::napi_get_arraybuffer_info(self.env, self.value, &mut data, &mut len);
+        }
+      }
+      if data.is_null() || len == 0 {
+        return Some(&[]);
+      }
+      Some(std::slice::from_raw_parts(data as *const u8, len))
+    }
+  }
+
+  fn get_string(&self) -> String {
+    let mut len = 0usize;
+    // SAFETY: JS thread; the caller checked the kind. First call measures, second copies.
+    unsafe {
+      sys::napi_get_value_string_utf8(self.env, self.value, ptr::null_mut(), 0, &mut len);
+      let mut buf = vec![0u8; len + 1];
+      sys::napi_get_value_string_utf8(self.env, self.value, buf.as_mut_ptr().cast(), buf.len(), &mut len);
+      buf.truncate(len);
+      // N-API writes valid UTF-8 (lone surrogates become U+FFFD).
+      String::from_utf8(buf).unwrap_or_default()
+    }
+  }
+
+  /// A `string` (UTF-8 encoded) or any `ArrayBufferView`/`ArrayBuffer` (its bytes, copied).
+  pub fn bytes(&self, name: &str) -> Result<Vec<u8>> {
+    if self.kind() == Kind::String {
+      return Ok(self.get_string().into_bytes());
+    }
+    match self.view_bytes() {
+      Some(bytes) => Ok(bytes.to_vec()),
+      None => Err(OffloopError::invalid_type(
+        name,
+        "of type string or an instance of Buffer, TypedArray, DataView or ArrayBuffer",
+        &self.received(),
+      )),
+    }
+  }
+
+  /// Only an `ArrayBufferView`/`ArrayBuffer`, copied (salts, keys given as bytes).
+  pub fn binary(&self, name: &str) -> Result<Vec<u8>> {
+    match self.view_bytes() {
+      Some(bytes) if self.kind() == Kind::Object => Ok(bytes.to_vec()),
+      _ => Err(OffloopError::invalid_type(
+        name,
+        "an instance of Buffer, TypedArray, DataView or ArrayBuffer",
+        &self.received(),
+      )),
+    }
+  }
+
+  pub fn string(&self, name: &str) -> Result<String> {
+    if self.kind() == Kind::String {
+      Ok(self.get_string())
+    } else {
+      Err(OffloopError::invalid_type(name, "of type string", &self.received()))
+    }
+  }
+
+  /// A string out of a fixed set, like node:crypto's algorithm names.
+  pub fn one_of(&self, name: &str, allowed: &[&'static str]) -> Result<&'static str> {
+    let list = allowed.iter().map(|a| format!("'{a}'")).collect::<Vec<_>>().join(", ");
+    let value = self
+      .string(name)
+      .map_err(|_| OffloopError::invalid_type(name, &format!("one of {list}"), &self.received()))?;
+    allowed.iter().copied().find(|a| *a == value).ok_or_else(|| {
+      OffloopError::invalid_value(
+        name,
+        &format!("must be one of {list}. Received '{}'", truncate_for_message(&value)),
+      )
+    })
+  }
+
+  pub fn boolean(&self, name: &str) -> Result<bool> {
+    if self.kind() == Kind::Boolean {
+      Ok(self.get_bool())
+    } else {
+      Err(OffloopError::invalid_type(name, "of type boolean", &self.received()))
+    }
+  }
+
+  /// An integer in `min..=max`; fractions, NaN and infinities are `ERR_OUT_OF_RANGE`.
+  pub fn integer(&self, name: &str, min: u64, max: u64) -> Result<u64> {
+    if self.kind() != Kind::Number {
+      return Err(OffloopError::invalid_type(name, "of type number", &self.received()));
+    }
+    let n = self.get_f64();
+    if n.fract() != 0.0 || !n.is_finite() {
+      return Err(OffloopError::out_of_range(name, "an integer", &format_number(n)));
+    }
+    if n < min as f64 || n > max as f64 {
+      return Err(OffloopError::out_of_range(
+        name,
+        &format!(">= {min} && <= {max}"),
+        &format_number(n),
+      ));
+    }
+    Ok(n as u64)
+  }
+
+  pub fn number(&self, name: &str) -> Result<f64> {
+    if self.kind() == Kind::Number {
+      Ok(self.get_f64())
+    } else {
+      Err(OffloopError::invalid_type(name, "of type number", &self.received()))
+    }
+  }
+
+  /// The options object of an export: `undefined`/`null` means none.
+  pub fn options(&self, name: &'static str) -> Result<Options> {
+    match self.kind() {
+      Kind::Undefined | Kind::Null => Ok(Options { object: None, name }),
+      Kind::Object => Ok(Options {
+        object: Some(*self),
+        name,
+      }),
+      _ => Err(OffloopError::invalid_type(name, "of type object", &self.received())),
+    }
+  }
+
+  pub fn raw(&self) -> sys::napi_value {
+    self.value
+  }
+
+  pub fn env(&self) -> sys::napi_env {
+    self.env
+  }
+}
+
+/// An options object being read, one property at a time, each checked like Node checks options.
+pub struct Options {
+  object: Option<JsArg>,
+  name: &'static str,
+}
+
+impl Options {
+  /// A property, or `None` when absent or `undefined`. A throwing getter is a typed error.
+  pub fn get(&self, key: &str) -> Result<Option<(JsArg, String)>> {
+    let Some(object) = self.object else { return Ok(None) };
+    let path = format!("{}.{key}", self.name);
+    let mut value = ptr::null_mut();
+    let key_c = std::ffi::CString::new(key).expect("option names have no NUL");
+    // SAFETY: JS thread; `object` is live for the call.
+    let status = unsafe { sys::napi_get_named_property(object.env, object.value, key_c.as_ptr(), &mut value) };
+    if status != sys::Status::napi_ok {
+      clear_exception(object.env);
+      return Err(OffloopError::invalid_value(
+        &path,
+        "could not be read: its getter threw",
+      ));
+    }
+    let arg = JsArg { env: object.env, value };
+    Ok((arg.kind() != Kind::Undefined).then_some((arg, path)))
+  }
+
+  pub fn integer(&self, key: &str, min: u64, max: u64) -> Result<Option<u64>> {
+    self.get(key)?.map(|(v, path)| v.integer(&path, min, max)).transpose()
+  }
+
+  pub fn boolean(&self, key: &str) -> Result<Option<bool>> {
+    self.get(key)?.map(|(v, path)| v.boolean(&path)).transpose()
+  }
+
+  pub fn one_of(&self, key: &str, allowed: &[&'static str]) -> Result<Option<&'static str>> {
+    self.get(key)?.map(|(v, path)| v.one_of(&path, allowed)).transpose()
+  }
+
+  pub fn bytes(&self, key: &str) -> Result<Option<Vec<u8>>> {
+    self.get(key)?.map(|(v, path)| v.bytes(&path)).transpose()
+  }
+
+  pub fn binary(&self, key: &str) -> Result<Option<Vec<u8>>> {
+    self.get(key)?.map(|(v, path)| v.binary(&path)).transpose()
+  }
+
+  pub fn string(&self, key: &str) -> Result<Option<String>> {
+    self.get(key)?.map(|(v, path)| v.string(&path)).transpose()
+  }
+
+  /// The `signal` option every async export takes.
+  pub fn signal<'env>(&self) -> Result<Option<Signal<'env>>> {
+    self
+      .get("signal")?
+      .map(|(v, path)| Signal::from_value(v.env, v.value, &path, || v.received()))
+      .transpose()
+  }
+}
+
+fn typed_array_element_size(t: sys::napi_typedarray_type) -> usize {
+  match t {
+    sys::TypedarrayType::int16_array | sys::TypedarrayType::uint16_array => 2,
+    sys::TypedarrayType::int32_array | sys::TypedarrayType::uint32_array | sys::TypedarrayType::float32_array => 4,
+    sys::TypedarrayType::float64_array | sys::TypedarrayType::bigint64_array | sys::TypedarrayType::biguint64_array => {
+      8
+    }
+    _ => 1,
+  }
+}
+
+/// Numbers as JS prints them in messages (`1`, `1.5`, `NaN`, `Infinity`).
+fn format_number(n: f64) -> String {
+  if n.is_nan() {
+    "NaN".into()
+  } else if n.is_infinite() {
+    if n > 0.0 {
+      "Infinity".into()
+    } else {
+      "-Infinity".into()
+    }
+  } else if n.fract() == 0.0 && n.abs() < 1e21 {
+    format!("{}", n as i128)
+  } else {
+    format!("{n}")
+  }
+}
+
+/// Keeps a user-given name (an algorithm, an encoding) short in a message.
+fn truncate_for_message(s: &str) -> String {
+  match s.char_indices().nth(40) {
+    Some((i, _)) => format!("{}...", &s[..i]),
+    None => s.to_owned(),
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  #[test]
+  fn numbers_print_like_js() {
+    assert_eq!(format_number(42.0), "42");
+    assert_eq!(format_number(-1.0), "-1");
+    assert_eq!(format_number(1.5), "1.5");
+    assert_eq!(format_number(f64::NAN), "NaN");
+    assert_eq!(format_number(f64::NEG_INFINITY), "-Infinity");
+  }
+
+  #[test]
+  fn long_names_are_cut() {
+    assert_eq!(truncate_for_message("sha256"), "sha256");
+    assert_eq!(truncate_for_message(&"x".repeat(100)).len(), 43);
+  }
+}

@@ -1,0 +1,418 @@
+//! The promise bridge: every async export returns a promise made here, its work runs on the pool,
+//! and its result comes back to the JS thread to settle the promise, exactly once, on every path.
+//!
+//! Why not napi-rs's `JsDeferred`: each one owns a threadsafe function (TSFN), created and released
+//! per call, which costs microseconds per call and wakes the loop once per result. Here each JS
+//! environment owns one long-lived TSFN; pool threads push completions into a shared queue and call
+//! the TSFN only when the queue was empty, so the JS thread drains results in batches. The TSFN is
+//! referenced (keeps the process alive) only while promises are pending.
+//!
+//! Exactly-once settlement: pending promises live in a table owned by the JS thread, keyed by a
+//! job id. Whoever removes the entry first (the drain with a result, or the abort listener) settles
+//! it; a later comer finds nothing and drops what it had.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::ffi::c_void;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::ptr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use napi::bindgen_prelude::{PromiseRaw, ToNapiValue};
+use napi::{sys, Env};
+
+use super::abort::{AbortLink, Signal};
+use super::error::{OffloopError, Result};
+use super::pool::{pool, Outcome};
+
+/// What a job reads to learn that its caller aborted. Long jobs check it between chunks.
+#[derive(Clone, Default)]
+pub struct Cancel(Option<Arc<AtomicBool>>);
+
+impl Cancel {
+  pub(super) fn new() -> Self {
+    Cancel(Some(Arc::new(AtomicBool::new(false))))
+  }
+
+  pub(super) fn cancel(&self) {
+    if let Some(flag) = &self.0 {
+      flag.store(true, Ordering::Release);
+    }
+  }
+
+  pub fn is_cancelled(&self) -> bool {
+    self.0.as_ref().is_some_and(|flag| flag.load(Ordering::Acquire))
+  }
+
+  /// `Err(AbortError)` once cancelled, for `?` between chunks of work.
+  pub fn check(&self) -> Result<()> {
+    if self.is_cancelled() {
+      Err(OffloopError::aborted())
+    } else {
+      Ok(())
+    }
+  }
+}
+
+/// Work for the pool: runs off the JS thread, then `T` becomes the promise's value on it.
+pub struct Job<'s, F> {
+  work: F,
+  signal: Option<Signal<'s>>,
+}
+
+impl<'s, T, F> Job<'s, F>
+where
+  F: FnOnce(&Cancel) -> Result<T> + Send + 'static,
+  T: ToNapiValue + Send + 'static,
+{
+  pub fn new(work: F) -> Self {
+    Job { work, signal: None }
+  }
+
+  /// Ties the job to the caller's `AbortSignal` (the `signal` option of every async export).
+  pub fn abortable(mut self, signal: Option<Signal<'s>>) -> Self {
+    self.signal = signal;
+    self
+  }
+}
+
+/// Builds the result value on the JS thread.
+type Settle = Box<dyn FnOnce(sys::napi_env) -> Result<sys::napi_value> + Send>;
+
+struct Completion {
+  id: u64,
+  outcome: Result<Settle>,
+}
+
+/// The part of an environment's bridge that pool threads touch.
+struct Shared {
+  state: Mutex<SharedState>,
+}
+
+struct SharedState {
+  /// False once the environment is torn down (a worker terminated, the process exiting): jobs then
+  /// skip their work and their results are dropped, and nobody touches the TSFN again.
+  alive: bool,
+  completions: Vec<Completion>,
+  tsfn: sys::napi_threadsafe_function,
+}
+
+// SAFETY: the only non-Send field is the TSFN handle, which N-API allows any thread to call; it is
+// used only under the mutex while `alive`, and `alive` is cleared (under the same mutex) by the
+// environment's cleanup hook before N-API finalizes the TSFN.
+unsafe impl Send for SharedState {}
+
+impl Shared {
+  fn is_alive(&self) -> bool {
+    self.state.lock().unwrap_or_else(|e| e.into_inner()).alive
+  }
+
+  fn deliver(&self, completion: Completion) {
+    let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+    if !state.alive {
+      return;
+    }
+    let wake = state.completions.is_empty();
+    state.completions.push(completion);
+    if wake {
+      // SAFETY: `alive` under the lock guarantees the TSFN is not finalized (see SharedState).
+      // Non-blocking on an unbounded queue cannot fail for lack of room.
+      unsafe {
+        sys::napi_call_threadsafe_function(
+          state.tsfn,
+          ptr::null_mut(),
+          sys::ThreadsafeFunctionCallMode::nonblocking,
+        )
+      };
+    }
+  }
+}
+
+/// A promise waiting for its job, owned by the JS thread.
+struct Pending {
+  deferred: sys::napi_deferred,
+  abort: Option<AbortLink>,
+}
+
+/// One environment's bridge, living on its JS thread (each worker_thread has its own).
+struct EnvBridge {
+  env: sys::napi_env,
+  shared: Arc<Shared>,
+  tsfn: sys::napi_threadsafe_function,
+  pending: HashMap<u64, Pending>,
+  next_id: u64,
+  referenced: bool,
+}
+
+thread_local! {
+  static BRIDGE: RefCell<Option<EnvBridge>> = const { RefCell::new(None) };
+}
+
+/// Queues `job` and returns its promise at once. Errors from `prepare` (argument decoding, on the JS
+/// thread) reject the returned promise too, so an async export never throws.
+pub fn spawn<'env, T, F>(
+  env: &'env Env,
+  prepare: impl FnOnce() -> Result<Job<'env, F>>,
+) -> napi::Result<PromiseRaw<'env, T>>
+where
+  F: FnOnce(&Cancel) -> Result<T> + Send + 'static,
+  T: ToNapiValue + Send + 'static,
+{
+  let raw_env = env.raw();
+  let mut deferred = ptr::null_mut();
+  let mut promise = ptr::null_mut();
+  // SAFETY: on the JS thread of `env` (we are inside a #[napi] call).
+  check(unsafe { sys::napi_create_promise(raw_env, &mut deferred, &mut promise) })?;
+  if let Err(error) = prepare().and_then(|job| queue(raw_env, deferred, job)) {
+    settle(raw_env, deferred, Err(error));
+  }
+  Ok(PromiseRaw::new(raw_env, promise))
+}
+
+fn queue<T, F>(env: sys::napi_env, deferred: sys::napi_deferred, job: Job<'_, F>) -> Result<()>
+where
+  F: FnOnce(&Cancel) -> Result<T> + Send + 'static,
+  T: ToNapiValue + Send + 'static,
+{
+  let cancel = match &job.signal {
+    Some(signal) if signal.aborted()? => return Err(OffloopError::aborted()),
+    Some(_) => Cancel::new(),
+    None => Cancel::default(),
+  };
+  with_bridge(env, |bridge| {
+    let id = bridge.next_id;
+    let shared = bridge.shared.clone();
+    let job_cancel = cancel.clone();
+    let work = job.work;
+    pool().submit(move || run(&shared, id, &job_cancel, work))?;
+    bridge.next_id += 1;
+    bridge.pending.insert(id, Pending { deferred, abort: None });
+    bridge.update_ref();
+    Ok(id)
+  })
+  .and_then(|id| {
+    // The listener is added outside the bridge borrow: addEventListener runs JS.
+    if let Some(signal) = job.signal {
+      let link = signal.listen(id, cancel)?;
+      with_bridge(env, |bridge| {
+        if let Some(pending) = bridge.pending.get_mut(&id) {
+          pending.abort = Some(link);
+        }
+        Ok(())
+      })?;
+    }
+    Ok(())
+  })
+}
+
+/// The pool-thread side of a job.
+fn run<T, F>(shared: &Shared, id: u64, cancel: &Cancel, work: F) -> Outcome
+where
+  F: FnOnce(&Cancel) -> Result<T>,
+  T: ToNapiValue + Send + 'static,
+{
+  if cancel.is_cancelled() || !shared.is_alive() {
+    return Outcome::Cancelled;
+  }
+  let result = catch_unwind(AssertUnwindSafe(|| work(cancel))).unwrap_or_else(|payload| Err(panic_error(payload)));
+  let outcome = if result.is_ok() {
+    Outcome::Completed
+  } else {
+    Outcome::Failed
+  };
+  let settle = result.map(|value| -> Settle {
+    Box::new(move |env| {
+      // SAFETY: the bridge calls settle closures only on the JS thread of `env`.
+      unsafe { T::to_napi_value(env, value) }.map_err(|e| OffloopError::error("ERR_OFFLOOP_INTERNAL", e.reason))
+    })
+  });
+  shared.deliver(Completion { id, outcome: settle });
+  outcome
+}
+
+fn panic_error(payload: Box<dyn std::any::Any + Send>) -> OffloopError {
+  let detail = payload
+    .downcast_ref::<&str>()
+    .map(|s| s.to_string())
+    .or_else(|| payload.downcast_ref::<String>().cloned())
+    .unwrap_or_default();
+  OffloopError::error(
+    "ERR_OFFLOOP_PANIC",
+    format!("offloop: a job panicked (this is a bug in offloop): {detail}"),
+  )
+}
+
+/// Called by the abort listener: rejects the job's promise with an `AbortError` if it is still
+/// pending, and tells the job to stop.
+pub(super) fn abort(env: sys::napi_env, id: u64, reason: sys::napi_value) {
+  let Some(pending) = take_pending(env, id) else { return };
+  if let Some(link) = pending.abort {
+    link.cancel.cancel();
+    link.forget(env);
+  }
+  let error = OffloopError::aborted().to_js(env);
+  if !error.is_null() && !reason.is_null() {
+    // SAFETY: JS thread; both values are live in this callback's scope.
+    unsafe { sys::napi_set_named_property(env, error, c"cause".as_ptr(), reason) };
+  }
+  // SAFETY: JS thread; the deferred was taken out of the table, so it is settled only here.
+  unsafe { sys::napi_reject_deferred(env, pending.deferred, error) };
+}
+
+fn take_pending(env: sys::napi_env, id: u64) -> Option<Pending> {
+  BRIDGE.with(|cell| {
+    let mut slot = cell.borrow_mut();
+    let bridge = slot.as_mut().filter(|b| b.env == env)?;
+    let pending = bridge.pending.remove(&id);
+    bridge.update_ref();
+    pending
+  })
+}
+
+/// Settles a deferred with a result built on the JS thread. Never throws into JS.
+fn settle(env: sys::napi_env, deferred: sys::napi_deferred, outcome: Result<Settle>) {
+  let value = outcome.and_then(|build| build(env));
+  // SAFETY: JS thread of `env`; each deferred reaches here once (it was removed from the table or
+  // never entered it).
+  unsafe {
+    match value {
+      Ok(value) => sys::napi_resolve_deferred(env, deferred, value),
+      Err(error) => sys::napi_reject_deferred(env, deferred, error.to_js(env)),
+    };
+  }
+}
+
+/// The TSFN's callback: drains every completion queued since the last drain.
+unsafe extern "C" fn drain(
+  env: sys::napi_env,
+  _js_callback: sys::napi_value,
+  context: *mut c_void,
+  _data: *mut c_void,
+) {
+  if env.is_null() {
+    return; // the TSFN is being finalized; nothing can be settled any more
+  }
+  // SAFETY: `context` is the `Arc<Shared>` leaked in `EnvBridge::new`, freed only by the TSFN's
+  // finalizer, which runs after the last call of this callback.
+  let shared = unsafe { &*(context as *const Shared) };
+  let completions = std::mem::take(&mut shared.state.lock().unwrap_or_else(|e| e.into_inner()).completions);
+  for completion in completions {
+    let Some(pending) = take_pending(env, completion.id) else {
+      continue;
+    };
+    let mut scope = ptr::null_mut();
+    // SAFETY: JS thread. A scope per result keeps a large batch from piling up handles.
+    unsafe { sys::napi_open_handle_scope(env, &mut scope) };
+    if let Some(link) = pending.abort {
+      link.unlisten(env);
+    }
+    settle(env, pending.deferred, completion.outcome);
+    // SAFETY: closes the scope opened above.
+    unsafe { sys::napi_close_handle_scope(env, scope) };
+  }
+}
+
+unsafe extern "C" fn finalize_shared(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
+  // SAFETY: `data` is the pointer from `Arc::into_raw` in `EnvBridge::new`; N-API calls this once.
+  drop(unsafe { Arc::from_raw(data as *const Shared) });
+}
+
+/// The environment's cleanup hook: from here on no job runs or delivers for it.
+unsafe extern "C" fn env_teardown(_arg: *mut c_void) {
+  BRIDGE.with(|cell| {
+    if let Some(bridge) = cell.borrow_mut().take() {
+      // The pending deferreds and abort references die with the environment; N-API frees them.
+      bridge.shared.state.lock().unwrap_or_else(|e| e.into_inner()).alive = false;
+    }
+  });
+}
+
+fn with_bridge<R>(env: sys::napi_env, f: impl FnOnce(&mut EnvBridge) -> Result<R>) -> Result<R> {
+  BRIDGE.with(|cell| {
+    let mut slot = cell.borrow_mut();
+    if slot.as_ref().is_none_or(|b| b.env != env) {
+      *slot = Some(EnvBridge::new(env)?);
+    }
+    f(slot.as_mut().expect("bridge was just created"))
+  })
+}
+
+impl EnvBridge {
+  fn new(env: sys::napi_env) -> Result<Self> {
+    let shared = Arc::new(Shared {
+      state: Mutex::new(SharedState {
+        alive: true,
+        completions: Vec::new(),
+        tsfn: ptr::null_mut(),
+      }),
+    });
+    let context = Arc::into_raw(shared.clone()) as *mut c_void;
+    let mut tsfn = ptr::null_mut();
+    let mut name = ptr::null_mut();
+    // SAFETY: JS thread of `env`. The TSFN has no JS function; `drain` does the work. The leaked Arc
+    // is freed by `finalize_shared`. The cleanup hook is added after the TSFN so it runs before
+    // N-API's own hook finalizes the TSFN (hooks run in reverse order of addition).
+    unsafe {
+      sys::napi_create_string_utf8(env, c"offloop".as_ptr(), 7, &mut name);
+      let status = sys::napi_create_threadsafe_function(
+        env,
+        ptr::null_mut(),
+        ptr::null_mut(),
+        name,
+        0,
+        1,
+        context,
+        Some(finalize_shared),
+        context,
+        Some(drain),
+        &mut tsfn,
+      );
+      if status != sys::Status::napi_ok {
+        drop(Arc::from_raw(context as *const Shared));
+        return Err(OffloopError::error(
+          "ERR_OFFLOOP_INTERNAL",
+          "offloop: cannot create its completion channel",
+        ));
+      }
+      sys::napi_unref_threadsafe_function(env, tsfn);
+      sys::napi_add_env_cleanup_hook(env, Some(env_teardown), ptr::null_mut());
+    }
+    shared.state.lock().unwrap_or_else(|e| e.into_inner()).tsfn = tsfn;
+    Ok(EnvBridge {
+      env,
+      shared,
+      tsfn,
+      pending: HashMap::new(),
+      next_id: 0,
+      referenced: false,
+    })
+  }
+
+  /// Keeps the process alive exactly while promises are pending, as libuv work would.
+  fn update_ref(&mut self) {
+    let want = !self.pending.is_empty();
+    if want != self.referenced {
+      // SAFETY: JS thread of `self.env`; the TSFN lives as long as the environment.
+      unsafe {
+        if want {
+          sys::napi_ref_threadsafe_function(self.env, self.tsfn)
+        } else {
+          sys::napi_unref_threadsafe_function(self.env, self.tsfn)
+        }
+      };
+      self.referenced = want;
+    }
+  }
+}
+
+fn check(status: sys::napi_status) -> napi::Result<()> {
+  if status == sys::Status::napi_ok {
+    Ok(())
+  } else {
+    Err(napi::Error::new(
+      napi::Status::GenericFailure,
+      "offloop: N-API call failed",
+    ))
+  }
+}

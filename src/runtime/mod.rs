@@ -1,0 +1,18 @@
+//! The runtime every export goes through: offloop's thread pool, the promise bridge that settles
+//! promises from it, `AbortSignal` support, the error type, and argument decoding.
+
+pub mod abort;
+pub mod args;
+pub mod bridge;
+pub mod error;
+mod exports;
+pub mod pool;
+
+pub use args::JsArg;
+pub use bridge::{spawn, Cancel, Job};
+pub use error::{ErrorKind, OffloopError, Result};
+
+/// Runs a sync export's body, turning an `OffloopError` into a thrown JS error of the right class.
+pub fn sync<T>(env: &napi::Env, body: impl FnOnce() -> Result<T>) -> napi::Result<T> {
+  body().map_err(|e| e.throw(env.raw()))
+}
