@@ -835,11 +835,17 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.VectorIndex = nativeBinding.VectorIndex
+module.exports.argsort = nativeBinding.argsort
 module.exports.configure = nativeBinding.configure
+module.exports.describe = nativeBinding.describe
 module.exports.hashPassword = nativeBinding.hashPassword
 module.exports.hashPasswordSync = nativeBinding.hashPasswordSync
+module.exports.histogram = nativeBinding.histogram
 module.exports.needsRehash = nativeBinding.needsRehash
 module.exports.parsePasswordHash = nativeBinding.parsePasswordHash
 module.exports.poolStats = nativeBinding.poolStats
+module.exports.sort = nativeBinding.sort
+module.exports.topK = nativeBinding.topK
 module.exports.verifyPassword = nativeBinding.verifyPassword
 module.exports.verifyPasswordSync = nativeBinding.verifyPasswordSync
