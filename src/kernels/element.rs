@@ -11,6 +11,9 @@ pub trait Element: Copy + Send + Sync + 'static {
   /// A key whose unsigned order is `TypedArray.prototype.sort`'s: numeric, `-0` before `+0`, NaN
   /// (any bit pattern) last.
   fn sort_key(self) -> u64;
+
+  /// The value of a key; NaN comes back as the canonical NaN.
+  fn from_sort_key(key: u64) -> Self;
 }
 
 macro_rules! signed {
@@ -25,6 +28,9 @@ macro_rules! signed {
       fn sort_key(self) -> u64 {
         // Flipping the sign bit maps i64 order onto u64 order.
         (self as i64 as u64) ^ (1 << 63)
+      }
+      fn from_sort_key(key: u64) -> Self {
+        (key ^ (1 << 63)) as i64 as $t
       }
     }
   )*};
@@ -41,6 +47,9 @@ macro_rules! unsigned {
       }
       fn sort_key(self) -> u64 {
         self as u64
+      }
+      fn from_sort_key(key: u64) -> Self {
+        key as $t
       }
     }
   )*};
@@ -63,6 +72,14 @@ fn float_key(x: f64) -> u64 {
   }
 }
 
+fn float_from_key(key: u64) -> f64 {
+  match key {
+    u64::MAX => f64::NAN,
+    _ if key >> 63 == 1 => f64::from_bits(key & !(1 << 63)),
+    _ => f64::from_bits(!key),
+  }
+}
+
 impl Element for f64 {
   fn to_f64(self) -> f64 {
     self
@@ -72,6 +89,9 @@ impl Element for f64 {
   }
   fn sort_key(self) -> u64 {
     float_key(self)
+  }
+  fn from_sort_key(key: u64) -> Self {
+    float_from_key(key)
   }
 }
 
@@ -85,6 +105,10 @@ impl Element for f32 {
   fn sort_key(self) -> u64 {
     // Widening is exact and keeps the order (and the sign of zero).
     float_key(self as f64)
+  }
+  fn from_sort_key(key: u64) -> Self {
+    // Exact: the key came from an f32.
+    float_from_key(key) as f32
   }
 }
 
@@ -112,6 +136,14 @@ mod tests {
     assert_eq!(negative_nan.sort_key(), f64::NAN.sort_key());
     assert!(f64::INFINITY.sort_key() < f64::NAN.sort_key());
     assert!((-0.0f32).sort_key() < 0.0f32.sort_key());
+    for x in ordered {
+      assert_eq!(f64::from_sort_key(x.sort_key()).to_bits(), x.to_bits());
+      assert_eq!(
+        f32::from_sort_key((x as f32).sort_key()).to_bits(),
+        (x as f32).to_bits()
+      );
+    }
+    assert!(f64::from_sort_key(negative_nan.sort_key()).is_nan());
   }
 
   #[test]
@@ -120,5 +152,10 @@ mod tests {
     assert!((-1i8).sort_key() < 0i8.sort_key());
     assert!(0i32.sort_key() < i32::MAX.sort_key());
     assert!(u64::MAX.sort_key() > (u64::MAX - 1).sort_key());
+    for x in [i64::MIN, -1, 0, 1, i64::MAX] {
+      assert_eq!(i64::from_sort_key(x.sort_key()), x);
+    }
+    assert_eq!(i8::from_sort_key((-128i8).sort_key()), -128);
+    assert_eq!(u16::from_sort_key(65535u16.sort_key()), 65535);
   }
 }

@@ -1,5 +1,7 @@
 //! `histogram` with numpy.histogram's semantics: bins `[e[i], e[i+1])`, the last one closed, values
 //! outside the range not counted, equal-width edges from `linspace`, an empty range widened by ±0.5.
+//! A value's bin is always the one its edges say (numpy's arithmetic is only a first guess), so the
+//! result is exact even where bins are narrower than a rounding step.
 
 use rayon::prelude::*;
 
@@ -143,41 +145,40 @@ fn count<T: Element>(
   }
 }
 
-pub fn histogram<T: Element>(data: &[T], bins: Bins, skip_nan: bool, cancel: &Cancel) -> Result<Histogram> {
-  match bins {
-    Bins::Uniform { count: n, min, max } => {
-      let (first, last) = outer_edges(data, min, max, skip_nan, cancel)?;
-      let edges = linspace(first, last, n);
-      let width = last - first;
-      let counts = count(data, n, skip_nan, cancel, |x| {
-        if !(first..=last).contains(&x) {
-          return None;
-        }
-        // numpy's index, then its fix-up for results one ULP off the edges.
-        let mut bin = (((x - first) / width) * n as f64) as usize;
-        bin = bin.min(n - 1);
-        if x < edges[bin] {
-          bin -= 1;
-        } else if bin + 1 < n && x >= edges[bin + 1] {
-          bin += 1;
-        }
-        Some(bin)
-      })?;
-      Ok(Histogram { edges, counts })
-    }
-    Bins::Edges(edges) => {
-      let n = edges.len() - 1;
-      let (first, last) = (edges[0], edges[n]);
-      let counts = count(data, n, skip_nan, cancel, |x| {
-        if !(first..=last).contains(&x) {
-          return None;
-        }
-        // Edges at or below x, minus one; x equal to the last edge goes to the last bin.
-        Some((edges.partition_point(|e| *e <= x) - 1).min(n - 1))
-      })?;
-      Ok(Histogram { edges, counts })
-    }
+/// The bin of `x` among non-decreasing `edges`: edges at or below `x`, minus one; `x` equal to the
+/// last edge goes to the last bin.
+fn search_bin(edges: &[f64], x: f64) -> Option<usize> {
+  let n = edges.len() - 1;
+  match (edges[0]..=edges[n]).contains(&x) {
+    true => Some((edges.partition_point(|e| *e <= x) - 1).min(n - 1)),
+    false => None,
   }
+}
+
+pub fn histogram<T: Element>(data: &[T], bins: Bins, skip_nan: bool, cancel: &Cancel) -> Result<Histogram> {
+  let (edges, uniform) = match bins {
+    Bins::Uniform { count, min, max } => {
+      let (first, last) = outer_edges(data, min, max, skip_nan, cancel)?;
+      (linspace(first, last, count), true)
+    }
+    Bins::Edges(edges) => (edges, false),
+  };
+  let n = edges.len() - 1;
+  let (first, last) = (edges[0], edges[n]);
+  let scale = n as f64 / (last - first);
+  let counts = count(data, n, skip_nan, cancel, |x| {
+    if !uniform || !(first..=last).contains(&x) {
+      return search_bin(&edges, x);
+    }
+    // Equal-width bins: numpy's arithmetic guess, checked against the edges. It can miss by an ULP
+    // near an edge, or entirely when the width rounds to 0 or overflows: then search.
+    let bin = (((x - first) * scale) as usize).min(n - 1);
+    match edges[bin] <= x && (x < edges[bin + 1] || (bin == n - 1 && x <= last)) {
+      true => Some(bin),
+      false => search_bin(&edges, x),
+    }
+  })?;
+  Ok(Histogram { edges, counts })
 }
 
 #[cfg(test)]
