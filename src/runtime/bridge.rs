@@ -185,7 +185,10 @@ where
     let shared = bridge.shared.clone();
     let job_cancel = cancel.clone();
     let work = job.work;
-    pool().submit(move || run(&shared, id, &job_cancel, work))?;
+    pool().submit(move || {
+      let (outcome, completion) = run(&shared, id, &job_cancel, work);
+      (outcome, move || completion.into_iter().for_each(|c| shared.deliver(c)))
+    })?;
     bridge.next_id += 1;
     bridge.pending.insert(id, Pending { deferred, abort: None });
     bridge.update_ref();
@@ -206,14 +209,14 @@ where
   })
 }
 
-/// The pool-thread side of a job.
-fn run<T, F>(shared: &Shared, id: u64, cancel: &Cancel, work: F) -> Outcome
+/// The pool-thread side of a job: runs the work unless it was aborted or its environment is gone.
+fn run<T, F>(shared: &Shared, id: u64, cancel: &Cancel, work: F) -> (Outcome, Option<Completion>)
 where
   F: FnOnce(&Cancel) -> Result<T>,
   T: ToNapiValue + Send + 'static,
 {
   if cancel.is_cancelled() || !shared.is_alive() {
-    return Outcome::Cancelled;
+    return (Outcome::Cancelled, None);
   }
   let result = catch_unwind(AssertUnwindSafe(|| work(cancel))).unwrap_or_else(|payload| Err(panic_error(payload)));
   let outcome = if result.is_ok() {
@@ -227,8 +230,7 @@ where
       unsafe { T::to_napi_value(env, value) }.map_err(|e| OffloopError::error("ERR_OFFLOOP_INTERNAL", e.reason))
     })
   });
-  shared.deliver(Completion { id, outcome: settle });
-  outcome
+  (outcome, Some(Completion { id, outcome: settle }))
 }
 
 fn panic_error(payload: Box<dyn std::any::Any + Send>) -> OffloopError {
