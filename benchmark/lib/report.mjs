@@ -53,6 +53,10 @@ export function markdown(result) {
     }
     const r = ratioVsBestPeer(g);
     out.push(`### ${g.group}${r ? ` — offloop **${r.ratio.toFixed(2)}x** vs ${r.bestPeer.impl}` : ''}`, '');
+    if (g.rows.some((row) => row.fileP99Ms !== undefined)) {
+      out.push(serverTable(g.rows), '');
+      continue;
+    }
     out.push('| implementation | params | in flight | ops/s | MB/s | p50 ms | p99 ms | loop delay p99 / max ms | CPU % | RSS MB |');
     out.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|');
     for (const row of g.rows) {
@@ -64,6 +68,21 @@ export function markdown(result) {
     out.push('');
   }
   return out.join('\n');
+}
+
+/** Server rows: login throughput and the latency of the probes that ran beside the load. */
+function serverTable(rows) {
+  const lines = [
+    '| server variant | login/s | login p50 / p99 ms | errors | /health p50 / p99 / max ms | /file p50 / p99 / max ms |',
+    '|---|---:|---:|---:|---:|---:|',
+  ];
+  for (const row of rows) {
+    const name = isOurs(row) ? `**${row.impl}**` : row.impl;
+    lines.push(
+      `| ${name} | ${fmt(row.opsPerSec)} | ${fmt(row.p50Ms)} / ${fmt(row.p99Ms)} | ${row.errors ?? 0} | ${fmt(row.healthP50Ms)} / ${fmt(row.healthP99Ms)} / ${fmt(row.healthMaxMs)} | ${fmt(row.fileP50Ms)} / ${fmt(row.fileP99Ms)} / ${fmt(row.fileMaxMs)} |`,
+    );
+  }
+  return lines.join('\n');
 }
 
 const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -92,8 +111,11 @@ export function svg(result) {
       const cls = isOurs(row) ? 'ours' : 'peer';
       parts.push(`<text x="${labelW - 6}" y="${y + 12}" class="l">${esc(row.impl)}</text>`);
       parts.push(`<rect x="${labelW}" y="${y}" width="${w.toFixed(1)}" height="${barH - 3}" class="${cls}"/>`);
-      const delay = row.loopDelayMaxMs === undefined ? '' : `, loop stall ${fmt(row.loopDelayMaxMs)} ms`;
-      parts.push(`<text x="${labelW + w + 6}" y="${y + 12}" class="v">${fmt(speed(row))} ops/s${esc(delay)}</text>`);
+      const delay =
+        row.fileP99Ms !== undefined
+          ? ` login/s, /file p99 ${fmt(row.fileP99Ms)} ms, /health p99 ${fmt(row.healthP99Ms)} ms`
+          : ` ops/s${row.loopDelayMaxMs === undefined ? '' : `, loop stall ${fmt(row.loopDelayMaxMs)} ms`}`;
+      parts.push(`<text x="${labelW + w + 6}" y="${y + 12}" class="v">${fmt(speed(row))}${esc(delay)}</text>`);
       y += barH;
     }
     y += 22;

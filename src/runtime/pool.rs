@@ -205,7 +205,9 @@ mod tests {
     let pool = leaked(1, None);
     pool.submit(|| -> (Outcome, fn()) { panic!("boom") }).unwrap();
     let (tx, rx) = mpsc::channel();
-    pool.submit(move || (Outcome::Completed, move || tx.send(()).unwrap())).unwrap();
+    pool
+      .submit(move || (Outcome::Completed, move || tx.send(()).unwrap()))
+      .unwrap();
     rx.recv().unwrap();
     // Delivery runs after the counters: whoever is told the job ended sees it counted.
     assert_eq!(pool.stats().completed, 1);

@@ -12,7 +12,9 @@ use super::{spawn, Job, JsArg};
 
 #[napi]
 pub fn test_panic_in_job<'env>(env: &'env Env) -> napi::Result<PromiseRaw<'env, ()>> {
-  spawn(env, || Ok(Job::new(|_| -> super::Result<()> { panic!("injected test panic") })))
+  spawn(env, || {
+    Ok(Job::new(|_| -> super::Result<()> { panic!("injected test panic") }))
+  })
 }
 
 /// Holds a pool thread for `ms` milliseconds, checking for an abort every millisecond; resolves
