@@ -27,9 +27,14 @@ export const loadHooks = `const hooks = { exports: {} }; process.dlopen(hooks, $
  * as a failure, not as a stuck test run.
  */
 export function runChild(code, { env = {}, timeoutMs = 60_000, args = [] } = {}) {
+  return runNode([...args, '--input-type=module', '-e', code], { env, timeoutMs });
+}
+
+/** Runs `node ...argv` like `runChild`: for fixture scripts that take arguments. */
+export function runNode(argv, { env = {}, timeoutMs = 60_000 } = {}) {
   return new Promise((resolve) => {
     const started = Date.now();
-    const child = spawn(process.execPath, [...args, '--input-type=module', '-e', code], {
+    const child = spawn(process.execPath, argv, {
       cwd: root,
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
