@@ -1,4 +1,4 @@
 //! offloop: CPU-bound work off the Node.js event loop, on offloop's own Rayon pool.
 
-mod password;
-mod runtime;
+pub mod password;
+pub mod runtime;
