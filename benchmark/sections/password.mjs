@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { execFileSync } from 'node:child_process';
 
 const require = createRequire(import.meta.url);
 const offloop = require('../../index.js');
@@ -62,4 +63,21 @@ export default async function passwordSection(bench) {
     await bench.run({ group: bcryptGroup, task: 'bcrypt verify', impl, params: 'cost 10', inFlight, op });
   }
   await pool.destroy();
+
+  // The backend choice, measured in Rust on one thread (compiles an example: skipped under --quick).
+  if (!bench.quick) {
+    bench.log('  password | argon2id on one thread: Rust backends (cargo run --example argon2_backends) ...');
+    const out = execFileSync('cargo', ['run', '--quiet', '--release', '--example', 'argon2_backends'], {
+      cwd: fileURLToPath(new URL('../..', import.meta.url)),
+      encoding: 'utf8',
+    });
+    for (const line of out.trim().split('\n')) {
+      const { backend, hashesPerSec } = JSON.parse(line);
+      bench.record({ group: 'argon2id on one thread: Rust backends', task: 'argon2id hash', impl: backend, params: PARAMS, inFlight: 1, opsPerSec: hashesPerSec });
+    }
+    bench.note(
+      'Backend choice: offloop builds on argon2-rust rather than RustCrypto\'s argon2 (which @node-rs/argon2 uses) because it is faster per core on this machine; ' +
+        'see the group "argon2id on one thread: Rust backends" (benchmark/argon2_backends.rs), same parameters, same tag.',
+    );
+  }
 }
