@@ -1,5 +1,5 @@
 //! offloop: CPU-bound work off the Node.js event loop, on offloop's own Rayon pool.
 
-mod kernels;
-mod password;
-mod runtime;
+pub mod kernels;
+pub mod password;
+pub mod runtime;

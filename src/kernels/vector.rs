@@ -89,10 +89,6 @@ fn sums<const Q: usize>(row: &[f32], queries: [&[f32]; Q], term: impl Fn(f32, f3
   })
 }
 
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-  sums(a, [b], Inner::term)[0]
-}
-
 /// Scales `v` to unit length (in f64, for an accurate norm). A zero vector stays zero.
 fn normalize(v: &mut [f32]) {
   let norm = v.iter().map(|x| *x as f64 * *x as f64).sum::<f64>().sqrt();
@@ -540,6 +536,10 @@ mod tests {
       .collect();
     scored.sort_by(|a, b| b.0.partial_cmp(&a.0).unwrap().then(a.1.cmp(&b.1)));
     scored.iter().take(k).map(|s| s.1).collect()
+  }
+
+  fn dot(a: &[f32], b: &[f32]) -> f32 {
+    sums(a, [b], Inner::term)[0]
   }
 
   #[test]

@@ -7,6 +7,8 @@ pub mod bridge;
 pub mod error;
 mod exports;
 pub mod pool;
+#[cfg(feature = "test-hooks")]
+mod test_hooks;
 
 pub use args::JsArg;
 pub use bridge::{spawn, Cancel, Job};
