@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
+use crate::runtime::pool::pool;
 use crate::runtime::{Cancel, OffloopError, Result};
 
 const LANES: usize = 16;
@@ -89,11 +90,12 @@ fn sums<const Q: usize>(row: &[f32], queries: [&[f32]; Q], term: impl Fn(f32, f3
   })
 }
 
-/// Scales `v` to unit length (in f64, for an accurate norm). A zero vector stays zero.
+/// Scales `v` to unit length (the norm in f64, for accuracy). A zero vector stays zero.
 fn normalize(v: &mut [f32]) {
   let norm = v.iter().map(|x| *x as f64 * *x as f64).sum::<f64>().sqrt();
   if norm > 0.0 {
-    v.iter_mut().for_each(|x| *x = (*x as f64 / norm) as f32);
+    let scale = 1.0 / norm;
+    v.iter_mut().for_each(|x| *x = (*x as f64 * scale) as f32);
   }
 }
 
@@ -472,21 +474,36 @@ impl Index {
     // Copies the outer list only if a search holds the snapshot.
     let rows = Arc::make_mut(&mut self.rows);
     let capacity = rows.segment_rows * dim;
-    let mut rest = vectors;
-    while !rest.is_empty() {
-      if rows.segments.last().is_none_or(|s| s.len() == capacity) {
-        rows.segments.push(Arc::new(Vec::with_capacity(capacity)));
-      }
-      // Copies the partial segment only if a search holds it.
-      let segment = Arc::make_mut(rows.segments.last_mut().expect("a segment was just ensured"));
-      segment.reserve_exact(capacity - segment.len());
-      let take = (capacity - segment.len()).min(rest.len());
+    let partial = rows.segments.last().map_or(0, |s| capacity - s.len());
+    let (head, body) = vectors.split_at(partial.min(vectors.len()));
+    let open = rows.segments.len() - usize::from(!head.is_empty());
+    let new_segments = body.len().div_ceil(capacity);
+    rows
+      .segments
+      .extend((0..new_segments).map(|_| Arc::new(Vec::with_capacity(capacity))));
+    let sources = std::iter::once(head)
+      .filter(|h| !h.is_empty())
+      .chain(body.chunks(capacity));
+    // Copies the partial segment only if a search holds it.
+    let jobs: Vec<_> = rows.segments[open..]
+      .iter_mut()
+      .map(Arc::make_mut)
+      .zip(sources)
+      .collect();
+    let fill = |(segment, source): (&mut Vec<f32>, &[f32])| {
       let start = segment.len();
-      segment.extend_from_slice(&rest[..take]);
+      segment.reserve_exact(capacity - start);
+      segment.extend_from_slice(source);
       if normalize_rows {
         segment[start..].chunks_exact_mut(dim).for_each(normalize);
       }
-      rest = &rest[take..];
+    };
+    // A large add is bound by page faults and normalisation, which scale with cores; a small one
+    // would only pay for the trip to the pool.
+    if vectors.len() * 4 < 2 * BLOCK_BYTES {
+      jobs.into_iter().for_each(fill);
+    } else {
+      pool().install(|| jobs.into_par_iter().for_each(fill));
     }
     rows.len += count;
     Ok(first)
