@@ -4,6 +4,8 @@ import { test, describe as group } from 'node:test'
 import assert from 'node:assert/strict'
 import { createRequire } from 'node:module'
 
+import { runChild, childJson, root } from './helpers.mjs'
+
 const { VectorIndex, topK, describe, histogram, sort, argsort } = createRequire(import.meta.url)('../index.js')
 
 // A seeded PRNG (mulberry32), so a failure can be replayed.
@@ -20,7 +22,7 @@ const FLOAT_TYPES = [Float64Array, Float32Array]
 const INT_TYPES = [Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array]
 const BIGINT_TYPES = [BigInt64Array, BigUint64Array]
 const ALL_TYPES = [...FLOAT_TYPES, ...INT_TYPES, ...BIGINT_TYPES]
-const SIZES = [0, 1, 2, 17, 1001, 100_003]
+const SIZES = [0, 1, 2, 17, 1001, 300_007] // the largest makes results over 1 MiB (freed off the JS thread)
 const SPECIAL = [NaN, -0, 0, Infinity, -Infinity]
 
 /** Random values of `Type`, with duplicates and, for floats, the special values sprinkled in. */
@@ -106,6 +108,22 @@ group('sort and argsort', () => {
   test('sort of a subarray view sorts only the view', async () => {
     const base = new Float64Array([9, 3, 2, 1, -1])
     assertSameElements(await sort(base.subarray(1, 4)), new Float64Array([1, 2, 3]), 'view')
+  })
+
+  test('large results are freed once JS drops them (off the JS thread)', async () => {
+    const r = await runChild(
+      `const o = (await import('node:module')).createRequire(${JSON.stringify(root + '/')})('./index.js');
+      const data = new Float64Array(2_000_000).map(() => Math.random());
+      const rss = async () => { for (let i = 0; i < 3; i++) { gc(); await new Promise((r) => setTimeout(r, 20)); } return process.memoryUsage.rss(); };
+      for (let i = 0; i < 5; i++) await o.sort(data);
+      const before = await rss();
+      for (let i = 0; i < 20; i++) { await o.sort(data); await o.argsort(data); }
+      console.log(JSON.stringify({ before, after: await rss() }));`,
+      { args: ['--expose-gc'] },
+    )
+    const { before, after } = childJson(r)
+    // 20 rounds of 16 + 8 MB results: about 480 MB if they leaked.
+    assert.ok(after - before < 150 * 2 ** 20, `RSS grew ${((after - before) / 2 ** 20).toFixed(0)} MiB`)
   })
 
   test('bad input', async () => {

@@ -455,6 +455,9 @@ impl Options {
   }
 }
 
+/// Results of at least this many bytes are freed on a pool thread, not in the JS thread's GC.
+const LARGE_RESULT: usize = 1 << 20;
+
 /// A napi-rs owned TypedArray of one element type. It holds a reference that keeps the JS memory
 /// alive, is `Send`, and may be dropped on any thread, so a job can read the caller's memory in place
 /// on the pool. JS can still write to that memory (or transfer its buffer) meanwhile: every export
@@ -464,7 +467,9 @@ pub trait TypedArrayArg:
 {
   type Element: Copy + Send + Sync + 'static;
   const KIND: sys::napi_typedarray_type;
-  /// A new JS array of this type that takes `data` over without copying it.
+  /// A new JS array of this type that takes `data` over without copying it. A large one's memory is
+  /// freed on a pool thread when JS collects it: unmapping hundreds of MB inside a GC finalizer
+  /// would stall the event loop for milliseconds.
   fn from_vec(data: Vec<Self::Element>) -> Self;
 }
 
@@ -480,8 +485,19 @@ macro_rules! typed_arrays {
       impl TypedArrayArg for $array {
         type Element = $element;
         const KIND: sys::napi_typedarray_type = sys::TypedarrayType::$kind;
-        fn from_vec(data: Vec<$element>) -> Self {
-          $array::new(data)
+        fn from_vec(mut data: Vec<$element>) -> Self {
+          if data.len() * std::mem::size_of::<$element>() < LARGE_RESULT {
+            return $array::new(data);
+          }
+          let (ptr, len, capacity) = (data.as_mut_ptr(), data.len(), data.capacity());
+          std::mem::forget(data);
+          // SAFETY: the parts come from a Vec that was forgotten; napi-rs passes them back to the
+          // closure exactly once, when JS collects the array (or Rust drops it unconverted).
+          unsafe {
+            $array::with_external_data(ptr, len, move |ptr, len| {
+              super::pool::pool().drop_later(Vec::from_raw_parts(ptr, len, capacity))
+            })
+          }
         }
       }
 
