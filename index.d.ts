@@ -58,6 +58,7 @@ export declare class VectorIndex {
   /**
    * `search()` for many queries at once (`queries.length / dim` of them, row-major), sharing one
    * pass over the rows: much faster than separate searches. Resolves with one result per query.
+   * `queries` is read on the pool: do not modify it until the promise settles.
    *
    * Rejects like `search()`; `ERR_OUT_OF_RANGE` when `queries.length` is not a multiple of `dim`.
    */

@@ -14,8 +14,7 @@ use super::sort;
 use super::stats;
 use super::vector::{self, Index, Metric, Neighbors, MAX_ROWS};
 use crate::runtime::abort::Signal;
-use crate::runtime::args::Kind;
-use crate::runtime::args::{with_typed_array, AnyTypedArray, Options, TypedArrayArg};
+use crate::runtime::args::{with_typed_array, AnyTypedArray, Kind, Options, TypedArrayArg};
 use crate::runtime::{spawn, sync, Cancel, Job, JsArg, OffloopError, Result};
 
 /// Largest vector dimension accepted.
@@ -180,13 +179,14 @@ impl VectorIndex {
   ) -> napi::Result<PromiseRaw<'env, SearchResult>> {
     spawn(env, || {
       let query = self::query(query, self.index.dim(), self.index.metric())?;
-      let (run, signal) = self.search_job(query, k, options)?;
+      let (run, signal) = self.search_job(move || Ok(query), k, options)?;
       Ok(Job::new(move |cancel| Ok(run(cancel)?.remove(0).into())).abortable(signal))
     })
   }
 
   /// `search()` for many queries at once (`queries.length / dim` of them, row-major), sharing one
   /// pass over the rows: much faster than separate searches. Resolves with one result per query.
+  /// `queries` is read on the pool: do not modify it until the promise settles.
   ///
   /// Rejects like `search()`; `ERR_OUT_OF_RANGE` when `queries.length` is not a multiple of `dim`.
   #[napi(ts_args_type = "queries: Float32Array, k: number, options?: SearchOptions")]
@@ -198,9 +198,11 @@ impl VectorIndex {
     options: JsArg,
   ) -> napi::Result<PromiseRaw<'env, Vec<SearchResult>>> {
     spawn(env, || {
-      let queries = queries.typed_array::<Float32Array>("queries")?.to_vec();
-      let queries = vector::prepare_queries(queries, self.index.dim(), self.index.metric(), "queries")?;
-      let (run, signal) = self.search_job(queries, k, options)?;
+      let queries = queries.typed_array::<Float32Array>("queries")?;
+      let (dim, metric) = (self.index.dim(), self.index.metric());
+      // Copied and normalised on the pool: a large batch would otherwise cost the JS thread.
+      let prepare = move || vector::prepare_queries(queries.to_vec(), dim, metric, "queries");
+      let (run, signal) = self.search_job(prepare, k, options)?;
       Ok(Job::new(move |cancel| Ok(run(cancel)?.into_iter().map(Into::into).collect())).abortable(signal))
     })
   }
@@ -229,10 +231,11 @@ impl VectorIndex {
 }
 
 impl VectorIndex {
-  /// A search of prepared `queries` over a snapshot of the index, ready for the pool.
+  /// A search over a snapshot of the index, ready for the pool; `queries` prepares the queries
+  /// there.
   fn search_job<'env>(
     &self,
-    queries: Vec<f32>,
+    queries: impl FnOnce() -> Result<Vec<f32>> + Send + 'static,
     k: JsArg,
     options: JsArg,
   ) -> Result<(
@@ -242,7 +245,7 @@ impl VectorIndex {
     let k = self::k(k)?;
     let signal = SearchOptions::decode(options)?.signal;
     let (rows, dim, metric) = (self.index.snapshot(), self.index.dim(), self.index.metric());
-    let run = move |cancel: &Cancel| vector::search(&rows.blocks(), dim, metric, true, &queries, k, cancel);
+    let run = move |cancel: &Cancel| vector::search(&rows.blocks(), dim, metric, true, &queries()?, k, cancel);
     Ok((run, signal))
   }
 }
