@@ -7,7 +7,9 @@
 
 use std::ptr;
 
-use napi::bindgen_prelude::{FromNapiValue, ToNapiValue, TypeName, ValidateNapiValue};
+use std::ops::Deref;
+
+use napi::bindgen_prelude::{FromNapiValue, ToNapiValue, TypeName, Uint8Array, ValidateNapiValue};
 use napi::{sys, ValueType};
 
 use super::abort::{clear_exception, Signal};
@@ -59,6 +61,11 @@ pub enum Kind {
 }
 
 impl JsArg {
+  /// A value received in a callback rather than as an export's argument.
+  pub(crate) fn from_raw(env: sys::napi_env, value: sys::napi_value) -> Self {
+    JsArg { env, value }
+  }
+
   pub fn kind(&self) -> Kind {
     let mut t = 0;
     // SAFETY: JS thread of `self.env`; `self.value` is live for the current call.
@@ -236,12 +243,136 @@ impl JsArg {
     }
     match self.view_bytes() {
       Some(bytes) => Ok(bytes.to_vec()),
-      None => Err(OffloopError::invalid_type(
-        name,
-        "of type string or an instance of Buffer, TypedArray, DataView or ArrayBuffer",
-        &self.received(),
-      )),
+      None => Err(self.not_bytes(name)),
     }
+  }
+
+  /// Like [`bytes`](Self::bytes), borrowed for the current call where possible: a view's bytes are
+  /// read in place, a string is encoded to UTF-8. For sync exports, which finish before returning.
+  pub fn with_bytes<R>(&self, name: &str, f: impl FnOnce(&[u8]) -> R) -> Result<R> {
+    if self.kind() == Kind::String {
+      return Ok(f(self.get_string().as_bytes()));
+    }
+    match self.view_bytes() {
+      Some(bytes) => Ok(f(bytes)),
+      None => Err(self.not_bytes(name)),
+    }
+  }
+
+  /// Like [`bytes`](Self::bytes), owned and `Send` for the pool: small inputs are copied, large
+  /// views are shared with JavaScript without a copy (see [`ByteView`]).
+  pub fn byte_view(&self, name: &str) -> Result<ByteView> {
+    if self.kind() == Kind::String {
+      return Ok(ByteView::Copied(self.get_string().into_bytes()));
+    }
+    let Some(bytes) = self.view_bytes() else {
+      return Err(self.not_bytes(name));
+    };
+    if bytes.len() < ByteView::SHARE_MIN {
+      return Ok(ByteView::Copied(bytes.to_vec()));
+    }
+    // A view that cannot be wrapped (one over a SharedArrayBuffer) is copied instead.
+    Ok(
+      self
+        .uint8_view()
+        .map_or_else(|| ByteView::Copied(bytes.to_vec()), ByteView::Shared),
+    )
+  }
+
+  fn not_bytes(&self, name: &str) -> OffloopError {
+    OffloopError::invalid_type(
+      name,
+      "of type string or an instance of Buffer, TypedArray, DataView or ArrayBuffer",
+      &self.received(),
+    )
+  }
+
+  /// napi-rs's owned `Uint8Array` over this view's bytes: a `Uint8Array` (or `Buffer`) itself,
+  /// else a new `Uint8Array` over the same memory (for other TypedArrays, DataView, ArrayBuffer).
+  fn uint8_view(&self) -> Option<Uint8Array> {
+    let mut yes = false;
+    let mut view = self.value;
+    // SAFETY: JS thread; `self.value` is live for the call and the caller checked it is a view or
+    // an ArrayBuffer. The new array only aliases memory the original already exposes.
+    unsafe {
+      sys::napi_is_typedarray(self.env, self.value, &mut yes);
+      let (mut buffer, mut offset, mut len) = (ptr::null_mut(), 0usize, 0usize);
+      if yes {
+        let (mut t, mut count) = (0, 0usize);
+        sys::napi_get_typedarray_info(
+          self.env,
+          self.value,
+          &mut t,
+          &mut count,
+          ptr::null_mut(),
+          &mut buffer,
+          &mut offset,
+        );
+        len = count * typed_array_element_size(t);
+        if t == sys::TypedarrayType::uint8_array {
+          buffer = ptr::null_mut();
+        }
+      } else {
+        sys::napi_is_dataview(self.env, self.value, &mut yes);
+        if yes {
+          sys::napi_get_dataview_info(
+            self.env,
+            self.value,
+            &mut len,
+            ptr::null_mut(),
+            &mut buffer,
+            &mut offset,
+          );
+        } else {
+          buffer = self.value;
+          let mut data = ptr::null_mut();
+          sys::napi_get_arraybuffer_info(self.env, self.value, &mut data, &mut len);
+        }
+      }
+      if !buffer.is_null()
+        && sys::napi_create_typedarray(
+          self.env,
+          sys::TypedarrayType::uint8_array,
+          len,
+          buffer,
+          offset,
+          &mut view,
+        ) != sys::Status::napi_ok
+      {
+        clear_exception(self.env);
+        return None;
+      }
+      Uint8Array::from_napi_value(self.env, view).ok()
+    }
+  }
+
+  /// The elements of an `Array`, each valid for the current call.
+  pub fn array(&self, name: &str) -> Result<Vec<JsArg>> {
+    if !self.is_array() {
+      return Err(OffloopError::invalid_type(
+        name,
+        "an instance of Array",
+        &self.received(),
+      ));
+    }
+    let mut len = 0u32;
+    // SAFETY: JS thread; it is an array. A getter on an element may throw: that is reported.
+    unsafe { sys::napi_get_array_length(self.env, self.value, &mut len) };
+    (0..len)
+      .map(|i| {
+        let mut value = ptr::null_mut();
+        // SAFETY: as above.
+        let status = unsafe { sys::napi_get_element(self.env, self.value, i, &mut value) };
+        if status != sys::Status::napi_ok {
+          clear_exception(self.env);
+          return Err(OffloopError::invalid_value(
+            &format!("{name}[{i}]"),
+            "could not be read: its getter threw",
+          ));
+        }
+        Ok(JsArg { env: self.env, value })
+      })
+      .collect()
   }
 
   /// Only an `ArrayBufferView`/`ArrayBuffer`, copied (salts, keys given as bytes).
@@ -331,6 +462,33 @@ impl JsArg {
 
   pub fn env(&self) -> sys::napi_env {
     self.env
+  }
+}
+
+/// Bytes from JavaScript that a pool thread can read: small inputs copied, large views shared.
+///
+/// A shared view holds a reference that keeps the JS memory alive until dropped (dropping on a pool
+/// thread is safe) and is read without a copy, so a 64 MiB Buffer costs the JS thread nothing. The
+/// caller must not write to (or transfer) that memory until the call settles; exports document it.
+pub enum ByteView {
+  Copied(Vec<u8>),
+  Shared(Uint8Array),
+}
+
+impl ByteView {
+  /// Below this a copy (a few microseconds at most) is cheaper than a reference, whose release
+  /// off the JS thread has to be sent back to it.
+  pub const SHARE_MIN: usize = 64 * 1024;
+}
+
+impl Deref for ByteView {
+  type Target = [u8];
+
+  fn deref(&self) -> &[u8] {
+    match self {
+      ByteView::Copied(bytes) => bytes,
+      ByteView::Shared(view) => view,
+    }
   }
 }
 

@@ -170,6 +170,17 @@ where
   Ok(PromiseRaw::new(raw_env, promise))
 }
 
+/// A promise already rejected with `error`: for async exports that fail before any job exists.
+pub fn rejected<'env, T>(env: &'env Env, error: OffloopError) -> napi::Result<PromiseRaw<'env, T>> {
+  let raw_env = env.raw();
+  let mut deferred = ptr::null_mut();
+  let mut promise = ptr::null_mut();
+  // SAFETY: on the JS thread of `env` (inside a #[napi] call).
+  check(unsafe { sys::napi_create_promise(raw_env, &mut deferred, &mut promise) })?;
+  settle(raw_env, deferred, Err(error));
+  Ok(PromiseRaw::new(raw_env, promise))
+}
+
 fn queue<T, F>(env: sys::napi_env, deferred: sys::napi_deferred, job: Job<'_, F>) -> Result<()>
 where
   F: FnOnce(&Cancel) -> Result<T> + Send + 'static,
@@ -221,14 +232,85 @@ where
   } else {
     Outcome::Failed
   };
-  let settle = result.map(|value| -> Settle {
-    Box::new(move |env| {
-      // SAFETY: the bridge calls settle closures only on the JS thread of `env`.
-      unsafe { T::to_napi_value(env, value) }.map_err(|e| OffloopError::error("ERR_OFFLOOP_INTERNAL", e.reason))
-    })
+  shared.deliver(Completion {
+    id,
+    outcome: result.map(settle_with),
   });
-  shared.deliver(Completion { id, outcome: settle });
   outcome
+}
+
+/// Turns a job's value into the closure that builds it on the JS thread.
+fn settle_with<T: ToNapiValue + Send + 'static>(value: T) -> Settle {
+  Box::new(move |env| {
+    // SAFETY: the bridge calls settle closures only on the JS thread of `env`.
+    unsafe { T::to_napi_value(env, value) }.map_err(|e| OffloopError::error("ERR_OFFLOOP_INTERNAL", e.reason))
+  })
+}
+
+/// Settles a promise made by [`promise`], from any thread.
+///
+/// For work that is not one pool job: the last of a sequence of tasks (a stream's chunks hashed in
+/// order) settles it. Exactly once, like every bridge promise: `settle` consumes the settler, and
+/// one dropped unsettled rejects its promise with `ERR_OFFLOOP_INTERNAL` instead of leaving it
+/// pending forever.
+pub struct Settler<T> {
+  shared: Arc<Shared>,
+  id: u64,
+  settled: bool,
+  _value: std::marker::PhantomData<fn(T)>,
+}
+
+/// A pending promise and the settler for it. The process stays alive while it is pending, as it
+/// does for a job.
+pub fn promise<T: ToNapiValue + Send + 'static>(env: sys::napi_env) -> Result<(sys::napi_value, Settler<T>)> {
+  let mut deferred = ptr::null_mut();
+  let mut promise = ptr::null_mut();
+  // SAFETY: callers are on the JS thread of `env` (an export or a JS callback).
+  if unsafe { sys::napi_create_promise(env, &mut deferred, &mut promise) } != sys::Status::napi_ok {
+    return Err(OffloopError::error(
+      "ERR_OFFLOOP_INTERNAL",
+      "offloop: cannot create a promise",
+    ));
+  }
+  with_bridge(env, |bridge| {
+    let id = bridge.next_id;
+    bridge.next_id += 1;
+    bridge.pending.insert(id, Pending { deferred, abort: None });
+    bridge.update_ref();
+    Ok((
+      promise,
+      Settler {
+        shared: bridge.shared.clone(),
+        id,
+        settled: false,
+        _value: std::marker::PhantomData,
+      },
+    ))
+  })
+}
+
+impl<T: ToNapiValue + Send + 'static> Settler<T> {
+  pub fn settle(mut self, result: Result<T>) {
+    self.settled = true;
+    self.shared.deliver(Completion {
+      id: self.id,
+      outcome: result.map(settle_with),
+    });
+  }
+}
+
+impl<T> Drop for Settler<T> {
+  fn drop(&mut self) {
+    if !self.settled {
+      self.shared.deliver(Completion {
+        id: self.id,
+        outcome: Err(OffloopError::error(
+          "ERR_OFFLOOP_INTERNAL",
+          "offloop: a promise was dropped before it settled (this is a bug in offloop)",
+        )),
+      });
+    }
+  }
 }
 
 fn panic_error(payload: Box<dyn std::any::Any + Send>) -> OffloopError {
