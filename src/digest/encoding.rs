@@ -36,7 +36,13 @@ impl Encoding {
 
   pub fn encode(self, digest: Vec<u8>) -> Encoded {
     match self {
-      Encoding::Hex => Encoded::Text(hex::encode(digest)),
+      Encoding::Hex => {
+        // `hex::encode` builds its string a char at a time; the table-driven slice encoder is
+        // several times faster, which shows in `hashSync()` on small inputs.
+        let mut text = vec![0u8; digest.len() * 2];
+        hex::encode_to_slice(&digest, &mut text).expect("the buffer is twice the digest");
+        Encoded::Text(String::from_utf8(text).expect("hex is ASCII"))
+      }
       Encoding::Base64 => Encoded::Text(STANDARD.encode(digest)),
       Encoding::Base64Url => Encoded::Text(URL_SAFE_NO_PAD.encode(digest)),
       Encoding::Buffer => Encoded::Bytes(digest),

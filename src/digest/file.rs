@@ -50,7 +50,12 @@ pub fn hash_file(mut engine: Box<dyn Engine>, path: &str, threads: Threads, canc
   } else {
     threads
   };
-  let _guard = (threads == Threads::Pool).then_some(PoolFileGuard);
+  // Not `then_some(PoolFileGuard)`: that builds (and drops, clearing the flag) a guard for `One` too.
+  let _guard = if threads == Threads::Pool {
+    Some(PoolFileGuard)
+  } else {
+    None
+  };
   let mut file = File::open(path).map_err(|e| fs_error(&e, "open", path))?;
   // The size only sizes the buffer (a small file gets a small one); reading goes on to EOF anyway,
   // so a file that grows or shrinks meanwhile is hashed as read.
@@ -177,6 +182,20 @@ mod tests {
       }
       std::fs::remove_file(path).unwrap();
     }
+  }
+
+  /// A file started while this thread is inside a `Threads::Pool` file must leave the outer file's
+  /// flag set, or a third file could nest.
+  #[test]
+  fn a_nested_file_keeps_the_outer_files_flag() {
+    let path = temp_file("nested", b"nested");
+    IN_POOL_FILE.set(true);
+    hash_file(Algorithm::Sha256.hasher(), &path, Threads::Pool, &Cancel::default()).unwrap();
+    assert!(IN_POOL_FILE.get());
+    IN_POOL_FILE.set(false);
+    hash_file(Algorithm::Sha256.hasher(), &path, Threads::Pool, &Cancel::default()).unwrap();
+    assert!(!IN_POOL_FILE.get());
+    std::fs::remove_file(path).unwrap();
   }
 
   #[test]
