@@ -16,6 +16,12 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
  */
 export declare class Hasher {
   /**
+   * `new Hasher(algorithm)` is `createHasher(algorithm)`.
+   *
+   * @throws {TypeError} `ERR_INVALID_ARG_VALUE` for an unknown algorithm (the message lists them).
+   */
+  constructor(algorithm: 'sha256' | 'sha384' | 'sha512' | 'sha512-256' | 'blake3')
+  /**
    * Queues `data` (a string is hashed as UTF-8) and returns this hasher, for chaining. The bytes are
    * copied, so the caller may reuse its buffer at once, as with node:crypto. For one large buffer,
    * `hash()` avoids that copy.

@@ -466,6 +466,8 @@ test('Hasher: update returns this, digest once, update after digest throws', asy
   await assert.rejects(hasher.digest(), { code: 'ERR_CRYPTO_HASH_FINALIZED' })
   await assert.rejects(createHasher('blake3').digest('utf8'), { name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE' })
   assert.deepEqual(await createHasher('sha384').digest('buffer'), crypto.createHash('sha384').digest())
+  assert.equal(await new offloop.Hasher('blake3').update('abc').digest(), await reference('blake3', 'abc'))
+  assert.throws(() => new offloop.Hasher('md5'), { name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE' })
 })
 
 test('an aborted signal rejects with an AbortError', async () => {

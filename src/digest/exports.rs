@@ -337,6 +337,22 @@ fn finish(env: sys::napi_env, incremental: &Incremental, encoding: Encoding) -> 
 
 #[napi]
 impl Hasher {
+  /// `new Hasher(algorithm)` is `createHasher(algorithm)`.
+  ///
+  /// @throws {TypeError} `ERR_INVALID_ARG_VALUE` for an unknown algorithm (the message lists them).
+  #[napi(
+    constructor,
+    catch_unwind,
+    ts_args_type = "algorithm: 'sha256' | 'sha384' | 'sha512' | 'sha512-256' | 'blake3'"
+  )]
+  pub fn new(env: Env, algorithm: JsArg) -> napi::Result<Self> {
+    sync(&env, || {
+      Ok(Hasher {
+        incremental: Some(Incremental::new(self::algorithm(algorithm)?.hasher())),
+      })
+    })
+  }
+
   /// Queues `data` (a string is hashed as UTF-8) and returns this hasher, for chaining. The bytes are
   /// copied, so the caller may reuse its buffer at once, as with node:crypto. For one large buffer,
   /// `hash()` avoids that copy.
@@ -384,11 +400,7 @@ impl Hasher {
   ts_args_type = "algorithm: 'sha256' | 'sha384' | 'sha512' | 'sha512-256' | 'blake3'"
 )]
 pub fn create_hasher(env: Env, algorithm: JsArg) -> napi::Result<Hasher> {
-  sync(&env, || {
-    Ok(Hasher {
-      incremental: Some(Incremental::new(self::algorithm(algorithm)?.hasher())),
-    })
-  })
+  Hasher::new(env, algorithm)
 }
 
 /// Chunks of a stream queued for hashing; the stream waits while more than this is queued, so a

@@ -12,7 +12,6 @@
 //! it; a later comer finds nothing and drops what it had.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::ffi::c_void;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
@@ -21,6 +20,7 @@ use std::sync::{Arc, Mutex};
 
 use napi::bindgen_prelude::{PromiseRaw, ToNapiValue};
 use napi::{sys, Env};
+use nohash_hasher::IntMap;
 
 use super::abort::{AbortLink, Signal};
 use super::error::{OffloopError, Result};
@@ -140,7 +140,8 @@ struct EnvBridge {
   env: sys::napi_env,
   shared: Arc<Shared>,
   tsfn: sys::napi_threadsafe_function,
-  pending: HashMap<u64, Pending>,
+  /// Keyed by sequential job ids, so no hashing is needed.
+  pending: IntMap<u64, Pending>,
   next_id: u64,
   referenced: bool,
 }
@@ -186,45 +187,53 @@ where
   F: FnOnce(&Cancel) -> Result<T> + Send + 'static,
   T: ToNapiValue + Send + 'static,
 {
-  let cancel = match &job.signal {
+  let id = with_bridge(env, |bridge| {
+    bridge.next_id += 1;
+    Ok(bridge.next_id)
+  })?;
+  // The listener goes on before the job is queued, outside any bridge borrow (addEventListener
+  // runs JS): if that fails, nothing was queued and the caller rejects the promise; once queued,
+  // the promise belongs to the table and is settled only from there.
+  let (cancel, abort) = match job.signal {
     Some(signal) if signal.aborted()? => return Err(OffloopError::aborted()),
-    Some(_) => Cancel::new(),
-    None => Cancel::default(),
+    Some(signal) => {
+      let cancel = Cancel::new();
+      (cancel.clone(), Some(signal.listen(id, cancel)?))
+    }
+    None => (Cancel::default(), None),
   };
-  with_bridge(env, |bridge| {
-    let id = bridge.next_id;
+  let work = job.work;
+  let queued = with_bridge(env, |bridge| {
     let shared = bridge.shared.clone();
     let job_cancel = cancel.clone();
-    let work = job.work;
-    pool().submit(move || run(&shared, id, &job_cancel, work))?;
-    bridge.next_id += 1;
-    bridge.pending.insert(id, Pending { deferred, abort: None });
-    bridge.update_ref();
-    Ok(id)
-  })
-  .and_then(|id| {
-    // The listener is added outside the bridge borrow: addEventListener runs JS.
-    if let Some(signal) = job.signal {
-      let link = signal.listen(id, cancel)?;
-      with_bridge(env, |bridge| {
-        if let Some(pending) = bridge.pending.get_mut(&id) {
-          pending.abort = Some(link);
-        }
-        Ok(())
-      })?;
+    pool().submit(move || {
+      let (outcome, completion) = run(&shared, id, &job_cancel, work);
+      (outcome, move || completion.into_iter().for_each(|c| shared.deliver(c)))
+    })
+  });
+  match queued {
+    Ok(()) => with_bridge(env, |bridge| {
+      bridge.pending.insert(id, Pending { deferred, abort });
+      bridge.update_ref();
+      Ok(())
+    }),
+    Err(error) => {
+      if let Some(link) = abort {
+        link.unlisten(env);
+      }
+      Err(error)
     }
-    Ok(())
-  })
+  }
 }
 
-/// The pool-thread side of a job.
-fn run<T, F>(shared: &Shared, id: u64, cancel: &Cancel, work: F) -> Outcome
+/// The pool-thread side of a job: runs the work unless it was aborted or its environment is gone.
+fn run<T, F>(shared: &Shared, id: u64, cancel: &Cancel, work: F) -> (Outcome, Option<Completion>)
 where
   F: FnOnce(&Cancel) -> Result<T>,
   T: ToNapiValue + Send + 'static,
 {
   if cancel.is_cancelled() || !shared.is_alive() {
-    return Outcome::Cancelled;
+    return (Outcome::Cancelled, None);
   }
   let result = catch_unwind(AssertUnwindSafe(|| work(cancel))).unwrap_or_else(|payload| Err(panic_error(payload)));
   let outcome = if result.is_ok() {
@@ -232,11 +241,13 @@ where
   } else {
     Outcome::Failed
   };
-  shared.deliver(Completion {
-    id,
-    outcome: result.map(settle_with),
-  });
-  outcome
+  (
+    outcome,
+    Some(Completion {
+      id,
+      outcome: result.map(settle_with),
+    }),
+  )
 }
 
 /// Turns a job's value into the closure that builds it on the JS thread.
@@ -273,8 +284,9 @@ pub fn promise<T: ToNapiValue + Send + 'static>(env: sys::napi_env) -> Result<(s
     ));
   }
   with_bridge(env, |bridge| {
-    let id = bridge.next_id;
+    // The same id sequence as jobs (`queue`), so a settler and a job never share an id.
     bridge.next_id += 1;
+    let id = bridge.next_id;
     bridge.pending.insert(id, Pending { deferred, abort: None });
     bridge.update_ref();
     Ok((
@@ -465,7 +477,7 @@ impl EnvBridge {
       env,
       shared,
       tsfn,
-      pending: HashMap::new(),
+      pending: IntMap::default(),
       next_id: 0,
       referenced: false,
     })

@@ -10,6 +10,8 @@ mod exports;
 pub mod iterate;
 pub mod pool;
 pub mod serial;
+#[cfg(feature = "test-hooks")]
+mod test_hooks;
 
 pub use args::JsArg;
 pub use bridge::{promise, rejected, spawn, Cancel, Job};

@@ -42,7 +42,7 @@ impl<S: Send + 'static> Serial<S> {
     inner.tasks.push_back(Box::new(task));
     if !inner.draining {
       let shared = self.inner.clone();
-      if let Err(error) = pool().submit(move || drain(&shared)) {
+      if let Err(error) = pool().submit(move || (drain(&shared), || ())) {
         inner.tasks.pop_back();
         return Err(error);
       }
