@@ -6,11 +6,11 @@ import { createRequire } from 'node:module'
 import { spawnSync } from 'node:child_process'
 import crypto from 'node:crypto'
 import fs from 'node:fs'
-import http from 'node:http'
 import os from 'node:os'
 import path from 'node:path'
 import { Readable } from 'node:stream'
 import { blake3 as wasmBlake3 } from 'hash-wasm'
+import express from 'express'
 
 const require = createRequire(import.meta.url)
 const offloop = require('../index.js')
@@ -286,7 +286,7 @@ test('createHasher copies each chunk, so a reused buffer hashes like node:crypto
   assert.equal(await ours.digest('base64'), theirs.digest('base64'))
 })
 
-test('hashStream consumes fs streams, generators, sync iterables and an HTTP upload', async () => {
+test('hashStream consumes fs streams, generators, sync iterables and an Express upload', async () => {
   const dir = tempDir()
   const file = path.join(dir, 'five-mib.bin')
   const data = BIG.subarray(0, (5 << 20) + 3)
@@ -309,14 +309,18 @@ test('hashStream consumes fs streams, generators, sync iterables and an HTTP upl
   assert.equal(await hashStream('blake3', tiny), await reference('blake3', Buffer.from(tiny.join(''))))
 
   // The README's example: hash an upload as it arrives.
-  const server = http.createServer(async (req, res) => {
-    res.end(await hashStream('sha256', req))
+  const app = express()
+  app.put('/files/:name', async (req, res) => {
+    const etag = await hashStream('sha256', req)
+    res.set('ETag', `"${etag}"`).sendStatus(201)
   })
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const server = app.listen(0, '127.0.0.1')
+  await new Promise((resolve) => server.once('listening', resolve))
   try {
     const body = BIG.subarray(0, 3 << 20)
-    const response = await fetch(`http://127.0.0.1:${server.address().port}/`, { method: 'POST', body })
-    assert.equal(await response.text(), await reference('sha256', body))
+    const response = await fetch(`http://127.0.0.1:${server.address().port}/files/a.bin`, { method: 'PUT', body })
+    assert.equal(response.status, 201)
+    assert.equal(response.headers.get('etag'), `"${await reference('sha256', body)}"`)
   } finally {
     server.close()
     fs.rmSync(dir, { recursive: true })
