@@ -183,8 +183,8 @@ export declare function hashStream<E extends 'hex' | 'base64' | 'base64url' | 'b
 
 /**
  * `hash()` on the calling thread, returning the digest: for small inputs, where the hop to the
- * pool costs more than the hash (under about 4 KiB). Large BLAKE3 inputs still use the pool's
- * threads while the caller waits.
+ * pool costs more than the hash (SHA-256 of 4 KiB takes about 2.5 µs). It blocks the event loop for
+ * the whole hash.
  *
  * @throws {TypeError} `ERR_INVALID_ARG_VALUE` / `ERR_INVALID_ARG_TYPE` as `hash()` rejects.
  */
