@@ -11,7 +11,6 @@ use super::engine::{digest_slices, Algorithm, Engine};
 use super::file::{self, Threads};
 use super::incremental::Incremental;
 use crate::runtime::abort::Signal;
-use crate::runtime::args::ByteView;
 use crate::runtime::iterate::{for_await, Consumer};
 use crate::runtime::{promise, rejected, spawn, sync, Job, JsArg, OffloopError, Result};
 
@@ -162,12 +161,7 @@ pub fn hash_many<'env>(
 ) -> napi::Result<PromiseRaw<'env, Vec<Encoded>>> {
   spawn(env, || {
     let algorithm = self::algorithm(algorithm)?;
-    let inputs = inputs
-      .array("inputs")?
-      .iter()
-      .enumerate()
-      .map(|(i, input)| input.byte_view(&format!("inputs[{i}]")))
-      .collect::<Result<Vec<ByteView>>>()?;
+    let inputs = inputs.array_of("inputs", |input, name| input.byte_view(name))?;
     let encoding = self::encoding(encoding)?;
     let signal = signal(options)?;
     Ok(
@@ -236,12 +230,7 @@ pub fn hash_files<'env>(
 ) -> napi::Result<PromiseRaw<'env, Vec<Encoded>>> {
   spawn(env, || {
     let algorithm = self::algorithm(algorithm)?;
-    let paths = paths
-      .array("paths")?
-      .iter()
-      .enumerate()
-      .map(|(i, p)| path(*p, &format!("paths[{i}]")))
-      .collect::<Result<Vec<String>>>()?;
+    let paths = paths.array_of("paths", path)?;
     let encoding = self::encoding(encoding)?;
     let signal = signal(options)?;
     Ok(
