@@ -544,3 +544,35 @@ test('thousands of files never run out of file descriptors (ulimit -n 64)', () =
     fs.rmSync(dir, { recursive: true })
   }
 })
+
+test('a full queue (maxQueue) rejects or throws ERR_QUEUE_FULL on every path, never an unhandled rejection', () => {
+  // A child: configure() must run before the pool starts. One thread, one waiting job allowed.
+  const script = `
+    const assert = require('node:assert/strict')
+    const offloop = require(${JSON.stringify(require.resolve('../index.js'))})
+    const { configure, poolStats, hash, createHasher, hashStream, hashMany } = offloop
+    configure({ threads: 1, maxQueue: 1 })
+    process.on('unhandledRejection', (e) => { console.error('unhandled', e); process.exit(3) })
+    ;(async () => {
+      const big = Buffer.alloc(128 << 20, 1)
+      const running = hash('sha512', big)
+      while (poolStats().running === 0) await new Promise((r) => setTimeout(r, 1))
+      const queued = hash('sha512', big)
+      const full = { code: 'ERR_QUEUE_FULL' }
+      await assert.rejects(hash('sha256', 'x'), full)
+      await assert.rejects(hashMany('sha256', ['x']), full)
+      assert.throws(() => createHasher('sha256').update('x'), full)
+      await assert.rejects(createHasher('sha256').digest(), full)
+      await assert.rejects(hashStream('sha256', ['a', 'b']), full)
+      await Promise.all([running, queued])
+      // Once the queue drains, everything works again.
+      assert.equal(await createHasher('sha256').update('abc').digest(), require('node:crypto').hash('sha256', 'abc'))
+      assert.equal(await hashStream('sha256', ['a', 'bc']), require('node:crypto').hash('sha256', 'abc'))
+      await new Promise((r) => setTimeout(r, 50))
+      console.log('ok')
+    })().catch((e) => { console.error(e); process.exit(1) })
+  `
+  const child = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' })
+  assert.equal(child.status, 0, child.stderr)
+  assert.equal(child.stdout.trim(), 'ok')
+})

@@ -313,7 +313,7 @@ fn finalized() -> OffloopError {
 /// Queues the final step of `incremental` and returns the promise of its digest.
 fn finish(env: sys::napi_env, incremental: &Incremental, encoding: Encoding) -> Result<sys::napi_value> {
   let (promise, settler) = promise::<Encoded>(env)?;
-  incremental.finish(move |digest| settler.settle(Ok(encoding.encode(digest))))?;
+  settler.settle_from(|settle| incremental.finish(move |digest| settle(Ok(encoding.encode(digest)))));
   Ok(promise)
 }
 
@@ -403,7 +403,7 @@ impl Consumer for StreamDigest {
       return Ok(None);
     }
     let (promise, settler) = promise::<()>(self.env)?;
-    self.incremental.after(move || settler.settle(Ok(())))?;
+    settler.settle_from(|settle| self.incremental.after(move || settle(Ok(()))));
     Ok(Some(promise))
   }
 

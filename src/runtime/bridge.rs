@@ -309,6 +309,27 @@ impl<T: ToNapiValue + Send + 'static> Settler<T> {
       outcome: result.map(settle_with),
     });
   }
+
+  /// Hands a settle function to `queue`, which moves it into the work it queues. If `queue` fails
+  /// (the pool refused the work), the promise rejects with that error: without this, the settler
+  /// would die with the refused work and reject with `ERR_OFFLOOP_INTERNAL` instead.
+  pub fn settle_from<Q>(self, queue: Q)
+  where
+    Q: FnOnce(Box<dyn FnOnce(Result<T>) + Send>) -> Result<()>,
+  {
+    let slot = Arc::new(Mutex::new(Some(self)));
+    let in_work = slot.clone();
+    let settle = Box::new(move |result: Result<T>| {
+      if let Some(settler) = in_work.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        settler.settle(result);
+      }
+    });
+    if let Err(error) = queue(settle) {
+      if let Some(settler) = slot.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        settler.settle(Err(error));
+      }
+    }
+  }
 }
 
 impl<T> Drop for Settler<T> {
