@@ -137,10 +137,12 @@ fn pump<C: Consumer>(drive: Rc<Drive<C>>) {
         Step::Stop
       }
       Ok(result) if is_promise(env, result) => {
-        after(&drive, result, |drive, value| match drive.on_result(value.raw()) {
-          Step::Next => pump(drive),
-          Step::Wait(promise) => after(&drive, promise, |drive, _| pump(drive)),
-          Step::Stop => {}
+        after(&drive, result, Awaited::Next, |drive, value| {
+          match drive.on_result(value.raw()) {
+            Step::Next => pump(drive),
+            Step::Wait(promise) => after(&drive, promise, Awaited::Wait, |drive, _| pump(drive)),
+            Step::Stop => {}
+          }
         });
         Step::Stop
       }
@@ -149,7 +151,7 @@ fn pump<C: Consumer>(drive: Rc<Drive<C>>) {
     let go_on = match step {
       Step::Next => true,
       Step::Wait(promise) => {
-        after(&drive, promise, |drive, _| pump(drive));
+        after(&drive, promise, Awaited::Wait, |drive, _| pump(drive));
         false
       }
       Step::Stop => false,
@@ -162,10 +164,20 @@ fn pump<C: Consumer>(drive: Rc<Drive<C>>) {
   }
 }
 
+/// What the loop waits for, which decides what a rejection means.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Awaited {
+  /// A `next()` promise: a rejection is the source failing; it is not closed (as with `for await`).
+  Next,
+  /// The consumer's wait: a rejection is the consumer failing; the source is closed via `return()`.
+  Wait,
+}
+
 /// Runs `then` with the value of `promise`, or rejects the loop with its rejection.
 fn after<C: Consumer>(
   drive: &Rc<Drive<C>>,
   promise: sys::napi_value,
+  awaited: Awaited,
   then: impl FnOnce(Rc<Drive<C>>, JsArg) + 'static,
 ) {
   let on_value = drive.clone();
@@ -177,6 +189,9 @@ fn after<C: Consumer>(
     })
     .and_then(|chained| {
       chained.catch(move |ctx: CallbackContext<JsArg>| {
+        if awaited == Awaited::Wait {
+          on_error.close();
+        }
         on_error.reject(Rejection::Value(ctx.value.raw()));
         Ok(())
       })
