@@ -576,3 +576,40 @@ test('a full queue (maxQueue) rejects or throws ERR_QUEUE_FULL on every path, ne
   assert.equal(child.status, 0, child.stderr)
   assert.equal(child.stdout.trim(), 'ok')
 })
+
+test('terminating worker_threads mid-stream, mid-hasher and mid-file is safe', () => {
+  const dir = tempDir()
+  const file = path.join(dir, 'big.bin')
+  fs.writeFileSync(file, BIG)
+  try {
+    const worker = `
+      const o = require(${JSON.stringify(require.resolve('../index.js'))})
+      const big = Buffer.alloc(8 << 20, 7)
+      async function* chunks() { for (let i = 0; i < 1000; i++) yield big.subarray(0, (1 << 20) + i) }
+      o.hashStream('blake3', chunks()).catch(() => {})
+      const h = o.createHasher('sha256')
+      for (let i = 0; i < 50; i++) h.update(big.subarray(0, 1 << 20))
+      h.digest().catch(() => {})
+      o.hashMany('sha256', Array(32).fill(big)).catch(() => {})
+      o.hashFile('blake3', ${JSON.stringify(file)}).catch(() => {})
+      require('node:worker_threads').parentPort.postMessage('started')
+    `
+    const script = `
+      const { Worker } = require('node:worker_threads')
+      ;(async () => {
+        for (let i = 0; i < 20; i++) {
+          const w = new Worker(${JSON.stringify(worker)}, { eval: true })
+          await new Promise((resolve) => w.once('message', resolve))
+          await new Promise((resolve) => setTimeout(resolve, i % 5))
+          await w.terminate()
+        }
+        console.log('ok')
+      })()
+    `
+    const child = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 120_000 })
+    assert.equal(child.status, 0, child.stderr)
+    assert.equal(child.stdout.trim(), 'ok')
+  } finally {
+    fs.rmSync(dir, { recursive: true })
+  }
+})

@@ -8,7 +8,8 @@ use hmac::Hmac;
 use sha2::digest::{FixedOutput, KeyInit, Update};
 use sha2::{Sha256, Sha384, Sha512, Sha512_256};
 
-use crate::runtime::{OffloopError, Result};
+use crate::runtime::bytes::ByteView;
+use crate::runtime::{Cancel, OffloopError, Result};
 
 /// The hash functions offloop offers, by their node:crypto names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,14 +123,23 @@ impl Engine for Blake3 {
   }
 }
 
-/// Hashes (or MACs) one input in slices, checking `cancel` between them, on the pool.
-pub fn digest_slices(mut engine: Box<dyn Engine>, data: &[u8], cancel: &crate::runtime::Cancel) -> Result<Vec<u8>> {
-  /// Large enough that the checks cost nothing, small enough that an abort is seen within ~10 ms.
-  const SLICE: usize = 16 << 20;
-  for slice in data.chunks(SLICE) {
+/// Large enough that the checks cost nothing, small enough that an abort (or a worker's teardown,
+/// which waits for the slice being read) is seen within ~10 ms.
+const SLICE: usize = 16 << 20;
+
+/// Feeds `data` to `engine` on the pool, a slice at a time: `cancel` is checked between slices,
+/// and each slice is one [`ByteView::read`].
+pub fn update_view(engine: &mut dyn Engine, data: &ByteView, cancel: &Cancel) -> Result<()> {
+  for start in (0..data.len()).step_by(SLICE) {
     cancel.check()?;
-    engine.update_parallel(slice);
+    data.read(|bytes| engine.update_parallel(&bytes[start..bytes.len().min(start + SLICE)]))?;
   }
+  Ok(())
+}
+
+/// Hashes (or MACs) one input on the pool; see [`update_view`].
+pub fn digest_view(mut engine: Box<dyn Engine>, data: &ByteView, cancel: &Cancel) -> Result<Vec<u8>> {
+  update_view(engine.as_mut(), data, cancel)?;
   Ok(engine.finish())
 }
 
@@ -137,7 +147,6 @@ pub fn digest_slices(mut engine: Box<dyn Engine>, data: &[u8], cancel: &crate::r
 mod tests {
   use super::*;
   use crate::runtime::pool::pool;
-  use crate::runtime::Cancel;
 
   fn hex_of(engine: Box<dyn Engine>) -> String {
     hex::encode(engine.finish())
@@ -218,10 +227,11 @@ mod tests {
   /// The parallel path and the slicing give the same bytes as one serial update.
   #[test]
   fn parallel_and_sliced_updates_agree_with_serial() {
-    let data: Vec<u8> = (0..(3 << 20) + 12345).map(|i| (i % 251) as u8).collect();
+    let data: Vec<u8> = (0..SLICE + (3 << 20) + 12345).map(|i| (i % 251) as u8).collect();
     for algorithm in [Algorithm::Blake3, Algorithm::Sha256] {
       let serial = hash_hex(algorithm, &data);
-      let sliced = pool().install(|| digest_slices(algorithm.hasher(), &data, &Cancel::default()).unwrap());
+      let view = ByteView::Copied(data.clone());
+      let sliced = pool().install(|| digest_view(algorithm.hasher(), &view, &Cancel::default()).unwrap());
       assert_eq!(hex::encode(sliced), serial);
     }
   }

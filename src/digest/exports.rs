@@ -7,10 +7,11 @@ use rayon::prelude::*;
 use zeroize::Zeroizing;
 
 use super::encoding::{Encoded, Encoding};
-use super::engine::{digest_slices, Algorithm, Engine};
+use super::engine::{digest_view, Algorithm, Engine};
 use super::file::{self, Threads};
 use super::incremental::Incremental;
 use crate::runtime::abort::Signal;
+use crate::runtime::bytes::ByteView;
 use crate::runtime::iterate::{for_await, Consumer};
 use crate::runtime::{promise, rejected, spawn, sync, Job, JsArg, OffloopError, Result};
 
@@ -118,7 +119,7 @@ pub fn hash<'env>(
     let data = data.byte_view("data")?;
     let encoding = self::encoding(encoding)?;
     let signal = signal(options)?;
-    Ok(Job::new(move |cancel| Ok(encoding.encode(digest_slices(algorithm.hasher(), &data, cancel)?))).abortable(signal))
+    Ok(Job::new(move |cancel| Ok(encoding.encode(digest_view(algorithm.hasher(), &data, cancel)?))).abortable(signal))
   })
 }
 
@@ -168,12 +169,7 @@ pub fn hash_many<'env>(
       Job::new(move |cancel| {
         inputs
           .par_iter()
-          .map(|input| {
-            cancel.check()?;
-            let mut engine = algorithm.hasher();
-            engine.update_parallel(input);
-            Ok(encoding.encode(engine.finish()))
-          })
+          .map(|input| Ok(encoding.encode(digest_view(algorithm.hasher(), input, cancel)?)))
           .collect()
       })
       .abortable(signal),
@@ -273,7 +269,7 @@ pub fn hmac<'env>(
     let data = data.byte_view("data")?;
     let encoding = self::encoding(encoding)?;
     let signal = signal(options)?;
-    Ok(Job::new(move |cancel| Ok(encoding.encode(digest_slices(engine, &data, cancel)?))).abortable(signal))
+    Ok(Job::new(move |cancel| Ok(encoding.encode(digest_view(engine, &data, cancel)?))).abortable(signal))
   })
 }
 
@@ -345,7 +341,7 @@ impl Hasher {
   pub fn update<'env>(&mut self, env: Env, this: This<'env>, data: JsArg) -> napi::Result<This<'env>> {
     sync(&env, || {
       let incremental = self.incremental.as_ref().ok_or_else(finalized)?;
-      incremental.update(data.bytes("data")?)?;
+      incremental.update(ByteView::Copied(data.bytes("data")?))?;
       Ok(this)
     })
   }

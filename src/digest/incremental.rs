@@ -1,13 +1,13 @@
 //! A hash fed chunk by chunk from the JS thread and computed on the pool, strictly in order: the
 //! state behind `createHasher()` and `hashStream()`.
 
-use std::ops::Deref;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use super::engine::Engine;
+use super::engine::{update_view, Engine};
+use crate::runtime::bytes::ByteView;
 use crate::runtime::serial::Serial;
-use crate::runtime::Result;
+use crate::runtime::{Cancel, Result};
 
 pub struct Incremental {
   /// `None` once finished.
@@ -25,7 +25,7 @@ impl Incremental {
   }
 
   /// Queues `data` to be hashed after everything queued before it. Returns at once.
-  pub fn update(&self, data: impl Deref<Target = [u8]> + Send + 'static) -> Result<()> {
+  pub fn update(&self, data: ByteView) -> Result<()> {
     let len = data.len();
     self.backlog.fetch_add(len, Ordering::AcqRel);
     let backlog = self.backlog.clone();
@@ -33,7 +33,8 @@ impl Incremental {
       .serial
       .run(move |engine| {
         if let Some(engine) = engine {
-          engine.update_parallel(&data);
+          // Fails only when the view's worker is gone: then no digest is awaited any more.
+          let _ = update_view(engine.as_mut(), &data, &Cancel::default());
         }
         backlog.fetch_sub(len, Ordering::AcqRel);
       })
@@ -83,7 +84,7 @@ mod tests {
           break;
         }
         let (chunk, tail) = rest.split_at((*size).min(rest.len()));
-        incremental.update(chunk.to_vec()).unwrap();
+        incremental.update(ByteView::Copied(chunk.to_vec())).unwrap();
         rest = tail;
       }
       let (flushed_tx, flushed_rx) = mpsc::channel();

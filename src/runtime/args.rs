@@ -7,12 +7,11 @@
 
 use std::ptr;
 
-use std::ops::Deref;
-
 use napi::bindgen_prelude::{FromNapiValue, ToNapiValue, TypeName, Uint8Array, ValidateNapiValue};
 use napi::{sys, ValueType};
 
 use super::abort::{clear_exception, Signal};
+use super::bytes::ByteView;
 use super::error::{OffloopError, Result};
 
 /// A JS value received by an export: `undefined` when the caller passed fewer arguments.
@@ -272,11 +271,10 @@ impl JsArg {
       return Ok(ByteView::Copied(bytes.to_vec()));
     }
     // A view that cannot be wrapped (one over a SharedArrayBuffer) is copied instead.
-    Ok(
-      self
-        .uint8_view()
-        .map_or_else(|| ByteView::Copied(bytes.to_vec()), ByteView::Shared),
-    )
+    Ok(match self.uint8_view() {
+      Some(view) => ByteView::shared(self.env, view)?,
+      None => ByteView::Copied(bytes.to_vec()),
+    })
   }
 
   fn not_bytes(&self, name: &str) -> OffloopError {
@@ -496,33 +494,6 @@ impl JsArg {
 
   pub fn env(&self) -> sys::napi_env {
     self.env
-  }
-}
-
-/// Bytes from JavaScript that a pool thread can read: small inputs copied, large views shared.
-///
-/// A shared view holds a reference that keeps the JS memory alive until dropped (dropping on a pool
-/// thread is safe) and is read without a copy, so a 64 MiB Buffer costs the JS thread nothing. The
-/// caller must not write to (or transfer) that memory until the call settles; exports document it.
-pub enum ByteView {
-  Copied(Vec<u8>),
-  Shared(Uint8Array),
-}
-
-impl ByteView {
-  /// Below this a copy (a few microseconds at most) is cheaper than a reference, whose release
-  /// off the JS thread has to be sent back to it.
-  pub const SHARE_MIN: usize = 64 * 1024;
-}
-
-impl Deref for ByteView {
-  type Target = [u8];
-
-  fn deref(&self) -> &[u8] {
-    match self {
-      ByteView::Copied(bytes) => bytes,
-      ByteView::Shared(view) => view,
-    }
   }
 }
 

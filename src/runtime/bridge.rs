@@ -273,7 +273,7 @@ pub struct Settler<T> {
 
 /// A pending promise and the settler for it. The process stays alive while it is pending, as it
 /// does for a job.
-pub fn promise<T: ToNapiValue + Send + 'static>(env: sys::napi_env) -> Result<(sys::napi_value, Settler<T>)> {
+pub(crate) fn promise<T: ToNapiValue + Send + 'static>(env: sys::napi_env) -> Result<(sys::napi_value, Settler<T>)> {
   let mut deferred = ptr::null_mut();
   let mut promise = ptr::null_mut();
   // SAFETY: callers are on the JS thread of `env` (an export or a JS callback).

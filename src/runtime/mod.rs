@@ -5,6 +5,7 @@
 pub mod abort;
 pub mod args;
 pub mod bridge;
+pub mod bytes;
 pub mod error;
 mod exports;
 pub mod iterate;
@@ -14,7 +15,8 @@ pub mod serial;
 mod test_hooks;
 
 pub use args::JsArg;
-pub use bridge::{promise, rejected, spawn, Cancel, Job};
+pub(crate) use bridge::promise;
+pub use bridge::{rejected, spawn, Cancel, Job};
 pub use error::{ErrorKind, OffloopError, Result};
 
 /// Runs a sync export's body, turning an `OffloopError` into a thrown JS error of the right class.
