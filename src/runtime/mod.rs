@@ -1,6 +1,7 @@
 //! The runtime every export goes through: offloop's thread pool, the promise bridge that settles
-//! promises from it, `AbortSignal` support, the error type, and argument decoding; for streams,
-//! in-order work on the pool (`serial`) and a consumer of JS async iterables (`iterate`).
+//! promises from it, `AbortSignal` support, the error type, and argument decoding (with zero-copy
+//! views of large inputs, `bytes`); for streams, in-order work on the pool (`serial`) and a consumer
+//! of JS async iterables (`iterate`).
 
 pub mod abort;
 pub mod args;
