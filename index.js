@@ -835,13 +835,23 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.Hasher = nativeBinding.Hasher
 module.exports.VectorIndex = nativeBinding.VectorIndex
 module.exports.argsort = nativeBinding.argsort
 module.exports.configure = nativeBinding.configure
+module.exports.createHasher = nativeBinding.createHasher
 module.exports.describe = nativeBinding.describe
+module.exports.hash = nativeBinding.hash
+module.exports.hashFile = nativeBinding.hashFile
+module.exports.hashFiles = nativeBinding.hashFiles
+module.exports.hashMany = nativeBinding.hashMany
 module.exports.hashPassword = nativeBinding.hashPassword
 module.exports.hashPasswordSync = nativeBinding.hashPasswordSync
+module.exports.hashStream = nativeBinding.hashStream
+module.exports.hashSync = nativeBinding.hashSync
 module.exports.histogram = nativeBinding.histogram
+module.exports.hmac = nativeBinding.hmac
+module.exports.hmacSync = nativeBinding.hmacSync
 module.exports.needsRehash = nativeBinding.needsRehash
 module.exports.parsePasswordHash = nativeBinding.parsePasswordHash
 module.exports.poolStats = nativeBinding.poolStats

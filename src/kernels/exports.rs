@@ -311,7 +311,7 @@ impl<'env> DescribeOptions<'env> {
     Ok(DescribeOptions {
       percentiles: options
         .get("percentiles")?
-        .map(|(value, path)| value.array(&path, |p, path| p.number_in(path, 0.0..=100.0)))
+        .map(|(value, path)| value.array_of(&path, |p, path| p.number_in(path, 0.0..=100.0)))
         .transpose()?,
       skip_nan: options.boolean("skipNaN")?,
       signal: options.signal()?,
@@ -417,7 +417,10 @@ impl<'env> HistogramOptions<'env> {
             "and options.max cannot be used with an array of bin edges",
           ));
         }
-        Some(Bins::edges(value.array(&path, |edge, path| edge.number(path))?, &path)?)
+        Some(Bins::edges(
+          value.array_of(&path, |edge, path| edge.number(path))?,
+          &path,
+        )?)
       }
       Some((value, path)) if value.kind() == Kind::Number => Some(Bins::Uniform {
         count: value.integer(&path, 1, MAX_BINS as u64)? as usize,

@@ -171,6 +171,17 @@ where
   Ok(PromiseRaw::new(raw_env, promise))
 }
 
+/// A promise already rejected with `error`: for async exports that fail before any job exists.
+pub fn rejected<'env, T>(env: &'env Env, error: OffloopError) -> napi::Result<PromiseRaw<'env, T>> {
+  let raw_env = env.raw();
+  let mut deferred = ptr::null_mut();
+  let mut promise = ptr::null_mut();
+  // SAFETY: on the JS thread of `env` (inside a #[napi] call).
+  check(unsafe { sys::napi_create_promise(raw_env, &mut deferred, &mut promise) })?;
+  settle(raw_env, deferred, Err(error));
+  Ok(PromiseRaw::new(raw_env, promise))
+}
+
 fn queue<T, F>(env: sys::napi_env, deferred: sys::napi_deferred, job: Job<'_, F>) -> Result<()>
 where
   F: FnOnce(&Cancel) -> Result<T> + Send + 'static,
@@ -230,13 +241,109 @@ where
   } else {
     Outcome::Failed
   };
-  let settle = result.map(|value| -> Settle {
-    Box::new(move |env| {
-      // SAFETY: the bridge calls settle closures only on the JS thread of `env`.
-      unsafe { T::to_napi_value(env, value) }.map_err(|e| OffloopError::error("ERR_OFFLOOP_INTERNAL", e.reason))
-    })
-  });
-  (outcome, Some(Completion { id, outcome: settle }))
+  (
+    outcome,
+    Some(Completion {
+      id,
+      outcome: result.map(settle_with),
+    }),
+  )
+}
+
+/// Turns a job's value into the closure that builds it on the JS thread.
+fn settle_with<T: ToNapiValue + Send + 'static>(value: T) -> Settle {
+  Box::new(move |env| {
+    // SAFETY: the bridge calls settle closures only on the JS thread of `env`.
+    unsafe { T::to_napi_value(env, value) }.map_err(|e| OffloopError::error("ERR_OFFLOOP_INTERNAL", e.reason))
+  })
+}
+
+/// Settles a promise made by [`promise`], from any thread.
+///
+/// For work that is not one pool job: the last of a sequence of tasks (a stream's chunks hashed in
+/// order) settles it. Exactly once, like every bridge promise: `settle` consumes the settler, and
+/// one dropped unsettled rejects its promise with `ERR_OFFLOOP_INTERNAL` instead of leaving it
+/// pending forever.
+pub struct Settler<T> {
+  shared: Arc<Shared>,
+  id: u64,
+  settled: bool,
+  _value: std::marker::PhantomData<fn(T)>,
+}
+
+/// A pending promise and the settler for it. The process stays alive while it is pending, as it
+/// does for a job.
+pub(crate) fn promise<T: ToNapiValue + Send + 'static>(env: sys::napi_env) -> Result<(sys::napi_value, Settler<T>)> {
+  let mut deferred = ptr::null_mut();
+  let mut promise = ptr::null_mut();
+  // SAFETY: callers are on the JS thread of `env` (an export or a JS callback).
+  if unsafe { sys::napi_create_promise(env, &mut deferred, &mut promise) } != sys::Status::napi_ok {
+    return Err(OffloopError::error(
+      "ERR_OFFLOOP_INTERNAL",
+      "offloop: cannot create a promise",
+    ));
+  }
+  with_bridge(env, |bridge| {
+    // The same id sequence as jobs (`queue`), so a settler and a job never share an id.
+    bridge.next_id += 1;
+    let id = bridge.next_id;
+    bridge.pending.insert(id, Pending { deferred, abort: None });
+    bridge.update_ref();
+    Ok((
+      promise,
+      Settler {
+        shared: bridge.shared.clone(),
+        id,
+        settled: false,
+        _value: std::marker::PhantomData,
+      },
+    ))
+  })
+}
+
+impl<T: ToNapiValue + Send + 'static> Settler<T> {
+  pub fn settle(mut self, result: Result<T>) {
+    self.settled = true;
+    self.shared.deliver(Completion {
+      id: self.id,
+      outcome: result.map(settle_with),
+    });
+  }
+
+  /// Hands a settle function to `queue`, which moves it into the work it queues. If `queue` fails
+  /// (the pool refused the work), the promise rejects with that error: without this, the settler
+  /// would die with the refused work and reject with `ERR_OFFLOOP_INTERNAL` instead.
+  pub fn settle_from<Q>(self, queue: Q)
+  where
+    Q: FnOnce(Box<dyn FnOnce(Result<T>) + Send>) -> Result<()>,
+  {
+    let slot = Arc::new(Mutex::new(Some(self)));
+    let in_work = slot.clone();
+    let settle = Box::new(move |result: Result<T>| {
+      if let Some(settler) = in_work.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        settler.settle(result);
+      }
+    });
+    if let Err(error) = queue(settle) {
+      if let Some(settler) = slot.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        settler.settle(Err(error));
+      }
+    }
+  }
+}
+
+impl<T> Drop for Settler<T> {
+  fn drop(&mut self) {
+    if !self.settled {
+      self.shared.deliver(Completion {
+        id: self.id,
+        outcome: Err(OffloopError::error(
+          "ERR_OFFLOOP_INTERNAL",
+          "offloop: a promise was dropped before it settled (this is a bug in offloop)",
+        )),
+      });
+    }
+  }
 }
 
 fn panic_error(payload: Box<dyn std::any::Any + Send>) -> OffloopError {
