@@ -365,6 +365,35 @@ function assertNear(result, expected, metric) {
   }
 }
 
+test('worker_threads terminated while kernels read their memory in place: no crash, many rounds', { timeout: 300_000 }, async () => {
+  const r = await runChild(
+    `const { Worker } = await import('node:worker_threads');
+    const index = ${JSON.stringify(root + '/index.js')};
+    const src = \`
+      const { parentPort, workerData } = require('node:worker_threads');
+      const o = require(workerData.index);
+      const data = new Float64Array(1 << 20).map(() => Math.random());
+      const matrix = new Float32Array(1 << 20).map(() => Math.random());
+      for (let i = 0; i < 4; i++) {
+        o.sort(data).catch(() => {});
+        o.describe(data).catch(() => {});
+        o.histogram(data).catch(() => {});
+        o.topK(matrix, 64, matrix.subarray(0, 64), 5).catch(() => {});
+      }
+      parentPort.postMessage('busy');\`;
+    for (let round = 0; round < 15; round++) {
+      const workers = Array.from({ length: 2 }, () => new Worker(src, { eval: true, execArgv: [], workerData: { index } }));
+      await Promise.all(workers.map((w) => new Promise((resolve, reject) => { w.once('message', resolve); w.once('error', reject); })));
+      await new Promise((r) => setTimeout(r, Math.random() * 20));
+      await Promise.all(workers.map((w) => w.terminate()));
+    }
+    const o = (await import('node:module')).createRequire(index)(index);
+    console.log(JSON.stringify({ sorted: Array.from(await o.sort(new Float64Array([2, 1]))) }));`,
+    { timeoutMs: 280_000 },
+  )
+  assert.deepEqual(childJson(r).sorted, [1, 2])
+})
+
 group('VectorIndex and topK', () => {
   for (const metric of ['dot', 'l2', 'cosine']) {
     test(`${metric}: search, searchBatch and topK agree with brute force`, async () => {

@@ -14,7 +14,8 @@ use super::sort;
 use super::stats;
 use super::vector::{self, Index, Metric, Neighbors, MAX_ROWS};
 use crate::runtime::abort::Signal;
-use crate::runtime::args::{with_typed_array, AnyTypedArray, Kind, Options, TypedArrayArg};
+use crate::runtime::args::{with_typed_view, AnyTypedArray, Kind, Options, TypedArrayArg};
+use crate::runtime::bytes::View;
 use crate::runtime::{spawn, sync, Cancel, Job, JsArg, OffloopError, Result};
 
 /// Largest vector dimension accepted.
@@ -91,8 +92,8 @@ pub struct SearchResult {
 impl From<Neighbors> for SearchResult {
   fn from(n: Neighbors) -> Self {
     SearchResult {
-      ids: Uint32Array::new(n.ids),
-      scores: Float32Array::new(n.scores),
+      ids: Uint32Array::from_vec(n.ids),
+      scores: Float32Array::from_vec(n.scores),
     }
   }
 }
@@ -198,10 +199,10 @@ impl VectorIndex {
     options: JsArg,
   ) -> napi::Result<PromiseRaw<'env, Vec<SearchResult>>> {
     spawn(env, || {
-      let queries = queries.typed_array::<Float32Array>("queries")?;
+      let queries = queries.typed_view::<Float32Array>("queries")?;
       let (dim, metric) = (self.index.dim(), self.index.metric());
       // Copied and normalised on the pool: a large batch would otherwise cost the JS thread.
-      let prepare = move || vector::prepare_queries(queries.to_vec(), dim, metric, "queries");
+      let prepare = move || vector::prepare_queries(queries.read(<[f32]>::to_vec)?, dim, metric, "queries");
       let (run, signal) = self.search_job(prepare, k, options)?;
       Ok(Job::new(move |cancel| Ok(run(cancel)?.into_iter().map(Into::into).collect())).abortable(signal))
     })
@@ -268,7 +269,7 @@ pub fn top_k<'env>(
   options: JsArg,
 ) -> napi::Result<PromiseRaw<'env, SearchResult>> {
   spawn(env, || {
-    let matrix = matrix.typed_array::<Float32Array>("matrix")?;
+    let matrix = matrix.typed_view::<Float32Array>("matrix")?;
     let dim = dim.integer("dim", 1, MAX_DIM)? as usize;
     if matrix.len() % dim != 0 || matrix.len() / dim > MAX_ROWS {
       return Err(OffloopError::out_of_range(
@@ -283,7 +284,8 @@ pub fn top_k<'env>(
     let k = self::k(k)?;
     Ok(
       Job::new(move |cancel| {
-        let mut found = vector::search(&vector::blocks(&matrix, dim), dim, metric, false, &query, k, cancel)?;
+        let mut found =
+          matrix.read(|m| vector::search(&vector::blocks(m, dim), dim, metric, false, &query, k, cancel))??;
         Ok(found.remove(0).into())
       })
       .abortable(signal),
@@ -347,13 +349,18 @@ pub struct Description {
 #[napi(ts_args_type = "data: TypedArray, options?: DescribeOptions")]
 pub fn describe<'env>(env: &'env Env, data: JsArg, options: JsArg) -> napi::Result<PromiseRaw<'env, Description>> {
   spawn(env, || {
-    let data = data.any_typed_array("data", NUMERIC_ARRAY)?;
+    let data = data.any_typed_view("data", NUMERIC_ARRAY)?;
     let options = DescribeOptions::decode(options)?;
     let percentiles = options.percentiles.unwrap_or_else(|| DEFAULT_PERCENTILES.to_vec());
     let skip_nan = options.skip_nan.unwrap_or(false);
     Ok(
       Job::new(move |cancel| {
-        let d = with_typed_array!(data, |array| stats::describe(&array, &percentiles, skip_nan, cancel))?;
+        let d = with_typed_view!(data, |view| view.read(|data| stats::describe(
+          data,
+          &percentiles,
+          skip_nan,
+          cancel
+        )))??;
         Ok(Description {
           count: d.count as f64,
           sum: d.sum,
@@ -465,15 +472,16 @@ impl<'env> HistogramOptions<'env> {
 #[napi(ts_args_type = "data: TypedArray, options?: HistogramOptions")]
 pub fn histogram<'env>(env: &'env Env, data: JsArg, options: JsArg) -> napi::Result<PromiseRaw<'env, HistogramResult>> {
   spawn(env, || {
-    let data = data.any_typed_array("data", NUMERIC_ARRAY)?;
+    let data = data.any_typed_view("data", NUMERIC_ARRAY)?;
     let options = HistogramOptions::decode(options)?;
     let (bins, skip_nan) = (options.bins(), options.skip_nan.unwrap_or(false));
     Ok(
       Job::new(move |cancel| {
-        let h = with_typed_array!(data, |array| histogram::histogram(&array, bins, skip_nan, cancel))?;
+        let h = with_typed_view!(data, |view| view
+          .read(|data| histogram::histogram(data, bins, skip_nan, cancel)))??;
         Ok(HistogramResult {
-          edges: Float64Array::new(h.edges),
-          counts: Uint32Array::new(h.counts),
+          edges: Float64Array::from_vec(h.edges),
+          counts: Uint32Array::from_vec(h.counts),
         })
       })
       .abortable(options.signal),
@@ -501,11 +509,11 @@ impl<'env> SortOptions<'env> {
   }
 }
 
-fn sorted<A: TypedArrayArg>(array: A, descending: bool) -> AnyTypedArray
+fn sorted<A: TypedArrayArg>(view: View<A>, descending: bool) -> Result<AnyTypedArray>
 where
   A::Element: Element,
 {
-  A::from_vec(sort::sort(&array, descending)).into()
+  Ok(A::from_vec(view.read(|data| sort::sort(data, descending))?).into())
 }
 
 /// A sorted copy of a numeric TypedArray (of the same type), on all cores; the input is read in
@@ -521,10 +529,10 @@ where
 )]
 pub fn sort<'env>(env: &'env Env, data: JsArg, options: JsArg) -> napi::Result<PromiseRaw<'env, AnyTypedArray>> {
   spawn(env, || {
-    let data = data.any_typed_array("data", NUMERIC_ARRAY)?;
+    let data = data.any_typed_view("data", NUMERIC_ARRAY)?;
     let options = SortOptions::decode(options)?;
     let descending = options.descending.unwrap_or(false);
-    Ok(Job::new(move |_| Ok(with_typed_array!(data, |array| sorted(array, descending)))).abortable(options.signal))
+    Ok(Job::new(move |_| with_typed_view!(data, |view| sorted(view, descending))).abortable(options.signal))
   })
 }
 
@@ -537,8 +545,8 @@ pub fn sort<'env>(env: &'env Env, data: JsArg, options: JsArg) -> napi::Result<P
 #[napi(ts_args_type = "data: TypedArray, options?: SortOptions")]
 pub fn argsort<'env>(env: &'env Env, data: JsArg, options: JsArg) -> napi::Result<PromiseRaw<'env, Uint32Array>> {
   spawn(env, || {
-    let data = data.any_typed_array("data", NUMERIC_ARRAY)?;
-    let len = with_typed_array!(&data, |array| array.len());
+    let data = data.any_typed_view("data", NUMERIC_ARRAY)?;
+    let len = with_typed_view!(&data, |view| view.len());
     if len > u32::MAX as usize + 1 {
       return Err(OffloopError::out_of_range(
         "data.length",
@@ -550,8 +558,8 @@ pub fn argsort<'env>(env: &'env Env, data: JsArg, options: JsArg) -> napi::Resul
     let descending = options.descending.unwrap_or(false);
     Ok(
       Job::new(move |_| {
-        let order = with_typed_array!(data, |array| sort::argsort(&array, descending));
-        Ok(Uint32Array::new(order))
+        let order = with_typed_view!(data, |view| view.read(|data| sort::argsort(data, descending)))?;
+        Ok(Uint32Array::from_vec(order))
       })
       .abortable(options.signal),
     )

@@ -15,7 +15,7 @@ use napi::bindgen_prelude::{
 use napi::{sys, ValueType};
 
 use super::abort::{clear_exception, Signal};
-use super::bytes::ByteView;
+use super::bytes::{ByteView, View};
 use super::error::{OffloopError, Result};
 
 /// A JS value received by an export: `undefined` when the caller passed fewer arguments.
@@ -488,7 +488,8 @@ impl JsArg {
     Err(OffloopError::out_of_range(name, &expected, &format_number(n)))
   }
 
-  /// A TypedArray of exactly type `A`, not copied: the job reads the caller's memory in place.
+  /// A TypedArray of exactly type `A`, for use before the call returns (a sync export, or a copy
+  /// made on the JS thread). For the pool, use [`typed_view`](Self::typed_view).
   pub fn typed_array<A: TypedArrayArg>(&self, name: &str) -> Result<A> {
     if self.typed_array_kind() != Some(A::KIND) {
       return Err(OffloopError::invalid_type(
@@ -501,12 +502,19 @@ impl JsArg {
     unsafe { A::from_napi_value(self.env, self.value) }.map_err(internal)
   }
 
-  /// Any numeric TypedArray, not copied. `expected` words the TypeError (`"an instance of ..."`).
-  pub fn any_typed_array(&self, name: &str, expected: &str) -> Result<AnyTypedArray> {
+  /// A TypedArray of exactly type `A` for the pool: copied when small, else read in place (see
+  /// [`View`]).
+  pub fn typed_view<A: TypedArrayArg>(&self, name: &str) -> Result<View<A>> {
+    View::of(self.env, self.typed_array(name)?)
+  }
+
+  /// Any numeric TypedArray for the pool, like [`typed_view`](Self::typed_view). `expected` words
+  /// the TypeError (`"an instance of ..."`).
+  pub fn any_typed_view(&self, name: &str, expected: &str) -> Result<AnyTypedView> {
     let kind = self.typed_array_kind();
     // SAFETY: JS thread; `decode` only reads a value of the kind it matched.
-    match kind.and_then(|kind| unsafe { AnyTypedArray::decode(self.env, self.value, kind) }) {
-      Some(array) => array.map_err(internal),
+    match kind.and_then(|kind| unsafe { AnyTypedView::decode(self.env, self.value, kind) }) {
+      Some(view) => view,
       None => Err(OffloopError::invalid_type(name, expected, &self.received())),
     }
   }
@@ -594,10 +602,11 @@ impl Options {
 /// Results of at least this many bytes are freed on a pool thread, not in the JS thread's GC.
 const LARGE_RESULT: usize = 1 << 20;
 
-/// A napi-rs owned TypedArray of one element type. It holds a reference that keeps the JS memory
-/// alive, is `Send`, and may be dropped on any thread, so a job can read the caller's memory in place
-/// on the pool. JS can still write to that memory (or transfer its buffer) meanwhile: every export
-/// that keeps one documents "do not modify the array until the promise settles".
+/// A napi-rs owned TypedArray of one element type: `Send`, and holding a reference that keeps the
+/// JS object alive. Read on the pool only through a [`View`], which also keeps the memory from
+/// being freed under the reader when a worker_thread terminates. JS can still write to the memory
+/// (or transfer its buffer) meanwhile: every export that shares one documents "do not modify the
+/// array until the promise settles".
 pub trait TypedArrayArg:
   FromNapiValue + ToNapiValue + Deref<Target = [Self::Element]> + Into<AnyTypedArray> + Send + Sync + 'static
 {
@@ -611,10 +620,15 @@ pub trait TypedArrayArg:
 
 macro_rules! typed_arrays {
   ($($variant:ident($array:ident, $element:ty, $kind:ident)),* $(,)?) => {
-    /// Any numeric TypedArray, held like [`TypedArrayArg`]. `with_typed_array!` runs generic code on
-    /// the concrete array inside.
+    /// Any numeric TypedArray made in Rust, on its way to JS (a result).
     pub enum AnyTypedArray {
       $($variant($array)),*
+    }
+
+    /// Any numeric TypedArray of the caller, on its way to the pool. `with_typed_view!` runs
+    /// generic code on the concrete view inside.
+    pub enum AnyTypedView {
+      $($variant(View<$array>)),*
     }
 
     $(
@@ -644,17 +658,22 @@ macro_rules! typed_arrays {
       }
     )*
 
-    impl AnyTypedArray {
+    impl AnyTypedView {
       /// # Safety
       /// JS thread of `env`; `value` is a live typed array whose element type is `kind`.
       unsafe fn decode(
         env: sys::napi_env,
         value: sys::napi_value,
         kind: sys::napi_typedarray_type,
-      ) -> Option<napi::Result<Self>> {
+      ) -> Option<Result<Self>> {
         match kind {
-          // SAFETY: per this function's contract.
-          $(sys::TypedarrayType::$kind => Some(unsafe { $array::from_napi_value(env, value) }.map(Self::$variant)),)*
+          $(sys::TypedarrayType::$kind => Some(
+            // SAFETY: per this function's contract.
+            unsafe { $array::from_napi_value(env, value) }
+              .map_err(internal)
+              .and_then(|array| View::of(env, array))
+              .map(Self::$variant),
+          ),)*
           _ => None,
         }
       }
@@ -685,27 +704,27 @@ typed_arrays! {
   BigUint64(BigUint64Array, u64, biguint64_array),
 }
 
-/// Runs `$body` with `$array` bound to the concrete TypedArray inside an [`AnyTypedArray`]: the body
-/// is written once and compiled for each element type.
-macro_rules! with_typed_array {
-  ($any:expr, |$array:ident| $body:expr) => {{
-    use $crate::runtime::args::AnyTypedArray as Any;
+/// Runs `$body` with `$view` bound to the concrete [`View`] inside an [`AnyTypedView`]: the body is
+/// written once and compiled for each element type.
+macro_rules! with_typed_view {
+  ($any:expr, |$view:ident| $body:expr) => {{
+    use $crate::runtime::args::AnyTypedView as Any;
     match $any {
-      Any::Int8($array) => $body,
-      Any::Uint8($array) => $body,
-      Any::Uint8Clamped($array) => $body,
-      Any::Int16($array) => $body,
-      Any::Uint16($array) => $body,
-      Any::Int32($array) => $body,
-      Any::Uint32($array) => $body,
-      Any::Float32($array) => $body,
-      Any::Float64($array) => $body,
-      Any::BigInt64($array) => $body,
-      Any::BigUint64($array) => $body,
+      Any::Int8($view) => $body,
+      Any::Uint8($view) => $body,
+      Any::Uint8Clamped($view) => $body,
+      Any::Int16($view) => $body,
+      Any::Uint16($view) => $body,
+      Any::Int32($view) => $body,
+      Any::Uint32($view) => $body,
+      Any::Float32($view) => $body,
+      Any::Float64($view) => $body,
+      Any::BigInt64($view) => $body,
+      Any::BigUint64($view) => $body,
     }
   }};
 }
-pub(crate) use with_typed_array;
+pub(crate) use with_typed_view;
 
 fn typed_array_name(kind: sys::napi_typedarray_type) -> &'static str {
   match kind {
