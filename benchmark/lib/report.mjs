@@ -61,7 +61,7 @@ export function markdown(result) {
     out.push('| implementation | params | in flight | ops/s | MB/s | p50 ms | p99 ms | loop delay p99 / max ms | CPU % | RSS MB |');
     out.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|');
     for (const row of g.rows) {
-      const name = isOurs(row) ? `**${row.impl}**` : row.impl;
+      const name = isOurs(row) ? `**${row.impl}**` : `${row.impl}${row.reference ? ' (reference)' : ''}`;
       out.push(
         `| ${name} | ${row.params ?? ''} | ${row.inFlight ?? ''} | ${fmt(row.opsPerSec)} | ${fmt(row.mbPerSec)} | ${fmt(row.p50Ms)} | ${fmt(row.p99Ms)} | ${fmt(row.loopDelayP99Ms)} / ${fmt(row.loopDelayMaxMs)} | ${row.cpuPercent === undefined ? '-' : Math.round(row.cpuPercent)} | ${fmt(row.peakRssMb)} |`,
       );
