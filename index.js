@@ -835,9 +835,16 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.JqProgram = nativeBinding.JqProgram
+module.exports.canonicalizeJson = nativeBinding.canonicalizeJson
+module.exports.canonicalizeJsonSync = nativeBinding.canonicalizeJsonSync
+module.exports.compileJq = nativeBinding.compileJq
 module.exports.configure = nativeBinding.configure
 module.exports.hashPassword = nativeBinding.hashPassword
 module.exports.hashPasswordSync = nativeBinding.hashPasswordSync
+module.exports.jq = nativeBinding.jq
+module.exports.jqFile = nativeBinding.jqFile
+module.exports.jqValues = nativeBinding.jqValues
 module.exports.needsRehash = nativeBinding.needsRehash
 module.exports.parsePasswordHash = nativeBinding.parsePasswordHash
 module.exports.poolStats = nativeBinding.poolStats

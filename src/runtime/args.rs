@@ -7,7 +7,7 @@
 
 use std::ptr;
 
-use napi::bindgen_prelude::{FromNapiValue, ToNapiValue, TypeName, ValidateNapiValue};
+use napi::bindgen_prelude::{FromNapiValue, ToNapiValue, TypeName, Uint8Array, ValidateNapiValue};
 use napi::{sys, ValueType};
 
 use super::abort::{clear_exception, Signal};
@@ -256,6 +256,56 @@ impl JsArg {
     }
   }
 
+  /// Like `bytes`, for inputs that may be large: a `Buffer`/`Uint8Array` of at least
+  /// `SHARE_MIN_BYTES` is not copied but kept (a reference holds it alive until the job drops
+  /// it), so a 100 MB buffer costs the JS thread nothing. Exports that take one must document
+  /// that the caller may not modify it while the call is pending. Strings are always copied
+  /// (N-API has no borrowed view of a string).
+  pub fn payload(&self, name: &str) -> Result<Payload> {
+    if self.kind() == Kind::Object && self.typed_array_type() == Some("Uint8Array") {
+      let len = self.view_bytes().map_or(0, <[u8]>::len);
+      if len >= SHARE_MIN_BYTES {
+        // SAFETY: JS thread; the value is a Uint8Array (checked above), which napi-rs wraps with a
+        // reference that keeps its memory alive and is released safely from any thread.
+        if let Ok(shared) = unsafe { Uint8Array::from_napi_value(self.env, self.value) } {
+          return Ok(Payload::Shared(shared));
+        }
+      }
+    }
+    self.bytes(name).map(Payload::Copied)
+  }
+
+  /// `JSON.stringify(value)`, run on the JS thread: small structured arguments (a plain object of
+  /// variables) cross into Rust as JSON text rather than value by value.
+  pub fn json(&self, name: &str) -> Result<String> {
+    let env = self.env;
+    let mut text = ptr::null_mut();
+    // SAFETY: JS thread of `env`; every value used lives in the current call's scope. A throwing
+    // stringify (a BigInt, a cycle) leaves an exception pending, which is cleared below.
+    let ok = unsafe {
+      let mut global = ptr::null_mut();
+      let mut json = ptr::null_mut();
+      let mut stringify = ptr::null_mut();
+      sys::napi_get_global(env, &mut global) == sys::Status::napi_ok
+        && sys::napi_get_named_property(env, global, c"JSON".as_ptr(), &mut json) == sys::Status::napi_ok
+        && sys::napi_get_named_property(env, json, c"stringify".as_ptr(), &mut stringify) == sys::Status::napi_ok
+        && sys::napi_call_function(env, json, stringify, 1, &self.value, &mut text) == sys::Status::napi_ok
+    };
+    if !ok {
+      clear_exception(env);
+      return Err(OffloopError::invalid_value(name, "cannot be serialized to JSON"));
+    }
+    let text = JsArg { env, value: text };
+    match text.kind() {
+      Kind::String => Ok(text.get_string()),
+      _ => Err(OffloopError::invalid_type(
+        name,
+        "a value that JSON.stringify accepts",
+        &self.received(),
+      )),
+    }
+  }
+
   pub fn string(&self, name: &str) -> Result<String> {
     if self.kind() == Kind::String {
       Ok(self.get_string())
@@ -334,6 +384,25 @@ impl JsArg {
   }
 }
 
+/// Inputs at least this long are shared with JS rather than copied: below it a copy is cheaper
+/// than the reference, and leaves nothing for JS to modify while the job runs.
+pub const SHARE_MIN_BYTES: usize = 64 * 1024;
+
+/// The bytes of a possibly large input: copied, or the caller's own `Uint8Array` (see `payload`).
+pub enum Payload {
+  Copied(Vec<u8>),
+  Shared(Uint8Array),
+}
+
+impl AsRef<[u8]> for Payload {
+  fn as_ref(&self) -> &[u8] {
+    match self {
+      Payload::Copied(bytes) => bytes,
+      Payload::Shared(array) => array,
+    }
+  }
+}
+
 /// An options object being read, one property at a time, each checked like Node checks options.
 pub struct Options {
   object: Option<JsArg>,
@@ -382,6 +451,10 @@ impl Options {
 
   pub fn string(&self, key: &str) -> Result<Option<String>> {
     self.get(key)?.map(|(v, path)| v.string(&path)).transpose()
+  }
+
+  pub fn json(&self, key: &str) -> Result<Option<String>> {
+    self.get(key)?.map(|(v, path)| v.json(&path)).transpose()
   }
 
   /// The `signal` option every async export takes.

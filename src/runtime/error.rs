@@ -22,13 +22,21 @@ pub enum ErrorKind {
 
 /// An error bound for JavaScript: a constructor, a Node-style `code` and a message.
 ///
-/// Extra string properties (`syscall`, `path`) make file errors look like Node's own fs errors.
+/// Extra properties (`syscall`, `path`) make file errors look like Node's own fs errors; integer
+/// ones (`line`, `column`) locate a parse error.
 #[derive(Clone, PartialEq, Eq)]
 pub struct OffloopError {
   pub kind: ErrorKind,
   pub code: Cow<'static, str>,
   pub message: String,
-  pub properties: Vec<(&'static str, String)>,
+  pub properties: Vec<(&'static str, Property)>,
+}
+
+/// The value of an extra property of an error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Property {
+  String(String),
+  Integer(i64),
 }
 
 pub type Result<T> = std::result::Result<T, OffloopError>;
@@ -85,8 +93,41 @@ impl OffloopError {
     Self::new(ErrorKind::Abort, "ABORT_ERR", "The operation was aborted")
   }
 
+  /// A file-system error shaped like Node's own: `code` is the errno name (`ENOENT`), the message
+  /// reads `ENOENT: no such file or directory, open '/path'`, with `syscall` and `path` properties.
+  pub fn io(error: &std::io::Error, syscall: &'static str, path: &std::path::Path) -> Self {
+    use std::io::ErrorKind as K;
+    let (code, description) = match error.kind() {
+      K::NotFound => ("ENOENT", "no such file or directory"),
+      K::PermissionDenied => ("EACCES", "permission denied"),
+      K::AlreadyExists => ("EEXIST", "file already exists"),
+      K::IsADirectory => ("EISDIR", "illegal operation on a directory"),
+      K::NotADirectory => ("ENOTDIR", "not a directory"),
+      K::StorageFull => ("ENOSPC", "no space left on device"),
+      K::ReadOnlyFilesystem => ("EROFS", "read-only file system"),
+      K::InvalidFilename => ("ENAMETOOLONG", "name too long"),
+      K::CrossesDevices => ("EXDEV", "cross-device link not permitted"),
+      K::OutOfMemory => ("ENOMEM", "not enough memory"),
+      _ => ("EIO", "i/o error"),
+    };
+    let path = path.to_string_lossy();
+    Self::new(
+      ErrorKind::Error,
+      code,
+      format!("{code}: {description}, {syscall} '{path}'"),
+    )
+    .with_property("syscall", syscall)
+    .with_property("path", path)
+  }
+
   pub fn with_property(mut self, name: &'static str, value: impl Into<String>) -> Self {
-    self.properties.push((name, value.into()));
+    self.properties.push((name, Property::String(value.into())));
+    self
+  }
+
+  /// A number property, such as the `line` and `column` of a parse error.
+  pub fn with_integer_property(mut self, name: &'static str, value: i64) -> Self {
+    self.properties.push((name, Property::Integer(value)));
     self
   }
 
@@ -118,7 +159,10 @@ impl OffloopError {
         set_string_property(env, error, "name", "AbortError");
       }
       for (name, value) in &self.properties {
-        set_string_property(env, error, name, value);
+        match value {
+          Property::String(value) => set_string_property(env, error, name, value),
+          Property::Integer(value) => set_integer_property(env, error, name, *value),
+        }
       }
       error
     }
@@ -145,6 +189,19 @@ unsafe fn set_string_property(env: sys::napi_env, object: sys::napi_value, name:
   unsafe {
     sys::napi_create_string_utf8(env, name.as_ptr().cast(), name.len() as isize, &mut key);
     sys::napi_create_string_utf8(env, value.as_ptr().cast(), value.len() as isize, &mut js_value);
+    sys::napi_set_property(env, object, key, js_value);
+  }
+}
+
+/// # Safety
+/// `env` must be the current JS thread's environment and `object` a live object in it.
+unsafe fn set_integer_property(env: sys::napi_env, object: sys::napi_value, name: &str, value: i64) {
+  let mut key = std::ptr::null_mut();
+  let mut js_value = std::ptr::null_mut();
+  // SAFETY: per this function's contract.
+  unsafe {
+    sys::napi_create_string_utf8(env, name.as_ptr().cast(), name.len() as isize, &mut key);
+    sys::napi_create_int64(env, value, &mut js_value);
     sys::napi_set_property(env, object, key, js_value);
   }
 }
