@@ -57,7 +57,7 @@ export declare function canonicalizeJsonSync(input: string | Uint8Array, options
 
 /** Options of `canonicalizeJson()`. */
 export interface CanonicalizeOptions {
-  /** Reject input nested deeper than this, 1–255. Default 255. */
+  /** Reject input nested deeper than this, 1–254. Default 254 (the parser's own limit). */
   maxDepth?: number
   /** Aborts the call while it waits for a thread; rejects with an `AbortError`. */
   signal?: AbortSignal
@@ -197,7 +197,7 @@ export interface JqOptions {
    * Default 268435456 (256 MiB).
    */
   maxOutputBytes?: number
-  /** Reject input nested deeper than this, 1–255. Default 255. */
+  /** Reject input nested deeper than this, 1–254. Default 254 (the parser's own limit). */
   maxDepth?: number
   /** Aborts the call, also while the program runs; rejects with an `AbortError`. */
   signal?: AbortSignal

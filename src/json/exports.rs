@@ -37,7 +37,7 @@ pub struct JqOptions<'env> {
   /// Reject with `ERR_JQ_OUTPUT_LIMIT` when the output text would exceed this many bytes.
   /// Default 268435456 (256 MiB).
   pub max_output_bytes: Option<f64>,
-  /// Reject input nested deeper than this, 1–255. Default 255.
+  /// Reject input nested deeper than this, 1–254. Default 254 (the parser's own limit).
   pub max_depth: Option<u32>,
   /// Aborts the call, also while the program runs; rejects with an `AbortError`.
   #[napi(ts_type = "AbortSignal")]
@@ -72,7 +72,7 @@ pub struct JqFileOptions<'env> {
 /// Options of `canonicalizeJson()`.
 #[napi(object, object_to_js = false, object_from_js = false)]
 pub struct CanonicalizeOptions<'env> {
-  /// Reject input nested deeper than this, 1–255. Default 255.
+  /// Reject input nested deeper than this, 1–254. Default 254 (the parser's own limit).
   pub max_depth: Option<u32>,
   /// Aborts the call while it waits for a thread; rejects with an `AbortError`.
   #[napi(ts_type = "AbortSignal")]

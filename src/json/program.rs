@@ -3,8 +3,8 @@
 //!
 //! A program runs with jaq's standard library, minus what a library embedded in a server must not
 //! offer: `env`/`$ENV` (the process environment), `input`/`inputs` (offloop gives each input to the
-//! program itself) and module imports (file access). `debug` and `stderr` write nothing. Added:
-//! `@csv` and `@tsv` (jq 1.6's rules; jaq has them only in its command-line crate).
+//! program itself) and module imports (file access). `debug` and `stderr` write nothing. `compat`
+//! adds jq 1.6 builtins jaq lacks or does differently.
 //!
 //! Stopping a running program: jaq has no hook for that, but it clones its evaluation context at
 //! nearly every step, and that context holds our `Data`. Its `clone` checks, every step, that
@@ -18,10 +18,11 @@ use std::panic::resume_unwind;
 
 use jaq_core::box_iter::box_once;
 use jaq_core::load::{self, Arena, File, Loader};
-use jaq_core::native::{bome, run, v, Filter as NativeFilter, Fun};
+use jaq_core::native::{run, v, Filter as NativeFilter, Fun};
 use jaq_core::{compile, data, Compiler, DataT, Exn, Lut, RunPtr};
 use jaq_json::Val;
 
+use super::compat;
 use super::read::line_column;
 use super::shape::Shape;
 use super::write;
@@ -126,6 +127,7 @@ fn defs() -> impl Iterator<Item = load::parse::Def<&'static str>> {
     .chain(jaq_std::defs())
     .chain(jaq_json::defs())
     .chain(own(POSTLUDE))
+    .chain(own(compat::DEFS))
 }
 
 fn funs() -> impl Iterator<Item = Fun<Kind>> {
@@ -134,10 +136,8 @@ fn funs() -> impl Iterator<Item = Fun<Kind>> {
     (name, args, native)
   });
   let std = jaq_std::funs::<Kind>().filter(|(name, ..)| *name != "env");
-  core
-    .chain(std)
-    .chain(jaq_json::funs())
-    .chain(own_funs().into_vec().into_iter().map(run::<Kind>))
+  let own = own_funs().into_vec().into_iter().chain(compat::funs().into_vec());
+  core.chain(std).chain(jaq_json::funs()).chain(own.map(run::<Kind>))
 }
 
 fn own_funs() -> Box<[NativeFilter<RunPtr<Kind>>]> {
@@ -163,69 +163,7 @@ fn own_funs() -> Box<[NativeFilter<RunPtr<Kind>>]> {
       };
       box_once(Err(Exn::halt(code)))
     }),
-    ("@csv", v(0), |cv| bome(table_row(&cv.1, Table::Csv))),
-    ("@tsv", v(0), |cv| bome(table_row(&cv.1, Table::Tsv))),
   ])
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Table {
-  Csv,
-  Tsv,
-}
-
-/// `@csv` and `@tsv` as jq 1.6 defines them: an array of scalars to one line; strings quoted with
-/// `""` doubling (CSV) or backslash-escaped (TSV), `null` empty, booleans and numbers as text.
-fn table_row(row: &Val, table: Table) -> jaq_core::ValR<Val> {
-  let (name, separator) = match table {
-    Table::Csv => ("csv", ","),
-    Table::Tsv => ("tsv", "\t"),
-  };
-  let Val::Arr(fields) = row else {
-    return Err(jaq_core::Error::str(format_args!(
-      "{} cannot be {name}-formatted, only an array can be",
-      json_text(row)
-    )));
-  };
-  let mut line = String::new();
-  for (i, field) in fields.iter().enumerate() {
-    if i > 0 {
-      line.push_str(separator);
-    }
-    match field {
-      Val::Null => {}
-      Val::Bool(b) => line.push_str(if *b { "true" } else { "false" }),
-      Val::Num(_) => line.push_str(&json_text(field)),
-      Val::TStr(s) | Val::BStr(s) => {
-        let s = String::from_utf8_lossy(s);
-        match table {
-          Table::Csv => {
-            line.push('"');
-            line.push_str(&s.replace('"', "\"\""));
-            line.push('"');
-          }
-          Table::Tsv => {
-            for c in s.chars() {
-              match c {
-                '\\' => line.push_str("\\\\"),
-                '\t' => line.push_str("\\t"),
-                '\n' => line.push_str("\\n"),
-                '\r' => line.push_str("\\r"),
-                c => line.push(c),
-              }
-            }
-          }
-        }
-      }
-      other => {
-        return Err(jaq_core::Error::str(format_args!(
-          "{} is not valid in a csv row",
-          json_text(other)
-        )))
-      }
-    }
-  }
-  Ok(Val::from(line))
 }
 
 /// A value's JSON text, for messages and `@csv`.

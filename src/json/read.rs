@@ -19,8 +19,8 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 
 use super::shape::Shape;
 
-/// The deepest nesting sonic-rs parses (it refuses the 256th level).
-pub const MAX_DEPTH: usize = 255;
+/// The deepest nesting sonic-rs parses: it refuses the 255th level.
+pub const MAX_DEPTH: usize = 254;
 
 /// Stack a parse needs at most: sonic-rs and the visitors recurse once per nesting level, about
 /// 100 bytes a level in release builds (measured: 255 levels fit in 32 KiB), several KiB in
@@ -60,7 +60,11 @@ impl ParseError {
     // sonic-rs's Display appends "at line L column C" and a snippet of the input: the position is
     // reported separately and input data stays out of messages.
     let text = error.to_string();
-    let message = text.split(" at line ").next().unwrap_or(&text).trim().to_owned();
+    let mut message = text.split(" at line ").next().unwrap_or(&text).trim().to_owned();
+    if message.starts_with("Encountered nesting") {
+      // sonic-rs's own depth limit, worded after serde_json's (whose limit is 128).
+      message = format!("nesting deeper than {MAX_DEPTH} levels");
+    }
     ParseError {
       message,
       offset: base + error.offset(),
@@ -389,8 +393,13 @@ mod tests {
 
   #[test]
   fn caps_depth() {
-    let deep = "[".repeat(300) + &"]".repeat(300);
-    assert!(parse(&deep).unwrap_err().message.contains("nesting"));
+    let nested = |n: usize| "[".repeat(n) + &"]".repeat(n);
+    assert!(parse(&nested(MAX_DEPTH)).is_ok());
+    assert_eq!(
+      parse(&nested(MAX_DEPTH + 1)).unwrap_err().message,
+      "nesting deeper than 254 levels"
+    );
+    assert!(parse(&nested(300)).unwrap_err().message.contains("nesting"));
     let options = ReadOptions {
       max_depth: 3,
       ..ReadOptions::default()
