@@ -835,13 +835,23 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.Hasher = nativeBinding.Hasher
 module.exports.JqProgram = nativeBinding.JqProgram
 module.exports.canonicalizeJson = nativeBinding.canonicalizeJson
 module.exports.canonicalizeJsonSync = nativeBinding.canonicalizeJsonSync
 module.exports.compileJq = nativeBinding.compileJq
 module.exports.configure = nativeBinding.configure
+module.exports.createHasher = nativeBinding.createHasher
+module.exports.hash = nativeBinding.hash
+module.exports.hashFile = nativeBinding.hashFile
+module.exports.hashFiles = nativeBinding.hashFiles
+module.exports.hashMany = nativeBinding.hashMany
 module.exports.hashPassword = nativeBinding.hashPassword
 module.exports.hashPasswordSync = nativeBinding.hashPasswordSync
+module.exports.hashStream = nativeBinding.hashStream
+module.exports.hashSync = nativeBinding.hashSync
+module.exports.hmac = nativeBinding.hmac
+module.exports.hmacSync = nativeBinding.hmacSync
 module.exports.jq = nativeBinding.jq
 module.exports.jqFile = nativeBinding.jqFile
 module.exports.jqValues = nativeBinding.jqValues

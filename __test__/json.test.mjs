@@ -10,7 +10,7 @@ import canonicalize from 'canonicalize'
 
 import { cases, differences, inputs } from './jq-cases.mjs'
 
-const { jq, jqValues, compileJq, jqFile, canonicalizeJson, canonicalizeJsonSync } = createRequire(import.meta.url)(
+const { jq, jqValues, compileJq, JqProgram, jqFile, canonicalizeJson, canonicalizeJsonSync } = createRequire(import.meta.url)(
   '../index.js',
 )
 
@@ -118,6 +118,9 @@ describe('jq', () => {
     assert.deepEqual(runs.flat(), Array.from({ length: 25 }, (_, i) => i + 25))
     assert.throws(() => compileJq('.a |'), (e) => e.code === 'ERR_JQ_COMPILE' && e.line === 1 && e.column === 5)
     assert.throws(() => compileJq(42), TypeError)
+    assert.equal(await new JqProgram('.a').run('{"a":"b"}', { raw: true }), 'b\n')
+    assert.ok(program instanceof JqProgram)
+    assert.throws(() => new JqProgram('('), (e) => e.code === 'ERR_JQ_COMPILE')
   })
 })
 

@@ -1,5 +1,6 @@
 //! offloop: CPU-bound work off the Node.js event loop, on offloop's own Rayon pool.
 
-mod json;
-mod password;
-mod runtime;
+pub mod digest;
+pub mod json;
+pub mod password;
+pub mod runtime;

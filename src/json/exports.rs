@@ -16,7 +16,8 @@ use super::read::MAX_DEPTH;
 use super::run::{self, FileOutput, Format, Globals, Output, RunOptions};
 use crate::runtime::abort::Signal;
 use crate::runtime::args::{Kind, Options};
-use crate::runtime::{spawn, sync, Job, JsArg, OffloopError, Result};
+use crate::runtime::bytes::ByteView;
+use crate::runtime::{spawn, sync, Cancel, Job, JsArg, OffloopError, Result};
 
 /// Default `maxOutputBytes`: 256 MiB, half of the longest string V8 can make.
 const DEFAULT_MAX_OUTPUT: usize = 256 << 20;
@@ -186,23 +187,28 @@ enum FormatKind {
   Array,
 }
 
-/// An input as shared bytes: large `Buffer`/`Uint8Array` inputs are not copied.
-fn input(value: JsArg) -> Result<Bytes> {
-  Ok(Bytes::from_owner(value.payload("input")?))
+/// An input, taken without a copy on the JS thread: large views are shared (`ByteView`).
+fn input(value: JsArg) -> Result<ByteView> {
+  value.byte_view("input")
+}
+
+/// The input as `Bytes`, on the pool thread. A shared view is copied here once (a memcpy, some
+/// milliseconds for 100 MB, off the event loop): parsed strings are slices of these bytes, which
+/// may not outlive `ByteView::read`'s borrow of JavaScript's memory.
+fn input_bytes(input: ByteView) -> Result<Bytes> {
+  match input {
+    ByteView::Copied(bytes) => Ok(Bytes::from(bytes)),
+    shared => shared.read(Bytes::copy_from_slice),
+  }
 }
 
 fn filter(value: JsArg) -> Result<String> {
   value.string("filter")
 }
 
-fn run_program(
-  program: &Program,
-  input: &Bytes,
-  settings: &Settings,
-  cancel: &crate::runtime::Cancel,
-) -> Result<Output> {
+fn run_program(program: &Program, input: ByteView, settings: &Settings, cancel: &Cancel) -> Result<Output> {
   let globals = Globals::new(program, settings.vars.as_deref())?;
-  run::run(program, &globals, input, &settings.run, cancel)
+  run::run(program, &globals, &input_bytes(input)?, &settings.run, cancel)
 }
 
 /// Output text for JavaScript. ASCII text (the usual case: `JSON.stringify`-style escaping keeps
@@ -315,7 +321,7 @@ pub fn jq<'env>(
     Ok(
       Job::new(move |cancel| {
         let program = program::compile(&code)?;
-        JsonText::new(run_program(&program, &input, &settings, cancel)?)
+        JsonText::new(run_program(&program, input, &settings, cancel)?)
       })
       .abortable(signal),
     )
@@ -343,7 +349,7 @@ pub fn jq_values<'env>(
       Job::new(move |cancel| {
         let program = program::compile(&code)?;
         Ok(ParsedJson(JsonText::new(run_program(
-          &program, &input, &settings, cancel,
+          &program, input, &settings, cancel,
         )?)?))
       })
       .abortable(signal),
@@ -359,6 +365,21 @@ pub struct JqProgram {
 
 #[napi]
 impl JqProgram {
+  /// `new JqProgram(filter)` is `compileJq(filter)`.
+  ///
+  /// @throws {Error} `ERR_JQ_COMPILE` (with `line` and `column`) when the program does not compile.
+  /// @throws {TypeError} `ERR_INVALID_ARG_TYPE` when `filter` is not a string.
+  #[napi(constructor, catch_unwind, ts_args_type = "filter: string")]
+  pub fn new(env: Env, filter: JsArg) -> napi::Result<Self> {
+    sync(&env, || JqProgram::compile(filter))
+  }
+
+  fn compile(filter: JsArg) -> Result<Self> {
+    Ok(JqProgram {
+      program: Arc::new(program::compile(&self::filter(filter)?)?),
+    })
+  }
+
   /// `jq()` with this program: resolves with the outputs as compact JSON lines.
   #[napi(
     ts_args_type = "input: string | Uint8Array, options?: JqOptions",
@@ -369,7 +390,7 @@ impl JqProgram {
     spawn(env, || {
       let input = self::input(input)?;
       let (settings, signal) = settings(options, FormatKind::Lines)?;
-      Ok(Job::new(move |cancel| JsonText::new(run_program(&program, &input, &settings, cancel)?)).abortable(signal))
+      Ok(Job::new(move |cancel| JsonText::new(run_program(&program, input, &settings, cancel)?)).abortable(signal))
     })
   }
 
@@ -392,7 +413,7 @@ impl JqProgram {
       Ok(
         Job::new(move |cancel| {
           Ok(ParsedJson(JsonText::new(run_program(
-            &program, &input, &settings, cancel,
+            &program, input, &settings, cancel,
           )?)?))
         })
         .abortable(signal),
@@ -408,12 +429,7 @@ impl JqProgram {
 /// @throws {TypeError} `ERR_INVALID_ARG_TYPE` when `filter` is not a string.
 #[napi(catch_unwind, ts_args_type = "filter: string")]
 pub fn compile_jq(env: Env, filter: JsArg) -> napi::Result<JqProgram> {
-  sync(&env, || {
-    let program = program::compile(&self::filter(filter)?)?;
-    Ok(JqProgram {
-      program: Arc::new(program),
-    })
-  })
+  sync(&env, || JqProgram::compile(filter))
 }
 
 /// Runs a jq program over a file, reading it in Rust so its contents never cross into
@@ -488,7 +504,7 @@ pub fn canonicalize_json<'env>(
     let input = self::input(input)?;
     let options = CanonicalizeOptions::decode(options)?;
     let depth = options.depth();
-    Ok(Job::new(move |_| canonicalize(&input, depth).map(JsonText)).abortable(options.signal))
+    Ok(Job::new(move |_| canonicalize(&input_bytes(input)?, depth).map(JsonText)).abortable(options.signal))
   })
 }
 
@@ -502,7 +518,8 @@ pub fn canonicalize_json<'env>(
 )]
 pub fn canonicalize_json_sync(env: Env, input: JsArg, options: JsArg) -> napi::Result<String> {
   sync(&env, || {
-    let input = self::input(input)?;
-    canonicalize(&input, CanonicalizeOptions::decode(options)?.depth())
+    let depth = CanonicalizeOptions::decode(options)?.depth();
+    let input = input.with_bytes("input", Bytes::copy_from_slice)?;
+    canonicalize(&input, depth)
   })
 }

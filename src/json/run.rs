@@ -22,6 +22,7 @@ use super::program::{compile_error, json_text, Data, Guard, Interrupt, Kind, Pro
 use super::read::{self, line_column, ParseError, ReadOptions};
 use super::shape::Shape;
 use super::write;
+use crate::runtime::fs::read_full;
 use crate::runtime::{Cancel, OffloopError, Result};
 
 /// The stack a chunk runs on.
@@ -150,7 +151,7 @@ pub fn run_file(
   cancel: &Cancel,
 ) -> Result<FileOutput> {
   let Some(output_path) = output_path else {
-    let input = fs::read(path).map_err(|e| OffloopError::io(&e, "open", path))?;
+    let input = fs::read(path).map_err(|e| fs_error(&e, "open", path))?;
     return run(program, globals, &Bytes::from(input), options, cancel).map(FileOutput::Text);
   };
   let dir = match output_path.parent() {
@@ -160,17 +161,17 @@ pub fn run_file(
   let mut temp = tempfile::Builder::new()
     .prefix(".offloop-")
     .tempfile_in(dir)
-    .map_err(|e| OffloopError::io(&e, "open", output_path))?;
+    .map_err(|e| fs_error(&e, "open", output_path))?;
   let count = {
     let mut writer = std::io::BufWriter::with_capacity(1 << 20, temp.as_file_mut());
-    let written = write_file_outputs(program, globals, path, options, cancel, &mut writer)?;
-    writer.flush().map_err(|e| OffloopError::io(&e, "write", output_path))?;
+    let written = write_file_outputs(program, globals, path, output_path, options, cancel, &mut writer)?;
+    writer.flush().map_err(|e| fs_error(&e, "write", output_path))?;
     written
   };
   set_default_permissions(temp.as_file(), output_path)?;
   temp
     .persist(output_path)
-    .map_err(|e| OffloopError::io(&e.error, "rename", output_path))?;
+    .map_err(|e| fs_error(&e.error, "rename", output_path))?;
   Ok(FileOutput::Written(count))
 }
 
@@ -178,18 +179,17 @@ fn write_file_outputs(
   program: &Program,
   globals: &Globals,
   path: &Path,
+  output_path: &Path,
   options: &RunOptions,
   cancel: &Cancel,
   writer: &mut impl Write,
 ) -> Result<usize> {
-  let write_error = |e: std::io::Error| OffloopError::io(&e, "write", path);
+  let write_error = |e: std::io::Error| fs_error(&e, "write", output_path);
   let run = Run::new(program, globals, options, cancel);
-  let mut file = fs::File::open(path).map_err(|e| OffloopError::io(&e, "open", path))?;
+  let mut file = fs::File::open(path).map_err(|e| fs_error(&e, "open", path))?;
   if !options.ndjson {
     let mut input = Vec::new();
-    file
-      .read_to_end(&mut input)
-      .map_err(|e| OffloopError::io(&e, "read", path))?;
+    file.read_to_end(&mut input).map_err(|e| fs_error(&e, "read", path))?;
     let output = run.finish(run.documents(&Bytes::from(input))?)?;
     writer.write_all(&output.text).map_err(write_error)?;
     return Ok(output.count);
@@ -203,7 +203,7 @@ fn write_file_outputs(
     cancel.check()?;
     let before = pending.len();
     pending.resize(before + FILE_BLOCK, 0);
-    let got = read_full(&mut file, &mut pending[before..]).map_err(|e| OffloopError::io(&e, "read", path))?;
+    let got = read_full(&mut file, &mut pending[before..]).map_err(|e| fs_error(&e, "read", path))?;
     pending.truncate(before + got);
     at_end = got == 0;
     let cut = if at_end {
@@ -233,20 +233,6 @@ fn write_file_outputs(
   Ok(count)
 }
 
-/// Reads until `buf` is full or the file ends.
-fn read_full(file: &mut fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
-  let mut filled = 0;
-  while filled < buf.len() {
-    match file.read(&mut buf[filled..]) {
-      Ok(0) => break,
-      Ok(n) => filled += n,
-      Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-      Err(e) => return Err(e),
-    }
-  }
-  Ok(filled)
-}
-
 /// Temporary files are created readable by their owner only; the output gets the mode a plain
 /// `open(…, 'w')` would give it under the usual umask.
 #[cfg(unix)]
@@ -254,12 +240,17 @@ fn set_default_permissions(file: &fs::File, path: &Path) -> Result<()> {
   use std::os::unix::fs::PermissionsExt;
   file
     .set_permissions(fs::Permissions::from_mode(0o644))
-    .map_err(|e| OffloopError::io(&e, "chmod", path))
+    .map_err(|e| fs_error(&e, "chmod", path))
 }
 
 #[cfg(not(unix))]
 fn set_default_permissions(_file: &fs::File, _path: &Path) -> Result<()> {
   Ok(())
+}
+
+/// A Node-style fs error for `path`.
+fn fs_error(error: &std::io::Error, syscall: &str, path: &Path) -> OffloopError {
+  crate::runtime::fs::error(error, syscall, &path.to_string_lossy())
 }
 
 fn output_limit(max: usize) -> OffloopError {

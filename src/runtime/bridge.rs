@@ -12,7 +12,6 @@
 //! it; a later comer finds nothing and drops what it had.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::ffi::c_void;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
@@ -21,6 +20,7 @@ use std::sync::{Arc, Mutex};
 
 use napi::bindgen_prelude::{PromiseRaw, ToNapiValue};
 use napi::{sys, Env};
+use nohash_hasher::IntMap;
 
 use super::abort::{AbortLink, Signal};
 use super::error::{OffloopError, Result};
@@ -140,7 +140,8 @@ struct EnvBridge {
   env: sys::napi_env,
   shared: Arc<Shared>,
   tsfn: sys::napi_threadsafe_function,
-  pending: HashMap<u64, Pending>,
+  /// Keyed by sequential job ids, so no hashing is needed.
+  pending: IntMap<u64, Pending>,
   next_id: u64,
   referenced: bool,
 }
@@ -170,50 +171,69 @@ where
   Ok(PromiseRaw::new(raw_env, promise))
 }
 
+/// A promise already rejected with `error`: for async exports that fail before any job exists.
+pub fn rejected<'env, T>(env: &'env Env, error: OffloopError) -> napi::Result<PromiseRaw<'env, T>> {
+  let raw_env = env.raw();
+  let mut deferred = ptr::null_mut();
+  let mut promise = ptr::null_mut();
+  // SAFETY: on the JS thread of `env` (inside a #[napi] call).
+  check(unsafe { sys::napi_create_promise(raw_env, &mut deferred, &mut promise) })?;
+  settle(raw_env, deferred, Err(error));
+  Ok(PromiseRaw::new(raw_env, promise))
+}
+
 fn queue<T, F>(env: sys::napi_env, deferred: sys::napi_deferred, job: Job<'_, F>) -> Result<()>
 where
   F: FnOnce(&Cancel) -> Result<T> + Send + 'static,
   T: ToNapiValue + Send + 'static,
 {
-  let cancel = match &job.signal {
+  let id = with_bridge(env, |bridge| {
+    bridge.next_id += 1;
+    Ok(bridge.next_id)
+  })?;
+  // The listener goes on before the job is queued, outside any bridge borrow (addEventListener
+  // runs JS): if that fails, nothing was queued and the caller rejects the promise; once queued,
+  // the promise belongs to the table and is settled only from there.
+  let (cancel, abort) = match job.signal {
     Some(signal) if signal.aborted()? => return Err(OffloopError::aborted()),
-    Some(_) => Cancel::new(),
-    None => Cancel::default(),
+    Some(signal) => {
+      let cancel = Cancel::new();
+      (cancel.clone(), Some(signal.listen(id, cancel)?))
+    }
+    None => (Cancel::default(), None),
   };
-  with_bridge(env, |bridge| {
-    let id = bridge.next_id;
+  let work = job.work;
+  let queued = with_bridge(env, |bridge| {
     let shared = bridge.shared.clone();
     let job_cancel = cancel.clone();
-    let work = job.work;
-    pool().submit(move || run(&shared, id, &job_cancel, work))?;
-    bridge.next_id += 1;
-    bridge.pending.insert(id, Pending { deferred, abort: None });
-    bridge.update_ref();
-    Ok(id)
-  })
-  .and_then(|id| {
-    // The listener is added outside the bridge borrow: addEventListener runs JS.
-    if let Some(signal) = job.signal {
-      let link = signal.listen(id, cancel)?;
-      with_bridge(env, |bridge| {
-        if let Some(pending) = bridge.pending.get_mut(&id) {
-          pending.abort = Some(link);
-        }
-        Ok(())
-      })?;
+    pool().submit(move || {
+      let (outcome, completion) = run(&shared, id, &job_cancel, work);
+      (outcome, move || completion.into_iter().for_each(|c| shared.deliver(c)))
+    })
+  });
+  match queued {
+    Ok(()) => with_bridge(env, |bridge| {
+      bridge.pending.insert(id, Pending { deferred, abort });
+      bridge.update_ref();
+      Ok(())
+    }),
+    Err(error) => {
+      if let Some(link) = abort {
+        link.unlisten(env);
+      }
+      Err(error)
     }
-    Ok(())
-  })
+  }
 }
 
-/// The pool-thread side of a job.
-fn run<T, F>(shared: &Shared, id: u64, cancel: &Cancel, work: F) -> Outcome
+/// The pool-thread side of a job: runs the work unless it was aborted or its environment is gone.
+fn run<T, F>(shared: &Shared, id: u64, cancel: &Cancel, work: F) -> (Outcome, Option<Completion>)
 where
   F: FnOnce(&Cancel) -> Result<T>,
   T: ToNapiValue + Send + 'static,
 {
   if cancel.is_cancelled() || !shared.is_alive() {
-    return Outcome::Cancelled;
+    return (Outcome::Cancelled, None);
   }
   let result = catch_unwind(AssertUnwindSafe(|| work(cancel))).unwrap_or_else(|payload| Err(panic_error(payload)));
   let outcome = if result.is_ok() {
@@ -221,14 +241,109 @@ where
   } else {
     Outcome::Failed
   };
-  let settle = result.map(|value| -> Settle {
-    Box::new(move |env| {
-      // SAFETY: the bridge calls settle closures only on the JS thread of `env`.
-      unsafe { T::to_napi_value(env, value) }.map_err(|e| OffloopError::error("ERR_OFFLOOP_INTERNAL", e.reason))
-    })
-  });
-  shared.deliver(Completion { id, outcome: settle });
-  outcome
+  (
+    outcome,
+    Some(Completion {
+      id,
+      outcome: result.map(settle_with),
+    }),
+  )
+}
+
+/// Turns a job's value into the closure that builds it on the JS thread.
+fn settle_with<T: ToNapiValue + Send + 'static>(value: T) -> Settle {
+  Box::new(move |env| {
+    // SAFETY: the bridge calls settle closures only on the JS thread of `env`.
+    unsafe { T::to_napi_value(env, value) }.map_err(|e| OffloopError::error("ERR_OFFLOOP_INTERNAL", e.reason))
+  })
+}
+
+/// Settles a promise made by [`promise`], from any thread.
+///
+/// For work that is not one pool job: the last of a sequence of tasks (a stream's chunks hashed in
+/// order) settles it. Exactly once, like every bridge promise: `settle` consumes the settler, and
+/// one dropped unsettled rejects its promise with `ERR_OFFLOOP_INTERNAL` instead of leaving it
+/// pending forever.
+pub struct Settler<T> {
+  shared: Arc<Shared>,
+  id: u64,
+  settled: bool,
+  _value: std::marker::PhantomData<fn(T)>,
+}
+
+/// A pending promise and the settler for it. The process stays alive while it is pending, as it
+/// does for a job.
+pub(crate) fn promise<T: ToNapiValue + Send + 'static>(env: sys::napi_env) -> Result<(sys::napi_value, Settler<T>)> {
+  let mut deferred = ptr::null_mut();
+  let mut promise = ptr::null_mut();
+  // SAFETY: callers are on the JS thread of `env` (an export or a JS callback).
+  if unsafe { sys::napi_create_promise(env, &mut deferred, &mut promise) } != sys::Status::napi_ok {
+    return Err(OffloopError::error(
+      "ERR_OFFLOOP_INTERNAL",
+      "offloop: cannot create a promise",
+    ));
+  }
+  with_bridge(env, |bridge| {
+    // The same id sequence as jobs (`queue`), so a settler and a job never share an id.
+    bridge.next_id += 1;
+    let id = bridge.next_id;
+    bridge.pending.insert(id, Pending { deferred, abort: None });
+    bridge.update_ref();
+    Ok((
+      promise,
+      Settler {
+        shared: bridge.shared.clone(),
+        id,
+        settled: false,
+        _value: std::marker::PhantomData,
+      },
+    ))
+  })
+}
+
+impl<T: ToNapiValue + Send + 'static> Settler<T> {
+  pub fn settle(mut self, result: Result<T>) {
+    self.settled = true;
+    self.shared.deliver(Completion {
+      id: self.id,
+      outcome: result.map(settle_with),
+    });
+  }
+
+  /// Hands a settle function to `queue`, which moves it into the work it queues. If `queue` fails
+  /// (the pool refused the work), the promise rejects with that error: without this, the settler
+  /// would die with the refused work and reject with `ERR_OFFLOOP_INTERNAL` instead.
+  pub fn settle_from<Q>(self, queue: Q)
+  where
+    Q: FnOnce(Box<dyn FnOnce(Result<T>) + Send>) -> Result<()>,
+  {
+    let slot = Arc::new(Mutex::new(Some(self)));
+    let in_work = slot.clone();
+    let settle = Box::new(move |result: Result<T>| {
+      if let Some(settler) = in_work.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        settler.settle(result);
+      }
+    });
+    if let Err(error) = queue(settle) {
+      if let Some(settler) = slot.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        settler.settle(Err(error));
+      }
+    }
+  }
+}
+
+impl<T> Drop for Settler<T> {
+  fn drop(&mut self) {
+    if !self.settled {
+      self.shared.deliver(Completion {
+        id: self.id,
+        outcome: Err(OffloopError::error(
+          "ERR_OFFLOOP_INTERNAL",
+          "offloop: a promise was dropped before it settled (this is a bug in offloop)",
+        )),
+      });
+    }
+  }
 }
 
 fn panic_error(payload: Box<dyn std::any::Any + Send>) -> OffloopError {
@@ -383,7 +498,7 @@ impl EnvBridge {
       env,
       shared,
       tsfn,
-      pending: HashMap::new(),
+      pending: IntMap::default(),
       next_id: 0,
       referenced: false,
     })

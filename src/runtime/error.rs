@@ -39,6 +39,12 @@ pub enum Property {
   Integer(i64),
 }
 
+impl From<&str> for Property {
+  fn from(value: &str) -> Self {
+    Property::String(value.to_owned())
+  }
+}
+
 pub type Result<T> = std::result::Result<T, OffloopError>;
 
 impl OffloopError {
@@ -91,33 +97,6 @@ impl OffloopError {
   /// The rejection of an aborted call: `name` is `AbortError`, `code` is `ABORT_ERR` as in Node.
   pub fn aborted() -> Self {
     Self::new(ErrorKind::Abort, "ABORT_ERR", "The operation was aborted")
-  }
-
-  /// A file-system error shaped like Node's own: `code` is the errno name (`ENOENT`), the message
-  /// reads `ENOENT: no such file or directory, open '/path'`, with `syscall` and `path` properties.
-  pub fn io(error: &std::io::Error, syscall: &'static str, path: &std::path::Path) -> Self {
-    use std::io::ErrorKind as K;
-    let (code, description) = match error.kind() {
-      K::NotFound => ("ENOENT", "no such file or directory"),
-      K::PermissionDenied => ("EACCES", "permission denied"),
-      K::AlreadyExists => ("EEXIST", "file already exists"),
-      K::IsADirectory => ("EISDIR", "illegal operation on a directory"),
-      K::NotADirectory => ("ENOTDIR", "not a directory"),
-      K::StorageFull => ("ENOSPC", "no space left on device"),
-      K::ReadOnlyFilesystem => ("EROFS", "read-only file system"),
-      K::InvalidFilename => ("ENAMETOOLONG", "name too long"),
-      K::CrossesDevices => ("EXDEV", "cross-device link not permitted"),
-      K::OutOfMemory => ("ENOMEM", "not enough memory"),
-      _ => ("EIO", "i/o error"),
-    };
-    let path = path.to_string_lossy();
-    Self::new(
-      ErrorKind::Error,
-      code,
-      format!("{code}: {description}, {syscall} '{path}'"),
-    )
-    .with_property("syscall", syscall)
-    .with_property("path", path)
   }
 
   pub fn with_property(mut self, name: &'static str, value: impl Into<String>) -> Self {

@@ -1,15 +1,24 @@
 //! The runtime every export goes through: offloop's thread pool, the promise bridge that settles
-//! promises from it, `AbortSignal` support, the error type, and argument decoding.
+//! promises from it, `AbortSignal` support, the error type, and argument decoding (with zero-copy
+//! views of large inputs, `bytes`); for streams, in-order work on the pool (`serial`) and a consumer
+//! of JS async iterables (`iterate`); Node-style file errors (`fs`).
 
 pub mod abort;
 pub mod args;
 pub mod bridge;
+pub mod bytes;
 pub mod error;
 mod exports;
+pub mod fs;
+pub mod iterate;
 pub mod pool;
+pub mod serial;
+#[cfg(feature = "test-hooks")]
+mod test_hooks;
 
 pub use args::JsArg;
-pub use bridge::{spawn, Cancel, Job};
+pub(crate) use bridge::promise;
+pub use bridge::{rejected, spawn, Cancel, Job};
 pub use error::{ErrorKind, OffloopError, Result};
 
 /// Runs a sync export's body, turning an `OffloopError` into a thrown JS error of the right class.

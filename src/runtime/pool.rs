@@ -114,9 +114,15 @@ impl Pool {
 
   /// Queues `job`, or refuses with `ERR_QUEUE_FULL` when `maxQueue` jobs already wait.
   ///
-  /// `job` returns how it ended. It runs inside `catch_unwind`, so a panic counts as a failure and
-  /// never unwinds into Rayon; the bridge catches the panics of the work itself to reject promises.
-  pub fn submit(&'static self, job: impl FnOnce() -> Outcome + Send + 'static) -> Result<()> {
+  /// `job` returns how it ended and a `deliver` step that the pool runs after updating its
+  /// counters, so a caller who sees the promise settle also sees `poolStats()` count the job.
+  /// Both run inside `catch_unwind`: a panic counts as a failure and never unwinds into Rayon (the
+  /// bridge catches the panics of the work itself, to reject promises).
+  pub fn submit<J, D>(&'static self, job: J) -> Result<()>
+  where
+    J: FnOnce() -> (Outcome, D) + Send + 'static,
+    D: FnOnce(),
+  {
     let queued = self.queued.fetch_add(1, Ordering::AcqRel);
     if let Some(max) = self.max_queue {
       if queued >= max {
@@ -130,14 +136,18 @@ impl Pool {
     self.threads.spawn(move || {
       self.queued.fetch_sub(1, Ordering::AcqRel);
       self.running.fetch_add(1, Ordering::AcqRel);
-      let outcome = catch_unwind(AssertUnwindSafe(job)).unwrap_or(Outcome::Failed);
+      let finished = catch_unwind(AssertUnwindSafe(job));
+      let outcome = finished.as_ref().map_or(Outcome::Failed, |(outcome, _)| *outcome);
       self.running.fetch_sub(1, Ordering::AcqRel);
       match outcome {
         Outcome::Completed => &self.completed,
         Outcome::Failed => &self.failed,
         Outcome::Cancelled => &self.cancelled,
       }
-      .fetch_add(1, Ordering::Relaxed);
+      .fetch_add(1, Ordering::Release);
+      if let Ok((_, deliver)) = finished {
+        let _ = catch_unwind(AssertUnwindSafe(deliver));
+      }
     });
     Ok(())
   }
@@ -178,7 +188,7 @@ mod tests {
       pool
         .submit(move || {
           tx.send(std::thread::current().name().unwrap().to_owned()).unwrap();
-          Outcome::Completed
+          (Outcome::Completed, || ())
         })
         .unwrap();
     }
@@ -193,18 +203,14 @@ mod tests {
   #[test]
   fn a_panicking_job_counts_as_failed_and_the_pool_lives_on() {
     let pool = leaked(1, None);
-    pool.submit(|| panic!("boom")).unwrap();
+    pool.submit(|| -> (Outcome, fn()) { panic!("boom") }).unwrap();
     let (tx, rx) = mpsc::channel();
     pool
-      .submit(move || {
-        tx.send(()).unwrap();
-        Outcome::Completed
-      })
+      .submit(move || (Outcome::Completed, move || tx.send(()).unwrap()))
       .unwrap();
     rx.recv().unwrap();
-    while pool.stats().completed < 1 {
-      std::thread::yield_now();
-    }
+    // Delivery runs after the counters: whoever is told the job ended sees it counted.
+    assert_eq!(pool.stats().completed, 1);
     assert_eq!(pool.stats().failed, 1);
   }
 
@@ -217,13 +223,14 @@ mod tests {
       .submit(move || {
         started_tx.send(()).unwrap();
         release_rx.recv().unwrap();
-        Outcome::Completed
+        (Outcome::Completed, || ())
       })
       .unwrap();
     started_rx.recv().unwrap();
-    pool.submit(|| Outcome::Completed).unwrap();
-    pool.submit(|| Outcome::Completed).unwrap();
-    let err = pool.submit(|| Outcome::Completed).unwrap_err();
+    let done = || (Outcome::Completed, || ());
+    pool.submit(done).unwrap();
+    pool.submit(done).unwrap();
+    let err = pool.submit(done).unwrap_err();
     assert_eq!(err.code, "ERR_QUEUE_FULL");
     release_tx.send(()).unwrap();
   }

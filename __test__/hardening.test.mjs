@@ -1,0 +1,163 @@
+// Hardening: bad input, faults and load never crash, hang, leak or allocate without bound.
+// Every scenario runs in a child process, so a crash shows as a crash and a hang as a timeout.
+// The long versions run with OFFLOOP_LONG_TESTS=1 (see README › Guarantees).
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { runChild, runNode, childJson, loadHooks, root } from './helpers.mjs';
+
+const LONG = process.env.OFFLOOP_LONG_TESTS === '1';
+const index = join(root, 'index.js');
+const env = { OFFLOOP_INDEX: index };
+const fixture = (name) => join(root, '__test__', 'fixtures', name);
+const requireOffloop = `import { createRequire } from 'node:module'; const offloop = createRequire(import.meta.url)(${JSON.stringify(index)});`;
+
+describe('bad input', () => {
+  test('argument fuzz: every export and class method, random values of every JS type', { timeout: 1_800_000 }, async () => {
+    const iterations = LONG ? 20000 : 300;
+    for (const seed of LONG ? [1, 2, 3, 4, 5] : [1, 2]) {
+      const r = await runNode([fixture('args-fuzz.mjs'), String(iterations), String(seed)], { env, timeoutMs: 1_500_000 });
+      const out = childJson(r);
+      assert.ok(out.exports.length >= 8, out.exports.join());
+      assert.deepEqual(out.failures, [], `seed ${seed}: ${out.failureCount} bad outcomes`);
+    }
+  });
+
+  test('no error message contains a password, secret or hash', async () => {
+    const r = await runChild(`${requireOffloop}
+      const MARK = 'S3CR3T-marker-value';
+      const stored = offloop.hashPasswordSync(MARK, { memoryCost: 8, timeCost: 1 });
+      const messages = [];
+      const collect = async (f) => { try { await f(); } catch (e) { messages.push(String(e.message) + ' ' + String(e.stack)); } };
+      await collect(() => offloop.hashPassword(MARK, { algorithm: MARK }));
+      await collect(() => offloop.hashPassword(MARK, { secret: 42 }));
+      await collect(() => offloop.hashPassword(MARK, { memoryCost: 1, secret: MARK }));
+      await collect(() => offloop.verifyPassword(stored.replace('$v=19', '$v=99'), MARK));
+      await collect(() => offloop.verifyPassword(stored + MARK, MARK));
+      await collect(() => offloop.verifyPassword(MARK, MARK, { secret: MARK, maxMemoryCost: 0 }));
+      await collect(() => offloop.verifyPassword('$argon2id$v=19$m=4194304,t=1,p=1$' + stored.split('$')[4] + '$' + stored.split('$')[5], MARK));
+      await collect(() => offloop.verifyPassword(MARK, { toString() { return MARK; } }));
+      await collect(() => offloop.needsRehash(MARK));
+      await collect(() => offloop.parsePasswordHash('$2b$10$' + MARK));
+      await collect(() => offloop.verifyPasswordSync(stored.slice(0, -2), MARK));
+      console.log(JSON.stringify({ count: messages.length, leaked: messages.filter((m) => m.includes(MARK) || m.includes(stored.split('$')[5])) }));`);
+    const out = childJson(r);
+    assert.equal(out.count, 11);
+    assert.deepEqual(out.leaked, []);
+  });
+});
+
+describe('faults', () => {
+  test('process.exit() with thousands of jobs in flight exits cleanly', async () => {
+    for (const when of ['sync', 'from a callback']) {
+      const r = await runChild(`${requireOffloop}
+        const jobs = [];
+        for (let i = 0; i < 5000; i++) jobs.push(offloop.hashPassword('pw' + i, { memoryCost: 64, timeCost: 1 }));
+        ${when === 'sync' ? 'process.exit(0);' : 'jobs[10].then(() => process.exit(0));'}`);
+      assert.equal(r.timedOut, false);
+      assert.equal(r.signal, null, `${when}: killed by ${r.signal}\n${r.stderr}`);
+      assert.equal(r.code, 0, `${when}: ${r.stderr}`);
+    }
+  });
+
+  test('worker_threads terminated mid-flight, many rounds, with aborts at every stage', { timeout: 600_000 }, async () => {
+    const rounds = LONG ? 200 : 20;
+    const r = await runChild(`${requireOffloop}
+      const { Worker } = await import('node:worker_threads');
+      const src = \`
+        const { parentPort, workerData } = require('node:worker_threads');
+        const offloop = require(workerData.index);
+        const c = new AbortController();
+        for (let i = 0; i < 300; i++) {
+          offloop.hashPassword('pw', { memoryCost: 128, timeCost: 1, signal: c.signal }).catch(() => {});
+          offloop.verifyPassword('bad', 'pw').catch(() => {});
+        }
+        setTimeout(() => c.abort(), Math.random() * 5);
+        parentPort.postMessage('busy');\`;
+      for (let round = 0; round < ${rounds}; round++) {
+        const workers = Array.from({ length: 3 }, () => new Worker(src, { eval: true, execArgv: [], workerData: { index: ${JSON.stringify(index)} } }));
+        await Promise.all(workers.map((w) => new Promise((resolve, reject) => { w.once('message', resolve); w.once('error', reject); })));
+        await new Promise((r) => setTimeout(r, Math.random() * 10));
+        await Promise.all(workers.map((w) => w.terminate()));
+      }
+      const h = await offloop.hashPassword('pw', { memoryCost: 64, timeCost: 1 });
+      console.log(JSON.stringify({ ok: await offloop.verifyPassword(h, 'pw'), stats: offloop.poolStats() }));`, { timeoutMs: 500_000 });
+    const out = childJson(r);
+    assert.equal(out.ok, true);
+    assert.equal(out.stats.queued, 0);
+  });
+
+  test('aborts at every stage: before queueing, while queued, while running, after settling', async () => {
+    const r = await runChild(`${loadHooks}
+      h.configure({ threads: 1 });
+      const outcomes = [];
+      const record = (p) => p.then((v) => 'resolved', (e) => e.name);
+      // before queueing
+      outcomes.push(await record(h.testSleep(1, { signal: AbortSignal.abort() })));
+      // while queued and while running, many times, at random moments
+      for (let i = 0; i < 50; i++) {
+        const c = new AbortController();
+        const p = record(h.testSleep(3, { signal: c.signal }));
+        setTimeout(() => c.abort(), Math.random() * 6);
+        outcomes.push(await p);
+      }
+      // after settling: aborting later does nothing
+      const c = new AbortController();
+      outcomes.push(await record(h.testSleep(1, { signal: c.signal })));
+      c.abort();
+      await new Promise((r) => setTimeout(r, 20));
+      const stats = h.poolStats();
+      console.log(JSON.stringify({ outcomes, stats }));`);
+    const { outcomes, stats } = childJson(r);
+    assert.equal(outcomes[0], 'AbortError');
+    assert.equal(outcomes[outcomes.length - 1], 'resolved');
+    assert.ok(outcomes.every((o) => o === 'resolved' || o === 'AbortError'), outcomes.join());
+    assert.equal(stats.running + stats.queued, 0);
+  });
+});
+
+describe('load', () => {
+  test('100k calls against maxQueue: the excess rejects with ERR_QUEUE_FULL, the rest completes', async () => {
+    const r = await runChild(`${requireOffloop}
+      offloop.configure({ maxQueue: 1000 });
+      const codes = {};
+      await Promise.all(Array.from({ length: 100000 }, () => offloop.verifyPassword('bad', 'pw').catch((e) => { codes[e.code] = (codes[e.code] ?? 0) + 1; })));
+      console.log(JSON.stringify({ codes, stats: offloop.poolStats() }));`);
+    const { codes, stats } = childJson(r);
+    assert.ok(codes.ERR_QUEUE_FULL > 0, JSON.stringify(codes));
+    assert.equal(codes.ERR_QUEUE_FULL + codes.ERR_INVALID_HASH, 100000);
+    assert.equal(stats.failed, codes.ERR_INVALID_HASH);
+  });
+
+  test('200 concurrent 64 MiB argon2 hashes: memory is bounded by the pool, not the queue', { timeout: 300_000 }, async () => {
+    const r = await runChild(`${requireOffloop}
+      offloop.configure({ threads: 2 });
+      const base = process.memoryUsage.rss();
+      let peak = base;
+      const timer = setInterval(() => { peak = Math.max(peak, process.memoryUsage.rss()); }, 2);
+      const hashes = await Promise.all(Array.from({ length: 200 }, (_, i) => offloop.hashPassword('pw' + i, { memoryCost: 65536, timeCost: 1 })));
+      clearInterval(timer);
+      peak = Math.max(peak, process.resourceUsage().maxRSS * 1024);
+      console.log(JSON.stringify({ count: hashes.length, base, peak }));`, { timeoutMs: 280_000 });
+    const { count, base, peak } = childJson(r);
+    assert.equal(count, 200);
+    const MiB = 2 ** 20;
+    // 2 threads x 64 MiB of argon2 memory, plus the process itself; unbounded would be 12.5 GiB.
+    assert.ok(peak - base < 2 * 64 * MiB + 96 * MiB, `peak grew ${((peak - base) / MiB).toFixed(0)} MiB`);
+  });
+});
+
+describe('leaks', () => {
+  test('soak: RSS after warm-up grows less than 10% over many calls of every async export', { timeout: 1_800_000 }, async () => {
+    const calls = LONG ? 1_000_000 : 30_000;
+    // Two malloc arenas (a common production setting) keep glibc's per-thread arenas from adding
+    // step noise to RSS; it hides no leak, which grows round after round whatever the arenas.
+    const r = await runNode(['--expose-gc', fixture('soak.mjs'), String(calls)], {
+      env: { ...env, MALLOC_ARENA_MAX: '2' },
+      timeoutMs: 1_700_000,
+    });
+    const out = childJson(r);
+    assert.deepEqual(out.missing, [], 'every async export has a small call in fixtures/soak.mjs');
+    assert.ok(out.growth < 0.1, `RSS grew ${(out.growth * 100).toFixed(1)}% (${out.before} -> ${out.after})`);
+  });
+});

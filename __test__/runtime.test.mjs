@@ -1,0 +1,195 @@
+// The runtime: the pool, the promise bridge, abort, queue bounds, panics and worker_threads.
+// Most tests run in a child process: the pool is per process and configure() works only once.
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { offloop, runChild, childJson, loadHooks, rejectsWith, throwsWith, root } from './helpers.mjs';
+
+const index = JSON.stringify(`${root}/index.js`);
+const requireOffloop = `import { createRequire } from 'node:module'; const offloop = createRequire(import.meta.url)(${index});`;
+
+describe('pool', () => {
+  test('poolStats() reports the pool; configure() after start throws', () => {
+    const stats = offloop.poolStats();
+    assert.deepEqual(Object.keys(stats).sort(), ['cancelled', 'completed', 'failed', 'queued', 'running', 'threads']);
+    assert.ok(stats.threads >= 1);
+    for (const v of Object.values(stats)) assert.equal(typeof v, 'number');
+    throwsWith(() => offloop.configure({ threads: 2 }), Error, 'ERR_OFFLOOP_ALREADY_STARTED');
+    throwsWith(() => offloop.configure({ threads: 0 }), RangeError, 'ERR_OUT_OF_RANGE');
+    throwsWith(() => offloop.configure({ threads: 1.5 }), RangeError, 'ERR_OUT_OF_RANGE');
+    throwsWith(() => offloop.configure({ maxQueue: -1 }), RangeError, 'ERR_OUT_OF_RANGE');
+    throwsWith(() => offloop.configure({ threads: '2' }), TypeError, 'ERR_INVALID_ARG_TYPE');
+    throwsWith(() => offloop.configure(2), TypeError, 'ERR_INVALID_ARG_TYPE');
+  });
+
+  test('configure() and OFFLOOP_THREADS size the pool; threads are named offloop-N', async () => {
+    const configured = await runChild(`${requireOffloop}
+      offloop.configure({ threads: 3 });
+      console.log(JSON.stringify(offloop.poolStats()));`);
+    assert.equal(childJson(configured).threads, 3);
+    const fromEnv = await runChild(`${requireOffloop} console.log(JSON.stringify(offloop.poolStats()));`, {
+      env: { OFFLOOP_THREADS: '5' },
+    });
+    assert.equal(childJson(fromEnv).threads, 5);
+    const names = await runChild(`${requireOffloop}
+      offloop.configure({ threads: 2 });
+      offloop.poolStats();
+      const { readdirSync, readFileSync } = await import('node:fs');
+      await new Promise((r) => setTimeout(r, 50));
+      const names = readdirSync('/proc/self/task').map((t) => readFileSync('/proc/self/task/' + t + '/comm', 'utf8').trim());
+      console.log(JSON.stringify(names.filter((n) => n.startsWith('offloop'))));`);
+    assert.deepEqual(childJson(names).sort(), ['offloop-0', 'offloop-1']);
+  });
+
+  test('maxQueue: a call beyond the bound rejects with ERR_QUEUE_FULL; nothing is lost', async () => {
+    const r = await runChild(`${loadHooks}
+      h.configure({ threads: 1, maxQueue: 2 });
+      const running = h.testSleep(300);
+      await new Promise((r) => setTimeout(r, 50));
+      const queued = [h.testSleep(1), h.testSleep(1)];
+      let full;
+      try { await h.testSleep(1); } catch (e) { full = { name: e.name, code: e.code, message: e.message }; }
+      const during = h.poolStats();
+      await Promise.all([running, ...queued]);
+      console.log(JSON.stringify({ full, during, after: h.poolStats() }));`);
+    const { full, during, after } = childJson(r);
+    assert.equal(full.code, 'ERR_QUEUE_FULL');
+    assert.match(full.message, /maxQueue/);
+    assert.equal(during.queued, 2);
+    assert.equal(during.running, 1);
+    assert.equal(after.completed, 3);
+    assert.equal(after.queued, 0);
+  });
+
+  test('100k queued jobs complete, in one process, with the loop free', async () => {
+    const r = await runChild(`${requireOffloop}
+      const jobs = [];
+      for (let i = 0; i < 100000; i++) jobs.push(offloop.verifyPassword('not a hash', 'pw').then(() => 'resolved', (e) => e.code));
+      const codes = new Set(await Promise.all(jobs));
+      console.log(JSON.stringify({ codes: [...codes], stats: offloop.poolStats() }));`);
+    const { codes, stats } = childJson(r);
+    assert.deepEqual(codes, ['ERR_INVALID_HASH']);
+    assert.equal(stats.failed, 100000);
+    assert.equal(stats.queued + stats.running, 0);
+  });
+});
+
+describe('promise bridge', () => {
+  test('a pending promise keeps the process alive; an idle addon does not', async () => {
+    const pending = await runChild(`${requireOffloop}
+      offloop.hashPassword('pw', { memoryCost: 64, timeCost: 1 }).then((h) => console.log(JSON.stringify(h.slice(0, 9))));`);
+    assert.equal(childJson(pending), '$argon2id');
+    // After the last job settles, the process exits on its own (the completion channel is unref'd).
+    const idle = await runChild(`${requireOffloop}
+      await offloop.hashPassword('pw', { memoryCost: 64, timeCost: 1 });
+      console.log('1');`, { timeoutMs: 10_000 });
+    assert.equal(childJson(idle), 1);
+  });
+
+  test('a panic in a job rejects with ERR_OFFLOOP_PANIC and the pool keeps working', async () => {
+    const r = await runChild(`${loadHooks}
+      const out = [];
+      for (let i = 0; i < 3; i++) {
+        try { await h.testPanicInJob(); out.push('resolved'); } catch (e) { out.push(e.code + ': ' + e.message); }
+      }
+      const slept = await h.testSleep(1);
+      console.log(JSON.stringify({ out, slept, stats: h.poolStats() }));`);
+    const { out, slept, stats } = childJson(r);
+    assert.equal(out.length, 3);
+    for (const o of out) assert.match(o, /^ERR_OFFLOOP_PANIC: .*injected test panic/);
+    assert.ok(slept >= 1);
+    assert.equal(stats.failed, 3);
+    assert.equal(stats.completed, 1);
+  });
+});
+
+describe('AbortSignal', () => {
+  test('an already-aborted signal rejects at once, without queueing', async () => {
+    const controller = new AbortController();
+    controller.abort(new Error('gone'));
+    const before = offloop.poolStats();
+    const e = await rejectsWith(offloop.hashPassword('pw', { signal: controller.signal }), Error, 'ABORT_ERR');
+    assert.equal(e.name, 'AbortError');
+    await rejectsWith(offloop.verifyPassword('x', 'pw', { signal: AbortSignal.abort() }), Error, 'ABORT_ERR');
+    const after = offloop.poolStats();
+    assert.equal(after.completed + after.failed + after.cancelled, before.completed + before.failed + before.cancelled);
+  });
+
+  test('queued and running jobs: abort rejects at once, the queued job is skipped, the running one stops', async () => {
+    const r = await runChild(`${loadHooks}
+      h.configure({ threads: 1 });
+      const t0 = Date.now();
+      const running = new AbortController();
+      const queued = new AbortController();
+      let userHandler = 0;
+      queued.signal.onabort = () => userHandler++;
+      queued.signal.addEventListener('abort', () => userHandler++);
+      const first = h.testSleep(10000, { signal: running.signal });
+      const second = h.testSleep(10, { signal: queued.signal });
+      await new Promise((r) => setTimeout(r, 50));
+      queued.abort(new Error('user left'));
+      const secondError = await second.catch((e) => e);
+      const secondMs = Date.now() - t0;
+      running.abort();
+      const firstError = await first.catch((e) => e);
+      // The running job noticed the abort and freed the only thread.
+      await h.testSleep(1);
+      const stats = h.poolStats();
+      console.log(JSON.stringify({
+        second: [secondError.name, secondError.code, secondError.cause?.message], secondMs,
+        first: [firstError.name, firstError.code], totalMs: Date.now() - t0, userHandler, stats,
+      }));`);
+    const out = childJson(r);
+    assert.deepEqual(out.second, ['AbortError', 'ABORT_ERR', 'user left']);
+    assert.deepEqual(out.first, ['AbortError', 'ABORT_ERR']);
+    assert.ok(out.secondMs < 5000, 'the queued job was rejected before the running one finished');
+    assert.ok(out.totalMs < 8000, 'the running 10 s job stopped when aborted');
+    assert.equal(out.userHandler, 2, "the user's onabort and listener both ran");
+    assert.equal(out.stats.cancelled, 1);
+    assert.equal(out.stats.running, 0);
+  });
+
+  test('listeners are removed when jobs settle, so a long-lived signal does not collect them', async () => {
+    const { getEventListeners } = await import('node:events');
+    const controller = new AbortController();
+    for (let i = 0; i < 30; i++) {
+      await offloop.verifyPassword('nope', 'pw', { signal: controller.signal }).catch(() => {});
+    }
+    await Promise.all(Array.from({ length: 30 }, () => offloop.hashPassword('pw', { memoryCost: 64, timeCost: 1, signal: controller.signal })));
+    assert.equal(getEventListeners(controller.signal, 'abort').length, 0);
+  });
+});
+
+describe('worker_threads', () => {
+  test('loads in several workers at once; terminating workers with queued jobs is safe', async () => {
+    const r = await runChild(`${requireOffloop}
+      const { Worker } = await import('node:worker_threads');
+      const src = \`
+        const { parentPort, workerData } = require('node:worker_threads');
+        const offloop = require(workerData.index);
+        (async () => {
+          const h = await offloop.hashPassword('pw', { memoryCost: 64, timeCost: 1 });
+          parentPort.postMessage(await offloop.verifyPassword(h, 'pw'));
+          // Then flood the pool and get terminated mid-flight.
+          for (let i = 0; i < 2000; i++) offloop.hashPassword('pw', { memoryCost: 256, timeCost: 1 }).catch(() => {});
+          parentPort.postMessage('flooded');
+        })();\`;
+      const t0 = Date.now();
+      for (let round = 0; round < 5; round++) {
+        const workers = Array.from({ length: 4 }, () => new Worker(src, { eval: true, execArgv: [], workerData: { index: ${index} } }));
+        await Promise.all(workers.map((w) => new Promise((resolve, reject) => {
+          const seen = [];
+          w.on('message', (m) => { seen.push(m); if (m === 'flooded') resolve(seen); });
+          w.on('error', reject);
+        })));
+        await Promise.all(workers.map((w) => w.terminate()));
+      }
+      // The main thread's own calls still work while the pool skips the dead workers' jobs.
+      const h = await offloop.hashPassword('pw', { memoryCost: 64, timeCost: 1 });
+      const ok = await offloop.verifyPassword(h, 'pw');
+      const stats = offloop.poolStats();
+      console.log(JSON.stringify({ ok, ms: Date.now() - t0, stats }));`, { timeoutMs: 120_000 });
+    const out = childJson(r);
+    assert.equal(out.ok, true);
+    assert.ok(out.stats.cancelled > 0, 'queued jobs of terminated workers were skipped');
+  });
+});

@@ -1,0 +1,124 @@
+// The headline: real login servers (Fastify and Express, each in its own process on 127.0.0.1) under
+// a fixed login load, while a probe measures how long /health and /file (fs.promises.readFile) take.
+import { fork } from 'node:child_process';
+import http from 'node:http';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { percentile } from '../lib/harness.mjs';
+
+const require = createRequire(import.meta.url);
+const autocannon = require('autocannon');
+const app = fileURLToPath(new URL('../servers/login-app.mjs', import.meta.url));
+
+const VARIANTS = [
+  ['offloop', 'offloop verifyPassword()'],
+  ['argon2', 'argon2 (node-argon2)'],
+  ['node-rs-argon2', '@node-rs/argon2'],
+  ['piscina-hash-wasm', 'piscina + hash-wasm'],
+  ['bcryptjs', 'bcryptjs (bcrypt cost 10)'],
+];
+
+function startServer(framework, variant, port) {
+  const child = fork(app, [framework, variant, String(port)], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${framework}/${variant} did not start`)), 30_000);
+    child.once('message', () => {
+      clearTimeout(timer);
+      resolve(child);
+    });
+    child.once('exit', (code) => reject(new Error(`${framework}/${variant} exited with ${code}`)));
+  });
+}
+
+function get(agent, port, path) {
+  return new Promise((resolve) => {
+    const t0 = performance.now();
+    const req = http.get({ host: '127.0.0.1', port, path, agent }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(performance.now() - t0));
+    });
+    req.on('error', () => resolve(NaN));
+  });
+}
+
+/** Fires /health and /file every `everyMs`, each request on its own, until `stop()`. */
+function probe(port, everyMs) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  const samples = { health: [], file: [] };
+  const pending = new Set();
+  const timer = setInterval(() => {
+    for (const path of ['health', 'file']) {
+      const p = get(agent, port, `/${path}`).then((ms) => {
+        if (!Number.isNaN(ms)) samples[path].push(ms);
+        pending.delete(p);
+      });
+      pending.add(p);
+    }
+  }, everyMs);
+  return async () => {
+    clearInterval(timer);
+    await Promise.all(pending);
+    agent.destroy();
+    const stats = (xs) => {
+      const s = xs.sort((a, b) => a - b);
+      return { p50: percentile(s, 50), p99: percentile(s, 99), max: s[s.length - 1] };
+    };
+    return { health: stats(samples.health), file: stats(samples.file) };
+  };
+}
+
+export default async function serverSection(bench) {
+  const seconds = bench.quick ? 3 : 10;
+  const connections = 8;
+  bench.note(
+    `Each server runs in its own process on 127.0.0.1; autocannon sends POST /login with ${connections} connections for ${seconds} s ` +
+      '(argon2id at OWASP parameters m=19456 t=2 p=1 for every variant except bcryptjs, which verifies a bcrypt cost-10 hash as legacy apps do). ' +
+      'Meanwhile a probe sends GET /health and GET /file (fs.promises.readFile of 512 bytes) every 20 ms. ' +
+      'login/s counts 2xx responses only. The load generator shares the machine\'s cores with the server.',
+  );
+  let port = 39000 + Math.floor(Math.random() * 1000);
+  for (const framework of ['fastify', 'express']) {
+    for (const [variant, impl] of VARIANTS) {
+      port++;
+      bench.log(`  server | ${framework} | ${impl} ...`);
+      const server = await startServer(framework, variant, port);
+      try {
+        // Warm-up: a few logins and probes.
+        await autocannon({ url: `http://127.0.0.1:${port}/login`, method: 'POST', connections: 2, amount: 8,
+          headers: { 'content-type': 'application/json' }, body: JSON.stringify({ password: 'correct horse battery staple' }) });
+        const stopProbe = probe(port, 20);
+        const result = await autocannon({
+          url: `http://127.0.0.1:${port}/login`,
+          method: 'POST',
+          connections,
+          duration: seconds,
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ password: 'correct horse battery staple' }),
+        });
+        const probes = await stopProbe();
+        const row = bench.record({
+          group: `${framework} POST /login under load`,
+          task: 'login server',
+          impl,
+          params: `${connections} connections, ${seconds} s`,
+          inFlight: connections,
+          opsPerSec: result['2xx'] / seconds,
+          p50Ms: result.latency.p50,
+          p99Ms: result.latency.p99,
+          errors: result.errors + result.non2xx,
+          healthP50Ms: probes.health.p50,
+          healthP99Ms: probes.health.p99,
+          healthMaxMs: probes.health.max,
+          fileP50Ms: probes.file.p50,
+          fileP99Ms: probes.file.p99,
+          fileMaxMs: probes.file.max,
+        });
+        bench.log(
+          `    ${row.opsPerSec.toFixed(1)} login/s, /health p99 ${probes.health.p99.toFixed(1)} ms, /file p99 ${probes.file.p99.toFixed(1)} ms (max ${probes.file.max.toFixed(1)})`,
+        );
+      } finally {
+        server.kill();
+      }
+    }
+  }
+}

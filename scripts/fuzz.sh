@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Coverage-guided fuzzing (cargo-fuzz / libFuzzer, with AddressSanitizer) of offloop's parsers.
+#   npm run fuzz                      # every target for FUZZ_SECONDS (default 10) each: the CI smoke run
+#   FUZZ_SECONDS=600 npm run fuzz     # the release run: 10 minutes per target
+#   npm run fuzz -- password_hash     # one target
+# A crash leaves its input in fuzz/artifacts/<target>/; turn it into a regression test before fixing.
+# cargo-fuzz needs nightly-only compiler flags: RUSTC_BOOTSTRAP=1 lets the stable toolchain take them.
+set -euo pipefail
+cd "$(dirname "$0")/../fuzz"
+command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz
+export RUSTC_BOOTSTRAP=1
+seconds="${FUZZ_SECONDS:-10}"
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || mapfile -t targets < <(cargo fuzz list --fuzz-dir .)
+for target in "${targets[@]}"; do
+  echo "fuzz: $target for ${seconds}s"
+  mkdir -p "corpus/$target"
+  log="$(mktemp)"
+  # Non-zero on a crash (the input is then in artifacts/) or a build failure: show the end and stop.
+  if ! cargo fuzz run "$target" --fuzz-dir . -- -max_total_time="$seconds" >"$log" 2>&1; then
+    tail -n 60 "$log" >&2
+    echo "fuzz: $target failed; inputs: $(ls "artifacts/$target" 2>/dev/null)" >&2
+    exit 1
+  fi
+  grep -E '^Done' "$log"
+  rm -f "$log"
+done
