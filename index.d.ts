@@ -53,6 +53,24 @@ export declare class Hasher {
   digest<E extends 'hex' | 'base64' | 'base64url' | 'buffer' = 'hex'>(encoding?: E): Promise<E extends 'buffer' ? Buffer : string>
 }
 
+/** A compiled jq program (from `compileJq()`), reusable for any number of runs, concurrently. */
+export declare class JqProgram {
+  /**
+   * `new JqProgram(filter)` is `compileJq(filter)`.
+   *
+   * @throws {Error} `ERR_JQ_COMPILE` (with `line` and `column`) when the program does not compile.
+   * @throws {TypeError} `ERR_INVALID_ARG_TYPE` when `filter` is not a string.
+   */
+  constructor(filter: string)
+  /** `jq()` with this program: resolves with the outputs as compact JSON lines. */
+  run(input: string | Uint8Array, options?: JqOptions): Promise<string>
+  /**
+   * `jqValues()` with this program: resolves with the outputs parsed into JS values (on the JS
+   * thread: for small outputs).
+   */
+  runValues(input: string | Uint8Array, options?: JqOptions): Promise<unknown[]>
+}
+
 /**
  * An exact (flat) vector index held in Rust memory: every search scans all rows, on all cores.
  * Exact results, no build step, no recall trade-off; a search scans rows at about the memory
@@ -129,6 +147,40 @@ export interface BcryptHashInfo {
   algorithm: 'bcrypt'
   cost: number
 }
+
+/**
+ * The RFC 8785 (JCS) canonical form of a JSON text, for signing, hashing and ETags: numbers as
+ * ECMAScript prints them, object keys sorted by UTF-16 code units, no whitespace.
+ *
+ * Rejects with `ERR_JSON_PARSE` (with `line` and `column`) for malformed JSON, a repeated object
+ * key (RFC 8785 requires I-JSON) or numbers beyond the double range; TypeErrors for bad arguments.
+ */
+export declare function canonicalizeJson(input: string | Uint8Array, options?: CanonicalizeOptions): Promise<string>
+
+/**
+ * `canonicalizeJson()` on the calling thread, for small documents (it blocks the event loop).
+ * `options.signal` is ignored.
+ *
+ * @throws {Error} `ERR_JSON_PARSE` as `canonicalizeJson()` rejects.
+ */
+export declare function canonicalizeJsonSync(input: string | Uint8Array, options?: CanonicalizeOptions): string
+
+/** Options of `canonicalizeJson()`. */
+export interface CanonicalizeOptions {
+  /** Reject input nested deeper than this, 1–254. Default 254 (the parser's own limit). */
+  maxDepth?: number
+  /** Aborts the call while it waits for a thread; rejects with an `AbortError`. */
+  signal?: AbortSignal
+}
+
+/**
+ * Compiles a jq program once for many runs. Synchronous (compiling takes well under a
+ * millisecond for usual programs).
+ *
+ * @throws {Error} `ERR_JQ_COMPILE` (with `line` and `column`) when the program does not compile.
+ * @throws {TypeError} `ERR_INVALID_ARG_TYPE` when `filter` is not a string.
+ */
+export declare function compileJq(filter: string): JqProgram
 
 /**
  * Sizes offloop's thread pool. Call it once, before the first offloop call (for example at the
@@ -364,6 +416,94 @@ export declare function hmac<E extends 'hex' | 'base64' | 'base64url' | 'buffer'
  * @throws {TypeError} / {RangeError} as `hmac()` rejects.
  */
 export declare function hmacSync<E extends 'hex' | 'base64' | 'base64url' | 'buffer' = 'hex'>(algorithm: 'sha256' | 'sha384' | 'sha512' | 'sha512-256' | 'blake3', key: string | ArrayBufferView | ArrayBuffer, data: string | ArrayBufferView | ArrayBuffer, encoding?: E): E extends 'buffer' ? Buffer : string
+
+/**
+ * Runs a jq program over JSON on offloop's pool and resolves with every output as compact JSON
+ * followed by a newline (like `jq -c`; an empty string when there are none).
+ *
+ * `input` is a string or a `Buffer`/`Uint8Array` of UTF-8 JSON. Strings are copied (UTF-8
+ * encoded) on the calling thread; a `Buffer` of 64 KiB or more is used in place, without a copy,
+ * so pass large inputs as a `Buffer` (e.g. from `fs.readFile`) and do not modify it until the
+ * promise settles. The program is compiled on the pool too: use `compileJq()` to compile once.
+ *
+ * Rejects with `ERR_JSON_PARSE` (with `line` and `column`; for NDJSON the line of the bad
+ * record) for malformed input, `ERR_JQ_COMPILE` (with `line` and `column`) for a program that
+ * does not compile or uses a `$variable` missing from `vars`, `ERR_JQ_RUNTIME` with jq's message
+ * for a runtime error (`error("x")`, indexing a number...), `ERR_JQ_OUTPUT_LIMIT` past
+ * `maxOutputBytes`, an `AbortError` when `signal` aborts (also mid-program), and TypeErrors for
+ * bad arguments. Nothing partial is ever returned.
+ */
+export declare function jq(filter: string, input: string | Uint8Array, options?: JqOptions): Promise<string>
+
+/**
+ * Runs a jq program over a file, reading it in Rust so its contents never cross into
+ * JavaScript. Resolves with the output text as `jq()` does, or, with `outputPath`, writes the
+ * outputs to that file (atomically, see `JqFileOptions.outputPath`) and resolves with their
+ * number.
+ *
+ * Rejects as `jq()` does, and with Node-style file errors (`ENOENT`, `EACCES`, ... with `path`
+ * and `syscall`).
+ */
+export declare function jqFile(filter: string, path: string, options?: JqFileOptions): Promise<string | number>
+
+/** Options of `jqFile()`: those of `jq()` plus `outputPath`. */
+export interface JqFileOptions {
+  /**
+   * See `JqOptions.ndjson`. NDJSON files are read in 32 MiB blocks, so their size is not
+   * limited by memory when `outputPath` is set.
+   */
+  ndjson?: boolean
+  /** See `JqOptions.raw`. */
+  raw?: boolean
+  /** See `JqOptions.vars`. */
+  vars?: Record<string, unknown>
+  /**
+   * Write the outputs (one per line, as `jq()` returns them) to this file instead of returning
+   * them, and resolve with their number. Written to a temporary file in the same directory and
+   * renamed over `outputPath` at the end: the file never exists half written, and on any error no
+   * file is left behind.
+   */
+  outputPath?: string
+  /** See `JqOptions.maxOutputBytes` (it applies to the file too). */
+  maxOutputBytes?: number
+  /** See `JqOptions.maxDepth`. */
+  maxDepth?: number
+  /** Aborts the call; rejects with an `AbortError`. */
+  signal?: AbortSignal
+}
+
+/** Options of `jq()`, `jqValues()` and `JqProgram.run()`/`runValues()`. */
+export interface JqOptions {
+  /**
+   * The input is newline-delimited JSON: each non-blank line runs through the program on its
+   * own, lines are spread over the pool, and outputs keep input order. Default `false`: the input
+   * is a sequence of JSON values separated by whitespace (usually one document).
+   */
+  ndjson?: boolean
+  /** Write string outputs as their raw text (`jq -r`). Default `false`. Ignored by `jqValues()`. */
+  raw?: boolean
+  /**
+   * Values of the program's `$variables`, e.g. `{ min: 3 }` for `$min` (like `jq --argjson`).
+   * Must be a plain object that `JSON.stringify` accepts.
+   */
+  vars?: Record<string, unknown>
+  /**
+   * Reject with `ERR_JQ_OUTPUT_LIMIT` when the output text would exceed this many bytes.
+   * Default 268435456 (256 MiB).
+   */
+  maxOutputBytes?: number
+  /** Reject input nested deeper than this, 1–254. Default 254 (the parser's own limit). */
+  maxDepth?: number
+  /** Aborts the call, also while the program runs; rejects with an `AbortError`. */
+  signal?: AbortSignal
+}
+
+/**
+ * `jq()`, resolving with the outputs as an array of JS values. The outputs are parsed with
+ * `JSON.parse` on the JS thread, which blocks the event loop for about as long as `JSON.parse`
+ * takes on the output text: for small outputs. Large ones are cheaper as text from `jq()`.
+ */
+export declare function jqValues(filter: string, input: string | Uint8Array, options?: JqOptions): Promise<unknown[]>
 
 /**
  * True when `hash` was not made with the target parameters (default: `hashPassword()`'s), or is

@@ -3,10 +3,10 @@
 
 use std::cell::Cell;
 use std::fs::File;
-use std::io::{self, Read};
 
 use super::engine::Engine;
-use crate::runtime::{Cancel, OffloopError, Result};
+use crate::runtime::fs::{error as fs_error, read_full};
+use crate::runtime::{Cancel, Result};
 
 /// Bytes read per step: large enough for BLAKE3 to split one chunk over the pool's threads and for
 /// the syscalls to cost nothing, small enough that `threads x 2` buffers stay a few MiB.
@@ -85,62 +85,6 @@ pub fn hash_file(mut engine: Box<dyn Engine>, path: &str, threads: Threads, canc
     }
   }
   Ok(engine.finish())
-}
-
-/// Fills `buffer` unless the file ends first; returns the bytes read (0 at EOF).
-fn read_full(file: &mut File, buffer: &mut [u8]) -> io::Result<usize> {
-  let mut filled = 0;
-  while filled < buffer.len() {
-    match file.read(&mut buffer[filled..]) {
-      Ok(0) => break,
-      Ok(n) => filled += n,
-      Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-      Err(e) => return Err(e),
-    }
-  }
-  Ok(filled)
-}
-
-/// An fs error as Node reports it: `code` (`ENOENT`...), `syscall`, `path`, and a message such as
-/// `ENOENT: no such file or directory, open '/x'`.
-pub fn fs_error(error: &io::Error, syscall: &str, path: &str) -> OffloopError {
-  let (code, description) = error_code(error);
-  OffloopError::error(code, format!("{code}: {description}, {syscall} '{path}'"))
-    .with_property("syscall", syscall)
-    .with_property("path", path)
-}
-
-/// libuv's names and descriptions for the errors a file read can meet. Hand-written because std
-/// only exposes `ErrorKind`, which folds several errno values together (EACCES and EPERM).
-#[cfg(unix)]
-fn error_code(error: &io::Error) -> (&'static str, &'static str) {
-  match error.raw_os_error() {
-    Some(libc::ENOENT) => ("ENOENT", "no such file or directory"),
-    Some(libc::EACCES) => ("EACCES", "permission denied"),
-    Some(libc::EPERM) => ("EPERM", "operation not permitted"),
-    Some(libc::EISDIR) => ("EISDIR", "illegal operation on a directory"),
-    Some(libc::ENOTDIR) => ("ENOTDIR", "not a directory"),
-    Some(libc::EMFILE) => ("EMFILE", "too many open files"),
-    Some(libc::ENFILE) => ("ENFILE", "file table overflow"),
-    Some(libc::ELOOP) => ("ELOOP", "too many symbolic links encountered"),
-    Some(libc::ENAMETOOLONG) => ("ENAMETOOLONG", "name too long"),
-    Some(libc::EIO) => ("EIO", "i/o error"),
-    Some(libc::EINVAL) => ("EINVAL", "invalid argument"),
-    Some(libc::ENXIO) => ("ENXIO", "no such device or address"),
-    Some(libc::ENOMEM) => ("ENOMEM", "not enough memory"),
-    _ => ("UNKNOWN", "unknown error"),
-  }
-}
-
-#[cfg(not(unix))]
-fn error_code(error: &io::Error) -> (&'static str, &'static str) {
-  match error.kind() {
-    io::ErrorKind::NotFound => ("ENOENT", "no such file or directory"),
-    io::ErrorKind::PermissionDenied => ("EACCES", "permission denied"),
-    io::ErrorKind::IsADirectory => ("EISDIR", "illegal operation on a directory"),
-    io::ErrorKind::NotADirectory => ("ENOTDIR", "not a directory"),
-    _ => ("UNKNOWN", "unknown error"),
-  }
 }
 
 #[cfg(test)]

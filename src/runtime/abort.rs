@@ -207,7 +207,7 @@ fn string(env: sys::napi_env, s: &str) -> sys::napi_value {
 }
 
 /// Drops a pending JS exception: the caller reports its own typed error instead.
-pub(super) fn clear_exception(env: sys::napi_env) {
+pub fn clear_exception(env: sys::napi_env) {
   let mut pending = false;
   let mut exception = ptr::null_mut();
   // SAFETY: JS thread of `env`.

@@ -398,6 +398,37 @@ impl JsArg {
     }
   }
 
+  /// `JSON.stringify(value)`, run on the JS thread: small structured arguments (a plain object of
+  /// variables) cross into Rust as JSON text rather than value by value.
+  pub fn json(&self, name: &str) -> Result<String> {
+    let env = self.env;
+    let mut text = ptr::null_mut();
+    // SAFETY: JS thread of `env`; every value used lives in the current call's scope. A throwing
+    // stringify (a BigInt, a cycle) leaves an exception pending, which is cleared below.
+    let ok = unsafe {
+      let mut global = ptr::null_mut();
+      let mut json = ptr::null_mut();
+      let mut stringify = ptr::null_mut();
+      sys::napi_get_global(env, &mut global) == sys::Status::napi_ok
+        && sys::napi_get_named_property(env, global, c"JSON".as_ptr(), &mut json) == sys::Status::napi_ok
+        && sys::napi_get_named_property(env, json, c"stringify".as_ptr(), &mut stringify) == sys::Status::napi_ok
+        && sys::napi_call_function(env, json, stringify, 1, &self.value, &mut text) == sys::Status::napi_ok
+    };
+    if !ok {
+      clear_exception(env);
+      return Err(OffloopError::invalid_value(name, "cannot be serialized to JSON"));
+    }
+    let text = JsArg { env, value: text };
+    match text.kind() {
+      Kind::String => Ok(text.get_string()),
+      _ => Err(OffloopError::invalid_type(
+        name,
+        "a value that JSON.stringify accepts",
+        &self.received(),
+      )),
+    }
+  }
+
   pub fn string(&self, name: &str) -> Result<String> {
     if self.kind() == Kind::String {
       Ok(self.get_string())
@@ -588,6 +619,10 @@ impl Options {
 
   pub fn string(&self, key: &str) -> Result<Option<String>> {
     self.get(key)?.map(|(v, path)| v.string(&path)).transpose()
+  }
+
+  pub fn json(&self, key: &str) -> Result<Option<String>> {
+    self.get(key)?.map(|(v, path)| v.json(&path)).transpose()
   }
 
   /// The `signal` option every async export takes.

@@ -22,13 +22,27 @@ pub enum ErrorKind {
 
 /// An error bound for JavaScript: a constructor, a Node-style `code` and a message.
 ///
-/// Extra string properties (`syscall`, `path`) make file errors look like Node's own fs errors.
+/// Extra properties (`syscall`, `path`) make file errors look like Node's own fs errors; integer
+/// ones (`line`, `column`) locate a parse error.
 #[derive(Clone, PartialEq, Eq)]
 pub struct OffloopError {
   pub kind: ErrorKind,
   pub code: Cow<'static, str>,
   pub message: String,
-  pub properties: Vec<(&'static str, String)>,
+  pub properties: Vec<(&'static str, Property)>,
+}
+
+/// The value of an extra property of an error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Property {
+  String(String),
+  Integer(i64),
+}
+
+impl From<&str> for Property {
+  fn from(value: &str) -> Self {
+    Property::String(value.to_owned())
+  }
 }
 
 pub type Result<T> = std::result::Result<T, OffloopError>;
@@ -86,7 +100,13 @@ impl OffloopError {
   }
 
   pub fn with_property(mut self, name: &'static str, value: impl Into<String>) -> Self {
-    self.properties.push((name, value.into()));
+    self.properties.push((name, Property::String(value.into())));
+    self
+  }
+
+  /// A number property, such as the `line` and `column` of a parse error.
+  pub fn with_integer_property(mut self, name: &'static str, value: i64) -> Self {
+    self.properties.push((name, Property::Integer(value)));
     self
   }
 
@@ -118,7 +138,10 @@ impl OffloopError {
         set_string_property(env, error, "name", "AbortError");
       }
       for (name, value) in &self.properties {
-        set_string_property(env, error, name, value);
+        match value {
+          Property::String(value) => set_string_property(env, error, name, value),
+          Property::Integer(value) => set_integer_property(env, error, name, *value),
+        }
       }
       error
     }
@@ -145,6 +168,19 @@ unsafe fn set_string_property(env: sys::napi_env, object: sys::napi_value, name:
   unsafe {
     sys::napi_create_string_utf8(env, name.as_ptr().cast(), name.len() as isize, &mut key);
     sys::napi_create_string_utf8(env, value.as_ptr().cast(), value.len() as isize, &mut js_value);
+    sys::napi_set_property(env, object, key, js_value);
+  }
+}
+
+/// # Safety
+/// `env` must be the current JS thread's environment and `object` a live object in it.
+unsafe fn set_integer_property(env: sys::napi_env, object: sys::napi_value, name: &str, value: i64) {
+  let mut key = std::ptr::null_mut();
+  let mut js_value = std::ptr::null_mut();
+  // SAFETY: per this function's contract.
+  unsafe {
+    sys::napi_create_string_utf8(env, name.as_ptr().cast(), name.len() as isize, &mut key);
+    sys::napi_create_int64(env, value, &mut js_value);
     sys::napi_set_property(env, object, key, js_value);
   }
 }

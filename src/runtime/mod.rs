@@ -1,7 +1,7 @@
 //! The runtime every export goes through: offloop's thread pool, the promise bridge that settles
 //! promises from it, `AbortSignal` support, the error type, and argument decoding (with zero-copy
 //! views of large inputs, `bytes`); for streams, in-order work on the pool (`serial`) and a consumer
-//! of JS async iterables (`iterate`).
+//! of JS async iterables (`iterate`); Node-style file errors (`fs`).
 
 pub mod abort;
 pub mod args;
@@ -9,6 +9,7 @@ pub mod bridge;
 pub mod bytes;
 pub mod error;
 mod exports;
+pub mod fs;
 pub mod iterate;
 pub mod pool;
 pub mod serial;

@@ -1,0 +1,438 @@
+import { test, describe } from 'node:test'
+import assert from 'node:assert/strict'
+import { createRequire } from 'node:module'
+import { execFile } from 'node:child_process'
+import { readFileSync, readdirSync, writeFileSync, mkdtempSync, existsSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, dirname } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import canonicalize from 'canonicalize'
+
+import { cases, differences, inputs } from './jq-cases.mjs'
+
+const { jq, jqValues, compileJq, JqProgram, jqFile, canonicalizeJson, canonicalizeJsonSync } = createRequire(import.meta.url)(
+  '../index.js',
+)
+
+const here = dirname(fileURLToPath(import.meta.url))
+
+// Object keys compared as a set, -0 as 0: JSON values, not texts.
+const normalize = (value) =>
+  Array.isArray(value)
+    ? value.map(normalize)
+    : value && typeof value === 'object'
+      ? Object.fromEntries(
+          Object.keys(value)
+            .sort()
+            .map((k) => [k, normalize(value[k])]),
+        )
+      : Object.is(value, -0)
+        ? 0
+        : value
+
+// The real jq (Debian's jq 1.6): { values } or { error: 'compile' | 'runtime' }.
+async function realJq(program, input, vars = {}) {
+  const args = ['-c']
+  for (const [name, value] of Object.entries(vars)) args.push('--argjson', name, JSON.stringify(value))
+  args.push(program)
+  const child = execFile('jq', args)
+  child.stdin.on('error', () => {}) // jq exits without reading when the program does not compile
+  child.stdin.end(input)
+  let stdout = ''
+  child.stdout.on('data', (d) => (stdout += d))
+  const code = await new Promise((resolve) => child.on('close', resolve))
+  if (code === 0) return { values: stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line)) }
+  return { error: code === 3 ? 'compile' : 'runtime' }
+}
+
+async function offloop(program, input, vars) {
+  try {
+    return { values: await jqValues(program, input, { vars }) }
+  } catch (e) {
+    if (e.code === 'ERR_JQ_COMPILE') return { error: 'compile' }
+    if (e.code === 'ERR_JQ_RUNTIME') return { error: 'runtime' }
+    throw e
+  }
+}
+
+const outcome = (r) => (r.error ? `error (${r.error})` : JSON.stringify(normalize(r.values)))
+
+async function inBatches(items, size, fn) {
+  const results = []
+  for (let i = 0; i < items.length; i += size) results.push(...(await Promise.all(items.slice(i, i + size).map(fn))))
+  return results
+}
+
+async function expectCode(promise, code, ctor = Error) {
+  await assert.rejects(promise, (e) => {
+    assert.equal(e.code, code, e.message)
+    assert.ok(e instanceof ctor, `${e.name} is not ${ctor.name}`)
+    return true
+  })
+}
+
+describe('jq', () => {
+  test('outputs compact JSON lines', async () => {
+    assert.equal(await jq('.a', '{"a": [1, 2.50, "x"]}'), '[1,2.5,"x"]\n')
+    assert.equal(await jq('.[]', '[1, "two", null]'), '1\n"two"\nnull\n')
+    assert.equal(await jq('empty', '1'), '')
+    assert.equal(await jq('.', '1 2 [3]'), '1\n2\n[3]\n', 'a sequence of documents')
+    assert.equal(await jq('.', '  '), '', 'no input, no output')
+    assert.equal(await jq('.[]', '["a\\nb", "\\u00e9", "\\u0001"]', { raw: true }), 'a\nb\né\n\u0001\n')
+    assert.equal(await jq('[1e1000, -0, 0.1, 1e21, 1e-7]', 'null'), '[1.7976931348623157e+308,0,0.1,1e+21,1e-7]\n')
+    assert.equal(await jq('"\\u2028 😀 \\u007f"', 'null'), '"\u2028 😀 \u007f"\n')
+    assert.equal(await jq('.', '"\\ud83d\\ude00"'), '"😀"\n')
+  })
+
+  test('takes strings, Buffers, TypedArrays, DataViews and ArrayBuffers', async () => {
+    const text = '{"a":1}'
+    const bytes = new TextEncoder().encode(text)
+    for (const input of [text, Buffer.from(text), bytes, new DataView(bytes.buffer), bytes.buffer]) {
+      assert.equal(await jq('.a', input), '1\n')
+    }
+    // Large Buffers are used in place (not copied).
+    const big = Buffer.from(JSON.stringify({ items: Array.from({ length: 20000 }, (_, i) => ({ i })) }))
+    assert.ok(big.length > 64 * 1024)
+    assert.equal(await jq('.items | length', big), '20000\n')
+    assert.equal(await jq('.items[12345].i', big.subarray(0)), '12345\n')
+  })
+
+  test('jqValues parses the outputs', async () => {
+    assert.deepEqual(await jqValues('.[] | {v: .}', '[1, "b", null]'), [{ v: 1 }, { v: 'b' }, { v: null }])
+    assert.deepEqual(await jqValues('empty', '1'), [])
+    assert.deepEqual(await jqValues('.[]', '["x"]', { raw: true }), ['x'], 'raw is ignored')
+  })
+
+  test('vars bind $variables', async () => {
+    assert.equal(await jq('[$a, $b.c]', 'null', { vars: { a: 1, b: { c: 'x' } } }), '[1,"x"]\n')
+    assert.equal(await jq('.', '1', { vars: { unused: 1 } }), '1\n')
+    await expectCode(jq('$missing', '1'), 'ERR_JQ_COMPILE')
+    await expectCode(jq('$missing', '1', { vars: { other: 1 } }), 'ERR_JQ_COMPILE')
+  })
+
+  test('compileJq compiles once for many runs', async () => {
+    const program = compileJq('select(.n > $min) | .n')
+    assert.equal(await program.run('{"n": 5}', { vars: { min: 1 } }), '5\n')
+    assert.deepEqual(await program.runValues('{"n": 5}', { vars: { min: 9 } }), [])
+    const runs = await Promise.all(Array.from({ length: 50 }, (_, i) => program.runValues(`{"n": ${i}}`, { vars: { min: 24 } })))
+    assert.deepEqual(runs.flat(), Array.from({ length: 25 }, (_, i) => i + 25))
+    assert.throws(() => compileJq('.a |'), (e) => e.code === 'ERR_JQ_COMPILE' && e.line === 1 && e.column === 5)
+    assert.throws(() => compileJq(42), TypeError)
+    assert.equal(await new JqProgram('.a').run('{"a":"b"}', { raw: true }), 'b\n')
+    assert.ok(program instanceof JqProgram)
+    assert.throws(() => new JqProgram('('), (e) => e.code === 'ERR_JQ_COMPILE')
+  })
+})
+
+describe('NDJSON', () => {
+  test('lines run independently, in order, blank lines skipped', async () => {
+    const lines = Array.from({ length: 50000 }, (_, i) => JSON.stringify({ i, even: i % 2 === 0 }))
+    const text = lines.join('\n') + '\n\n   \r\n'
+    const out = await jq('select(.even) | .i', text, { ndjson: true })
+    assert.equal(out, Array.from({ length: 25000 }, (_, i) => `${i * 2}\n`).join(''))
+    assert.equal(await jq('.i', '{"i":1}\r\n\n{"i":2}', { ndjson: true }), '1\n2\n')
+    assert.deepEqual(await jqValues('.', Buffer.from(text), { ndjson: true }), lines.map((l) => JSON.parse(l)))
+  })
+
+  test('errors name the line', async () => {
+    const text = Array.from({ length: 30000 }, (_, i) => `{"i":${i}}`).join('\n') + '\n{"i": 1,}\n{"i": 2}'
+    await assert.rejects(jq('.i', text, { ndjson: true }), (e) => {
+      assert.equal(e.code, 'ERR_JSON_PARSE')
+      assert.equal(e.line, 30001)
+      assert.equal(e.column, 9)
+      return true
+    })
+    await assert.rejects(jq('.i', '{"i":1}\n[1, 2] [3]\n', { ndjson: true }), (e) => e.code === 'ERR_JSON_PARSE' && e.line === 2)
+    await assert.rejects(jq('.i + 1', '{"i":1}\n{"i":"x"}\n', { ndjson: true }), (e) => e.code === 'ERR_JQ_RUNTIME' && e.line === 2)
+  })
+
+  test('the first failing line in input order is reported', async () => {
+    const text = Array.from({ length: 200000 }, (_, i) => (i === 1000 || i === 150000 ? '{' : '{"a":1}')).join('\n')
+    await assert.rejects(jq('.a', text, { ndjson: true }), (e) => e.line === 1001)
+  })
+})
+
+describe('errors', () => {
+  test('malformed JSON: ERR_JSON_PARSE with line and column', async () => {
+    await assert.rejects(jq('.', '{"a": 1,\n  "b": }'), (e) => {
+      assert.equal(e.code, 'ERR_JSON_PARSE')
+      assert.deepEqual([e.line, e.column], [2, 8])
+      return true
+    })
+    for (const bad of ['{', '[1,]', 'nan', '"\\ud800"', '1e400', '{"a" 1}', "{'a': 1}", 'tru', '.5', '[1 2]', '"\t"']) {
+      await expectCode(jq('.', bad), 'ERR_JSON_PARSE')
+    }
+    await expectCode(jq('.', Buffer.from([0x22, 0xff, 0x22])), 'ERR_JSON_PARSE')
+    await expectCode(jq('.', '01', { ndjson: true }), 'ERR_JSON_PARSE')
+  })
+
+  test('programs that do not compile: ERR_JQ_COMPILE with position', async () => {
+    await assert.rejects(jq('.a |\n  map(', '1'), (e) => e.code === 'ERR_JQ_COMPILE' && e.line === 2)
+    await assert.rejects(jq('nosuch(1)', '1'), (e) => e.code === 'ERR_JQ_COMPILE' && /nosuch\/1/.test(e.message))
+    await expectCode(jq('import "x" as x; .', '1'), 'ERR_JQ_COMPILE')
+    await expectCode(jq('env', '1'), 'ERR_JQ_COMPILE')
+  })
+
+  test("runtime errors: ERR_JQ_RUNTIME with jq's message", async () => {
+    await assert.rejects(jq('error("boom")', '1'), (e) => e.code === 'ERR_JQ_RUNTIME' && e.message === 'boom')
+    await assert.rejects(jq('error({a: 1})', '1'), (e) => e.message === '{"a":1}')
+    await assert.rejects(jq('.a', '5'), (e) => e.code === 'ERR_JQ_RUNTIME' && /cannot index/.test(e.message))
+    await assert.rejects(jq('"oops" | halt_error(2)', '1'), (e) => e.message === 'oops' && e.exitCode === 2)
+    assert.equal(await jq('1, halt, 2', 'null'), '1\n')
+    const huge = '"' + 'x'.repeat(100000) + '"'
+    await assert.rejects(jq('error', huge), (e) => e.message.length < 2000, 'messages are capped')
+  })
+
+  test('nothing partial is returned', async () => {
+    await expectCode(jq('.[] | if . == 3 then error("x") else . end', '[1,2,3,4]'), 'ERR_JQ_RUNTIME')
+    await expectCode(jq('.', '1 2 {'), 'ERR_JSON_PARSE')
+  })
+
+  test('limits: output size, input depth, recursion', async () => {
+    for (const program of ['repeat(.)', 'range(1e12)', '[range(1e6)]', '"x" * 100000 | ., .']) {
+      await expectCode(jq(program, '1', { maxOutputBytes: 100000 }), 'ERR_JQ_OUTPUT_LIMIT')
+    }
+    await expectCode(jq('.[]', '[1,2,3]', { maxOutputBytes: 3 }), 'ERR_JQ_OUTPUT_LIMIT')
+    assert.equal(await jq('.[]', '[1,2,3]', { maxOutputBytes: 6 }), '1\n2\n3\n')
+    const nested = (n) => '['.repeat(n) + ']'.repeat(n)
+    assert.equal(await jq('length', nested(254)), '1\n')
+    await assert.rejects(jq('length', nested(255)), (e) => e.code === 'ERR_JSON_PARSE' && /deeper than 254/.test(e.message))
+    await expectCode(jq('length', nested(11), { maxDepth: 10 }), 'ERR_JSON_PARSE')
+    await expectCode(jq('.a', `{"a":1,"b":${nested(300)}}`), 'ERR_JSON_PARSE', Error)
+    await assert.rejects(jq('def f: 1 + f; f', 'null'), (e) => e.code === 'ERR_JQ_RUNTIME' && /deeply/.test(e.message))
+    assert.equal(await jq('reduce range(100000) as $i (null; [.]) | length', 'null'), '1\n')
+  })
+
+  test('abort stops a running program', async () => {
+    const aborted = AbortSignal.abort()
+    await assert.rejects(jq('.', '1', { signal: aborted }), { name: 'AbortError' })
+    for (const program of ['[range(1e12)] | length', 'last(range(1e12))', 'def f: f; f', 'until(false; .)', '[repeat(.)]']) {
+      const controller = new AbortController()
+      const pending = jq(program, '0', { signal: controller.signal })
+      setTimeout(() => controller.abort(), 50)
+      await assert.rejects(pending, { name: 'AbortError' }, program)
+    }
+    const ndjson = Array.from({ length: 1000 }, () => '{"a":1}').join('\n')
+    await assert.rejects(jq('def f: f; f', ndjson, { ndjson: true, signal: AbortSignal.timeout(50) }), { name: 'AbortError' })
+  })
+
+  test('wrong arguments are TypeErrors / RangeErrors', async () => {
+    await expectCode(jq(1, '1'), 'ERR_INVALID_ARG_TYPE', TypeError)
+    await expectCode(jq('.', 1), 'ERR_INVALID_ARG_TYPE', TypeError)
+    await expectCode(jq('.', null), 'ERR_INVALID_ARG_TYPE', TypeError)
+    await expectCode(jq('.', '1', 'x'), 'ERR_INVALID_ARG_TYPE', TypeError)
+    await expectCode(jq('.', '1', { ndjson: 1 }), 'ERR_INVALID_ARG_TYPE', TypeError)
+    await expectCode(jq('.', '1', { raw: 'yes' }), 'ERR_INVALID_ARG_TYPE', TypeError)
+    await expectCode(jq('.', '1', { vars: [1] }), 'ERR_INVALID_ARG_TYPE', TypeError)
+    await expectCode(jq('.', '1', { vars: 'a' }), 'ERR_INVALID_ARG_TYPE', TypeError)
+    await expectCode(jq('.', '1', { vars: { a: 1n } }), 'ERR_INVALID_ARG_VALUE', TypeError)
+    await expectCode(jq('.', '1', { maxOutputBytes: -1 }), 'ERR_OUT_OF_RANGE', RangeError)
+    await expectCode(jq('.', '1', { maxOutputBytes: 1.5 }), 'ERR_OUT_OF_RANGE', RangeError)
+    await expectCode(jq('.', '1', { maxDepth: 0 }), 'ERR_OUT_OF_RANGE', RangeError)
+    await expectCode(jq('.', '1', { maxDepth: 255 }), 'ERR_OUT_OF_RANGE', RangeError)
+    await expectCode(jq('.', '1', { signal: {} }), 'ERR_INVALID_ARG_TYPE', TypeError)
+    await expectCode(jqValues('.', {}), 'ERR_INVALID_ARG_TYPE', TypeError)
+    await expectCode(compileJq('.').run(5), 'ERR_INVALID_ARG_TYPE', TypeError)
+    await expectCode(jqFile('.', 5), 'ERR_INVALID_ARG_TYPE', TypeError)
+    await expectCode(jqFile('.', 'x', { outputPath: 5 }), 'ERR_INVALID_ARG_TYPE', TypeError)
+    await expectCode(canonicalizeJson(5), 'ERR_INVALID_ARG_TYPE', TypeError)
+    assert.throws(() => canonicalizeJsonSync({}), TypeError)
+  })
+})
+
+describe('jqFile', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'offloop-json-'))
+  const input = join(dir, 'in.ndjson')
+  const lines = Array.from({ length: 20000 }, (_, i) => JSON.stringify({ i, s: `s${i}` }))
+  writeFileSync(input, lines.join('\n') + '\n')
+
+  test('returns the outputs, or writes them and resolves with their number', async () => {
+    assert.equal(await jqFile('select(.i < 3) | .s', input, { ndjson: true, raw: true }), 's0\ns1\ns2\n')
+    const out = join(dir, 'out.ndjson')
+    assert.equal(await jqFile('select(.i % 2 == 0) | {i}', input, { ndjson: true, outputPath: out }), 10000)
+    assert.equal(readFileSync(out, 'utf8'), await jq('select(.i % 2 == 0) | {i}', readFileSync(input), { ndjson: true }))
+    const doc = join(dir, 'doc.json')
+    writeFileSync(doc, JSON.stringify({ items: [1, 2, 3] }))
+    assert.equal(await jqFile('.items[]', doc, { outputPath: out }), 3)
+    assert.equal(readFileSync(out, 'utf8'), '1\n2\n3\n')
+  })
+
+  test('reads NDJSON larger than its 32 MiB blocks', async () => {
+    const big = join(dir, 'big.ndjson')
+    const line = JSON.stringify({ pad: 'x'.repeat(200) })
+    const count = Math.ceil((36 << 20) / (line.length + 1))
+    writeFileSync(big, (line + '\n').repeat(count - 1) + '{"last": true}')
+    const out = join(dir, 'big.out')
+    assert.equal(await jqFile('select(.last) | .last', big, { ndjson: true, outputPath: out }), 1)
+    assert.equal(readFileSync(out, 'utf8'), 'true\n')
+    await assert.rejects(jqFile('.', big, { ndjson: true, outputPath: out, maxOutputBytes: 1 << 20 }), {
+      code: 'ERR_JQ_OUTPUT_LIMIT',
+    })
+    rmSync(big)
+  })
+
+  test('leaves no file behind on errors', async () => {
+    const bad = join(dir, 'bad.ndjson')
+    writeFileSync(bad, lines.slice(0, 5000).join('\n') + '\n{oops}\n' + lines.slice(5000).join('\n'))
+    const out = join(dir, 'never.ndjson')
+    await assert.rejects(jqFile('.', bad, { ndjson: true, outputPath: out }), (e) => e.code === 'ERR_JSON_PARSE' && e.line === 5001)
+    await assert.rejects(jqFile('error("x")', input, { ndjson: true, outputPath: out }), { code: 'ERR_JQ_RUNTIME' })
+    assert.equal(existsSync(out), false)
+    const kept = join(dir, 'kept.txt')
+    writeFileSync(kept, 'old')
+    await assert.rejects(jqFile('.', bad, { ndjson: true, outputPath: kept }), { code: 'ERR_JSON_PARSE' })
+    assert.equal(readFileSync(kept, 'utf8'), 'old', 'an existing file is untouched')
+    assert.deepEqual(
+      readdirSync(dir).filter((f) => f.startsWith('.offloop-')),
+      [],
+      'no temporary files',
+    )
+  })
+
+  test('file errors look like Node fs errors', async () => {
+    const missing = join(dir, 'missing.json')
+    await assert.rejects(jqFile('.', missing), (e) => {
+      assert.equal(e.code, 'ENOENT')
+      assert.equal(e.path, missing)
+      assert.equal(e.syscall, 'open')
+      return true
+    })
+    await expectCode(jqFile('.', input, { outputPath: join(dir, 'no', 'such', 'dir.json') }), 'ENOENT')
+  })
+})
+
+describe('differential: the real jq 1.6', () => {
+  test('a few hundred programs agree value for value', async () => {
+    assert.ok(cases.length >= 300, `${cases.length} cases`)
+    const failures = (
+      await inBatches(cases, 8, async ([program, name, vars]) => {
+        const input = JSON.stringify(inputs[name])
+        const [want, got] = await Promise.all([realJq(program, input, vars), offloop(program, input, vars)])
+        return outcome(want) === outcome(got) ? null : `${program} [${name}]\n  jq:      ${outcome(want)}\n  offloop: ${outcome(got)}`
+      })
+    ).filter(Boolean)
+    assert.deepEqual(failures, [], failures.join('\n'))
+  })
+
+  test('the listed differences are still differences', async () => {
+    const same = (
+      await inBatches(differences, 8, async ([program, name, reason]) => {
+        const input = JSON.stringify(inputs[name])
+        const [want, got] = await Promise.all([realJq(program, input), offloop(program, input)])
+        assert.ok(reason)
+        return outcome(want) === outcome(got) ? program : null
+      })
+    ).filter(Boolean)
+    assert.deepEqual(same, [], 'these now agree with jq: move them to `cases`')
+  })
+
+  test('NDJSON and the single-document path agree with jq', async () => {
+    const records = Array.from({ length: 300 }, (_, i) => ({ id: i, v: (i * 7919) % 101, tags: i % 3 ? ['a'] : [] }))
+    const text = records.map((r) => JSON.stringify(r)).join('\n')
+    for (const program of ['select(.v > 50) | {id, v}', '.tags[]?', '[.id, .v] | @csv', 'if .v % 2 == 0 then .id else empty end']) {
+      const want = await realJq(program, text)
+      assert.deepEqual(normalize(await jqValues(program, text, { ndjson: true })), normalize(want.values), program)
+      assert.deepEqual(normalize(await jqValues(program, text)), normalize(want.values), program)
+    }
+  })
+})
+
+describe('canonicalizeJson (RFC 8785)', () => {
+  test('RFC 8785 examples', async () => {
+    const input = `{
+      "numbers": [333333333.33333329, 1E30, 4.50, 2e-3, 0.000000000000000000000000001],
+      "string": "\\u20ac$\\u000F\\u000aA'\\u0042\\u0022\\u005c\\\\\\"\\/",
+      "literals": [null, true, false]
+    }`
+    const expected =
+      '{"literals":[null,true,false],"numbers":[333333333.3333333,1e+30,4.5,0.002,1e-27],"string":"€$\\u000f\\nA\'B\\"\\\\\\\\\\"/"}'
+    assert.equal(await canonicalizeJson(input), expected)
+    assert.equal(canonicalizeJsonSync(input), expected)
+    // Appendix B: IEEE 754 doubles to ECMAScript strings.
+    const numbers = [
+      [0x0000000000000000n, '0'],
+      [0x8000000000000000n, '0'],
+      [0x0000000000000001n, '5e-324'],
+      [0x8000000000000001n, '-5e-324'],
+      [0x7fefffffffffffffn, '1.7976931348623157e+308'],
+      [0xffefffffffffffffn, '-1.7976931348623157e+308'],
+      [0x4340000000000000n, '9007199254740992'],
+      [0xc340000000000000n, '-9007199254740992'],
+      [0x4430000000000000n, '295147905179352830000'],
+      [0x44b52d02c7e14af5n, '9.999999999999997e+22'],
+      [0x44b52d02c7e14af6n, '1e+23'],
+      [0x44b52d02c7e14af7n, '1.0000000000000001e+23'],
+      [0x444b1ae4d6e2ef4en, '999999999999999700000'],
+      [0x444b1ae4d6e2ef4fn, '999999999999999900000'],
+      [0x444b1ae4d6e2ef50n, '1e+21'],
+      [0x3eb0c6f7a0b5ed8cn, '9.999999999999997e-7'],
+      [0x3eb0c6f7a0b5ed8dn, '0.000001'],
+      [0x41b3de4355555553n, '333333333.3333332'],
+      [0x41b3de4355555554n, '333333333.33333325'],
+      [0x41b3de4355555555n, '333333333.3333333'],
+      [0x41b3de4355555556n, '333333333.3333334'],
+      [0x41b3de4355555557n, '333333333.33333343'],
+      [0xbecbf647612f3696n, '-0.0000033333333333333333'],
+      [0x43143ff3c1cb0959n, '1424953923781206.2'],
+    ]
+    const view = new DataView(new ArrayBuffer(8))
+    for (const [bits, text] of numbers) {
+      view.setBigUint64(0, bits)
+      const value = view.getFloat64(0)
+      assert.equal(await canonicalizeJson(`[${JSON.stringify(value)}]`), `[${text}]`, text)
+      assert.equal(await canonicalizeJson(`[${value.toPrecision(17)}]`), `[${text}]`, `${text} from 17 digits`)
+    }
+  })
+
+  test("the reference implementation's test data", async () => {
+    const dir = join(here, 'fixtures', 'jcs')
+    const names = readdirSync(join(dir, 'input'))
+    assert.ok(names.length >= 6)
+    for (const name of names) {
+      const input = readFileSync(join(dir, 'input', name))
+      const expected = readFileSync(join(dir, 'output', name), 'utf8')
+      assert.equal(await canonicalizeJson(input), expected, name)
+      assert.equal(canonicalizeJsonSync(input.toString('utf8')), expected, name)
+    }
+  })
+
+  test('agrees with the canonicalize package on random JSON', async () => {
+    let seed = 12345
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648)
+    const pick = (list) => list[Math.floor(random() * list.length)]
+    const chars = ['a', 'B', 'z', '0', ' ', 'é', 'ö', '€', '\u0080', '\u001f', '\n', '"', '\\', '😀', '\ufb33', '\ue000', 'ß', '\u2028']
+    const string = () => Array.from({ length: Math.floor(random() * 6) }, () => pick(chars)).join('')
+    const number = () =>
+      pick([
+        () => Math.floor(random() * 1000) - 500,
+        () => (random() - 0.5) * 10 ** Math.floor(random() * 40 - 20),
+        () => (random() - 0.5) * 10 ** Math.floor(random() * 600 - 300),
+        () => Number.MAX_SAFE_INTEGER + Math.floor(random() * 1000),
+        () => -0,
+        () => random() / 3,
+      ])()
+    const value = (depth) => {
+      const kind = depth > 4 ? Math.floor(random() * 4) : Math.floor(random() * 6)
+      if (kind === 0) return pick([null, true, false])
+      if (kind === 1) return number()
+      if (kind === 2 || kind === 3) return string()
+      if (kind === 4) return Array.from({ length: Math.floor(random() * 5) }, () => value(depth + 1))
+      return Object.fromEntries(Array.from({ length: Math.floor(random() * 6) }, () => [string(), value(depth + 1)]))
+    }
+    for (let i = 0; i < 500; i++) {
+      const v = value(0)
+      const text = JSON.stringify(v, null, i % 2 ? 2 : undefined)
+      assert.equal(await canonicalizeJson(text), canonicalize(JSON.parse(text)), text)
+    }
+  })
+
+  test('refuses what is not I-JSON', async () => {
+    await expectCode(canonicalizeJson('{"a": 1, "a": 2}'), 'ERR_JSON_PARSE')
+    await expectCode(canonicalizeJson('1e400'), 'ERR_JSON_PARSE')
+    await expectCode(canonicalizeJson('[1] [2]'), 'ERR_JSON_PARSE')
+    await expectCode(canonicalizeJson(''), 'ERR_JSON_PARSE')
+    await assert.rejects(canonicalizeJson('{\n"a": tru}'), (e) => e.line === 2 && e.column > 1)
+    assert.throws(() => canonicalizeJsonSync('{'), (e) => e.code === 'ERR_JSON_PARSE')
+    assert.equal(await canonicalizeJson(' "x" '), '"x"')
+  })
+})

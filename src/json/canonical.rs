@@ -1,0 +1,140 @@
+//! RFC 8785, the JSON Canonicalization Scheme (JCS): one byte-exact text per JSON value, for
+//! signing, hashing and ETags.
+//!
+//! Numbers are read as IEEE doubles and printed as ECMAScript's `Number.prototype.toString` does
+//! (ryu-js), strings are escaped as `JSON.stringify` escapes them, object keys are sorted by their
+//! UTF-16 code units, and no whitespace is written. The input must be I-JSON: a repeated key in an
+//! object is an error, as are numbers outside the double range (the parser refuses them).
+
+use std::cmp::Ordering;
+
+use bytes::Bytes;
+use jaq_json::{Num, Val};
+
+use super::read::{self, ParseError, ReadOptions};
+use super::shape::Shape;
+use super::write;
+
+/// The canonical form of the single JSON value in `text`.
+pub fn canonicalize(text: &Bytes, max_depth: usize) -> Result<String, ParseError> {
+  let options = ReadOptions {
+    max_depth,
+    unique_keys: true,
+    doubles: true,
+  };
+  let value = read::parse_one(text, 0..text.len(), &Shape::All, &options)?;
+  let mut out = Vec::with_capacity(text.len());
+  canonical(&mut out, &value);
+  // Every string was valid UTF-8 (the parser checks) and escaping keeps it so.
+  Ok(String::from_utf8(out).expect("canonical JSON is UTF-8"))
+}
+
+fn canonical(out: &mut Vec<u8>, value: &Val) {
+  match value {
+    Val::Num(n) => write::js_number(out, as_double(n)),
+    Val::Arr(items) => {
+      out.push(b'[');
+      for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+          out.push(b',');
+        }
+        canonical(out, item);
+      }
+      out.push(b']');
+    }
+    Val::Obj(entries) => {
+      let mut entries: Vec<_> = entries.iter().collect();
+      entries.sort_by(|(a, _), (b, _)| utf16_order(a, b));
+      out.push(b'{');
+      for (i, (key, item)) in entries.into_iter().enumerate() {
+        if i > 0 {
+          out.push(b',');
+        }
+        write::value(out, key);
+        out.push(b':');
+        canonical(out, item);
+      }
+      out.push(b'}');
+    }
+    scalar => write::value(out, scalar),
+  }
+}
+
+fn as_double(n: &Num) -> f64 {
+  match n {
+    Num::Float(f) => *f,
+    Num::Int(i) => *i as f64,
+    // The reader makes doubles of every number; these cannot occur.
+    Num::BigInt(_) | Num::Dec(_) => n.to_string().parse().unwrap_or(f64::NAN),
+  }
+}
+
+/// Orders keys by UTF-16 code units, as RFC 8785 section 3.2.3 requires. It differs from UTF-8
+/// byte order only between characters above U+FFFF and those in U+E000..U+FFFF.
+fn utf16_order(a: &Val, b: &Val) -> Ordering {
+  match (a, b) {
+    (Val::TStr(a), Val::TStr(b)) => {
+      let a = String::from_utf8_lossy(a);
+      let b = String::from_utf8_lossy(b);
+      a.encode_utf16().cmp(b.encode_utf16())
+    }
+    (a, b) => a.cmp(b),
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  fn jcs(text: &str) -> Result<String, ParseError> {
+    canonicalize(&Bytes::copy_from_slice(text.as_bytes()), read::MAX_DEPTH)
+  }
+
+  #[test]
+  fn rfc_8785_section_3_2_2_example() {
+    let input = r#"{
+      "numbers": [333333333.33333329, 1E30, 4.50,
+                  2e-3, 0.000000000000000000000000001],
+      "string": "\u20ac$\u000F\u000aA'\u0042\u0022\u005c\\\"\/",
+      "literals": [null, true, false]
+    }"#;
+    assert_eq!(
+      jcs(input).unwrap(),
+      r#"{"literals":[null,true,false],"numbers":[333333333.3333333,1e+30,4.5,0.002,1e-27],"string":"€$\u000f\nA'B\"\\\\\"/"}"#
+    );
+  }
+
+  #[test]
+  fn rfc_8785_section_3_2_3_sorting() {
+    let input = r#"{
+      "\u20ac": "Euro Sign",
+      "\r": "Carriage Return",
+      "\ufb33": "Hebrew Letter Dalet With Dagesh",
+      "1": "One",
+      "\ud83d\ude00": "Emoji: Grinning Face",
+      "\u0080": "Control",
+      "\u00f6": "Latin Small Letter O With Diaeresis"
+    }"#;
+    let out = jcs(input).unwrap();
+    let order = ["\\r", "1", "\u{80}", "\u{f6}", "\u{20ac}", "\u{1f600}", "\u{fb33}"];
+    for pair in order.windows(2) {
+      assert!(out.find(pair[0]).unwrap() < out.find(pair[1]).unwrap(), "{out}");
+    }
+  }
+
+  #[test]
+  fn numbers_are_doubles() {
+    assert_eq!(
+      jcs("[9007199254740993, -0, 1.0, 1e21, 1e-7, 100]").unwrap(),
+      "[9007199254740992,0,1,1e+21,1e-7,100]"
+    );
+  }
+
+  #[test]
+  fn refuses_what_is_not_i_json() {
+    assert!(jcs(r#"{"a":1,"a":2}"#).is_err());
+    assert!(jcs("1e400").is_err());
+    assert!(jcs("[1] [2]").is_err());
+    assert!(jcs("").is_err());
+  }
+}

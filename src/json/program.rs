@@ -1,0 +1,315 @@
+//! Compiling jq programs with jaq, and the pieces of the interpreter that keep a running program
+//! in check.
+//!
+//! A program runs with jaq's standard library, minus what a library embedded in a server must not
+//! offer: `env`/`$ENV` (the process environment), `input`/`inputs` (offloop gives each input to the
+//! program itself) and module imports (file access). `debug` and `stderr` write nothing. `compat`
+//! adds jq 1.6 builtins jaq lacks or does differently.
+//!
+//! Stopping a running program: jaq has no hook for that, but it clones its evaluation context at
+//! nearly every step, and that context holds our `Data`. Its `clone` checks, every step, that
+//! enough stack is left, and every 1024 steps whether the call was aborted; when not, it unwinds
+//! with `resume_unwind` (a panic without the panic hook, so nothing is printed), which `run`
+//! catches. jaq forbids unsafe code, so unwinding out of it is memory-safe, and everything the run
+//! built is dropped. `range` is wrapped as well: it counts without cloning the context.
+
+use std::cell::{Cell, RefCell};
+use std::panic::resume_unwind;
+
+use jaq_core::box_iter::box_once;
+use jaq_core::load::{self, Arena, File, Loader};
+use jaq_core::native::{run, v, Filter as NativeFilter, Fun};
+use jaq_core::{compile, data, Compiler, DataT, Exn, Lut, RunPtr};
+use jaq_json::Val;
+
+use super::compat;
+use super::read::line_column;
+use super::shape::Shape;
+use super::write;
+use crate::runtime::{Cancel, OffloopError, Result};
+
+/// The kind of data programs run on: jaq's JSON values, with `Data` as their context.
+pub struct Kind;
+
+impl DataT for Kind {
+  type V<'a> = Val;
+  type Data<'a> = Data<'a>;
+}
+
+/// What a running program sees of its surroundings.
+pub struct Data<'a> {
+  pub lut: &'a Lut<Kind>,
+  pub guard: &'a Guard,
+}
+
+impl Clone for Data<'_> {
+  fn clone(&self) -> Self {
+    self.guard.tick();
+    Data {
+      lut: self.lut,
+      guard: self.guard,
+    }
+  }
+}
+
+impl<'a> data::HasLut<'a, Kind> for Data<'a> {
+  fn lut(&self) -> &'a Lut<Kind> {
+    self.lut
+  }
+}
+
+/// Why a running program was unwound (the payload of `resume_unwind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interrupt {
+  Aborted,
+  StackExhausted,
+}
+
+/// Stack a program may not eat into: what is left for the interpreter's deepest frames, for
+/// dropping deeply nested values and for writing them out.
+const STACK_RESERVE: usize = 1 << 20;
+
+/// Per-thread state of a running program.
+pub struct Guard {
+  cancel: Cancel,
+  ticks: Cell<u32>,
+  /// The message of `halt_error`, which ends the run as an error.
+  pub halt_message: RefCell<Option<String>>,
+}
+
+impl Guard {
+  pub fn new(cancel: Cancel) -> Self {
+    Guard {
+      cancel,
+      ticks: Cell::new(0),
+      halt_message: RefCell::new(None),
+    }
+  }
+
+  fn tick(&self) {
+    if stacker::remaining_stack().is_some_and(|left| left < STACK_RESERVE) {
+      resume_unwind(Box::new(Interrupt::StackExhausted));
+    }
+    let ticks = self.ticks.get().wrapping_add(1);
+    self.ticks.set(ticks);
+    if ticks % 1024 == 0 && self.cancel.is_cancelled() {
+      resume_unwind(Box::new(Interrupt::Aborted));
+    }
+  }
+}
+
+/// A compiled program, shareable between threads and calls.
+pub struct Program {
+  pub filter: jaq_core::Filter<Kind>,
+  /// The `$name`s the program uses without binding them (without `$`), with the byte offset of
+  /// their first use: they must come from the `vars` option.
+  pub globals: Vec<(String, usize)>,
+  /// What the program reads of each input.
+  pub shape: Shape,
+  /// The source, for locating errors.
+  pub code: String,
+}
+
+/// Definitions run before jaq's: `range/3` ticks the guard (the other arities call it).
+const PRELUDE: &str = "def range($from; $upto; $by): _offloop_range($from; $upto; $by) | _offloop_tick;";
+
+/// Definitions run after jaq's.
+const POSTLUDE: &str = "
+def halt_error($exit_code): _offloop_halt_error($exit_code);
+def halt_error: halt_error(5);
+";
+
+fn defs() -> impl Iterator<Item = load::parse::Def<&'static str>> {
+  let own = |code| load::parse(code, |p| p.defs()).expect("offloop's jq definitions parse");
+  own(PRELUDE)
+    .into_iter()
+    .chain(jaq_core::defs())
+    .chain(jaq_std::defs())
+    .chain(jaq_json::defs())
+    .chain(own(POSTLUDE))
+    .chain(own(compat::DEFS))
+}
+
+fn funs() -> impl Iterator<Item = Fun<Kind>> {
+  let core = jaq_core::funs::<Kind>().map(|(name, args, native)| {
+    let name = if name == "range" { "_offloop_range" } else { name };
+    (name, args, native)
+  });
+  let std = jaq_std::funs::<Kind>().filter(|(name, ..)| *name != "env");
+  let own = own_funs().into_vec().into_iter().chain(compat::funs().into_vec());
+  core.chain(std).chain(jaq_json::funs()).chain(own.map(run::<Kind>))
+}
+
+fn own_funs() -> Box<[NativeFilter<RunPtr<Kind>>]> {
+  Box::new([
+    ("_offloop_tick", v(0), |cv| {
+      cv.0.data().guard.tick();
+      box_once(Ok(cv.1))
+    }),
+    ("_offloop_halt_error", v(1), |mut cv| {
+      let code = cv.0.pop_var();
+      let message = match &cv.1 {
+        Val::TStr(s) | Val::BStr(s) => String::from_utf8_lossy(s).into_owned(),
+        other => {
+          let mut text = Vec::new();
+          write::value(&mut text, other);
+          String::from_utf8_lossy(&text).into_owned()
+        }
+      };
+      *cv.0.data().guard.halt_message.borrow_mut() = Some(message);
+      let code = match code {
+        Val::Num(n) => n.as_isize().and_then(|i| i32::try_from(i).ok()).unwrap_or(5),
+        _ => 5,
+      };
+      box_once(Err(Exn::halt(code)))
+    }),
+  ])
+}
+
+/// A value's JSON text, for messages and `@csv`.
+pub fn json_text(value: &Val) -> String {
+  let mut text = Vec::new();
+  write::value(&mut text, value);
+  String::from_utf8_lossy(&text).into_owned()
+}
+
+/// Compiles `code`. Variables it uses without binding them become globals (`Program::globals`).
+pub fn compile(code: &str) -> Result<Program> {
+  let mut globals: Vec<(String, usize)> = Vec::new();
+  loop {
+    let names: Vec<String> = globals.iter().map(|(name, _)| format!("${name}")).collect();
+    match try_compile(code, &names) {
+      Ok(filter) => {
+        return Ok(Program {
+          filter,
+          globals,
+          shape: Shape::of_program(code),
+          code: code.to_owned(),
+        })
+      }
+      Err(Failure::Undefined(vars)) if !vars.is_empty() => {
+        for (name, offset) in vars {
+          if !globals.iter().any(|(n, _)| *n == name) {
+            globals.push((name, offset));
+          }
+        }
+      }
+      Err(Failure::Undefined(_)) => unreachable!("a failure names its cause"),
+      Err(Failure::Error(message, offset)) => return Err(compile_error(code, &message, offset)),
+    }
+  }
+}
+
+enum Failure {
+  /// Only undefined variables (name without `$`, offset).
+  Undefined(Vec<(String, usize)>),
+  /// Anything else: the first message and its offset.
+  Error(String, usize),
+}
+
+fn try_compile(code: &str, globals: &[String]) -> std::result::Result<jaq_core::Filter<Kind>, Failure> {
+  let arena = Arena::default();
+  let offset = |part: &str| load::span(code, part).start;
+  let modules = Loader::new(defs())
+    .load(&arena, File { code, path: () })
+    .map_err(|errors| {
+      let (_, error) = errors.into_iter().next().expect("a failed load has an error");
+      let (message, at) = match error {
+        load::Error::Lex(mut e) => {
+          let (expected, found) = e.remove(0);
+          (expected_message(expected.as_str(), found), offset(found))
+        }
+        load::Error::Parse(mut e) => {
+          let (expected, found) = e.remove(0);
+          (expected_message(expected.as_str(), found), offset(found))
+        }
+        load::Error::Io(mut e) => {
+          let (path, _) = e.remove(0);
+          ("modules cannot be imported".to_owned(), offset(path))
+        }
+      };
+      Failure::Error(message, at)
+    })?;
+  load::import(&modules, |_| Err("modules cannot be imported".into()))
+    .map_err(|_| Failure::Error("modules cannot be imported".to_owned(), 0))?;
+  Compiler::default()
+    .with_funs(funs())
+    .with_global_vars(globals.iter().map(String::as_str))
+    .compile(modules)
+    .map_err(|errors| {
+      let errors: Vec<(&str, compile::Undefined)> = errors.into_iter().flat_map(|(_, e)| e).collect();
+      if errors.iter().all(|(_, kind)| matches!(kind, compile::Undefined::Var)) {
+        return Failure::Undefined(
+          errors
+            .iter()
+            .map(|(name, _)| (name.trim_start_matches('$').to_owned(), offset(name)))
+            .collect(),
+        );
+      }
+      let (name, kind) = errors
+        .into_iter()
+        .find(|(_, kind)| !matches!(kind, compile::Undefined::Var))
+        .expect("a non-variable error exists");
+      let what = match kind {
+        compile::Undefined::Filter(arity) => format!("undefined filter {name}/{arity}"),
+        other => format!("undefined {} {name}", other.as_str()),
+      };
+      Failure::Error(what, offset(name))
+    })
+}
+
+fn expected_message(expected: &str, found: &str) -> String {
+  match found.chars().next() {
+    None => format!("expected {expected}, found end of program"),
+    Some(c) => format!("expected {expected}, found {c:?}"),
+  }
+}
+
+/// `ERR_JQ_COMPILE` at a byte offset of the program.
+pub fn compile_error(code: &str, message: &str, offset: usize) -> OffloopError {
+  let (line, column) = line_column(code.as_bytes(), offset);
+  OffloopError::error(
+    "ERR_JQ_COMPILE",
+    format!("jq compile error at line {line}, column {column}: {message}"),
+  )
+  .with_integer_property("line", line as i64)
+  .with_integer_property("column", column as i64)
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  #[test]
+  fn compiles_and_finds_globals() {
+    let program = compile(".a + $x | . + $y | [$x]").unwrap();
+    let names: Vec<&str> = program.globals.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["x", "y"]);
+    assert_eq!(program.globals[0].1, 5);
+    assert!(compile(". as $x | $x").unwrap().globals.is_empty());
+  }
+
+  fn error(code: &str) -> OffloopError {
+    compile(code).err().expect("a compile error")
+  }
+
+  #[test]
+  fn reports_positions() {
+    let e = error(".a |\n  (1 + ");
+    assert_eq!(e.code, "ERR_JQ_COMPILE");
+    assert!(e.message.contains("line 2"), "{}", e.message);
+    let e = error("nosuchfilter(1)");
+    assert!(e.message.contains("undefined filter nosuchfilter/1"), "{}", e.message);
+    assert!(e.message.contains("column 1"), "{}", e.message);
+    for program in [
+      "env",
+      "$ENV | 1 | env",
+      "input",
+      "inputs",
+      "import \"a\" as a; 1",
+      "include \"a\"; 1",
+    ] {
+      error(program);
+    }
+  }
+}

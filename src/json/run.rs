@@ -1,0 +1,657 @@
+//! Running a compiled program over JSON text: a sequence of documents in order, or NDJSON lines
+//! spread over the pool in chunks and put back in input order.
+//!
+//! Nothing partial escapes: the outputs of a call are returned only if every input parsed and ran.
+//! Each chunk runs on a fresh 64 MiB stack (virtual memory, touched only as deep as a program
+//! recurses), so how deep a program may recurse does not depend on which thread runs it, and
+//! deeply nested values built by a program can be written and dropped.
+
+use std::fs;
+use std::io::{Read, Write};
+use std::ops::Range;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use bytes::Bytes;
+use jaq_core::{Ctx, Vars};
+use jaq_json::Val;
+use rayon::prelude::*;
+
+use super::program::{compile_error, json_text, Data, Guard, Interrupt, Kind, Program};
+use super::read::{self, line_column, ParseError, ReadOptions};
+use super::shape::Shape;
+use super::write;
+use crate::runtime::fs::read_full;
+use crate::runtime::{Cancel, OffloopError, Result};
+
+/// The stack a chunk runs on.
+const STACK_SIZE: usize = 64 << 20;
+
+/// NDJSON chunk sizes: large enough to amortise a task, small enough to balance the threads.
+const MIN_CHUNK: usize = 64 << 10;
+const MAX_CHUNK: usize = 1 << 20;
+
+/// `jqFile` reads NDJSON in blocks of about this size, so a file of any size needs bounded memory.
+const FILE_BLOCK: usize = 32 << 20;
+
+/// Longest message taken from a jq error (they may quote whole input values).
+const MAX_MESSAGE: usize = 1000;
+
+/// How outputs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+  /// Each output as compact JSON followed by a newline (`jq -c`); strings raw if `raw` (`jq -r`).
+  Lines { raw: bool },
+  /// One JSON array of all outputs.
+  Array,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunOptions {
+  /// Newline-delimited input: each non-blank line is one input.
+  pub ndjson: bool,
+  pub format: Format,
+  /// `ERR_JQ_OUTPUT_LIMIT` when the output text would exceed this many bytes.
+  pub max_output: usize,
+  /// Input nesting limit.
+  pub max_depth: usize,
+}
+
+/// The outputs of a run.
+#[derive(Debug, Default)]
+pub struct Output {
+  pub text: Vec<u8>,
+  pub count: usize,
+}
+
+/// Values of a program's global variables, as a JSON array in the order of `Program::globals`.
+/// Kept as text: jaq values are tied to one thread, and each chunk parses its own copy.
+pub struct Globals(Bytes);
+
+impl Globals {
+  /// Picks the program's variables out of `vars`, the JSON text of an object (the `vars` option).
+  /// A variable the program uses but `vars` lacks is the compile error jq reports for it.
+  pub fn new(program: &Program, vars: Option<&str>) -> Result<Globals> {
+    let vars = match vars {
+      Some(text) => {
+        let text = Bytes::copy_from_slice(text.as_bytes());
+        read::parse_one(&text, 0..text.len(), &Shape::All, &ReadOptions::default())
+          .map_err(|e| OffloopError::invalid_value("options.vars", &format!("is not valid JSON: {}", e.message)))?
+      }
+      None => Val::obj(Default::default()),
+    };
+    let Val::Obj(vars) = vars else {
+      return Err(OffloopError::invalid_type(
+        "options.vars",
+        "a plain object",
+        "another value",
+      ));
+    };
+    let mut text = vec![b'['];
+    for (i, (name, offset)) in program.globals.iter().enumerate() {
+      let Some(value) = vars.get(&Val::from(name.clone())) else {
+        return Err(compile_error(
+          &program.code,
+          &format!("undefined variable ${name}"),
+          *offset,
+        ));
+      };
+      if i > 0 {
+        text.push(b',');
+      }
+      write::value(&mut text, value);
+    }
+    text.push(b']');
+    Ok(Globals(text.into()))
+  }
+
+  fn values(&self) -> Vec<Val> {
+    match read::parse_one(&self.0, 0..self.0.len(), &Shape::All, &ReadOptions::default()) {
+      Ok(Val::Arr(values)) => values.iter().cloned().collect(),
+      _ => unreachable!("globals are a JSON array written by `Globals::new`"),
+    }
+  }
+}
+
+/// Runs `program` over `input` (JSON documents, or NDJSON lines).
+pub fn run(
+  program: &Program,
+  globals: &Globals,
+  input: &Bytes,
+  options: &RunOptions,
+  cancel: &Cancel,
+) -> Result<Output> {
+  let run = Run::new(program, globals, options, cancel);
+  let mut output = Output::default();
+  if options.ndjson {
+    run.ndjson_block(input, 1, &mut output)?;
+  } else {
+    output = run.documents(input)?;
+  }
+  run.finish(output)
+}
+
+/// What `run_file` produced.
+pub enum FileOutput {
+  Text(Output),
+  /// Outputs written to the output file (their count).
+  Written(usize),
+}
+
+/// Runs `program` over the file at `path`. With `output_path` the outputs go to that file: written
+/// to a temporary file next to it and renamed over it at the end, so it is never seen half
+/// written, and on any error nothing is left behind. NDJSON is read in blocks.
+pub fn run_file(
+  program: &Program,
+  globals: &Globals,
+  path: &Path,
+  output_path: Option<&Path>,
+  options: &RunOptions,
+  cancel: &Cancel,
+) -> Result<FileOutput> {
+  let Some(output_path) = output_path else {
+    let input = fs::read(path).map_err(|e| fs_error(&e, "open", path))?;
+    return run(program, globals, &Bytes::from(input), options, cancel).map(FileOutput::Text);
+  };
+  let dir = match output_path.parent() {
+    Some(dir) if !dir.as_os_str().is_empty() => dir,
+    _ => Path::new("."),
+  };
+  let mut temp = tempfile::Builder::new()
+    .prefix(".offloop-")
+    .tempfile_in(dir)
+    .map_err(|e| fs_error(&e, "open", output_path))?;
+  let count = {
+    let mut writer = std::io::BufWriter::with_capacity(1 << 20, temp.as_file_mut());
+    let written = write_file_outputs(program, globals, path, output_path, options, cancel, &mut writer)?;
+    writer.flush().map_err(|e| fs_error(&e, "write", output_path))?;
+    written
+  };
+  set_default_permissions(temp.as_file(), output_path)?;
+  temp
+    .persist(output_path)
+    .map_err(|e| fs_error(&e.error, "rename", output_path))?;
+  Ok(FileOutput::Written(count))
+}
+
+fn write_file_outputs(
+  program: &Program,
+  globals: &Globals,
+  path: &Path,
+  output_path: &Path,
+  options: &RunOptions,
+  cancel: &Cancel,
+  writer: &mut impl Write,
+) -> Result<usize> {
+  let write_error = |e: std::io::Error| fs_error(&e, "write", output_path);
+  let run = Run::new(program, globals, options, cancel);
+  let mut file = fs::File::open(path).map_err(|e| fs_error(&e, "open", path))?;
+  if !options.ndjson {
+    let mut input = Vec::new();
+    file.read_to_end(&mut input).map_err(|e| fs_error(&e, "read", path))?;
+    let output = run.finish(run.documents(&Bytes::from(input))?)?;
+    writer.write_all(&output.text).map_err(write_error)?;
+    return Ok(output.count);
+  }
+  let mut pending: Vec<u8> = Vec::new();
+  let mut first_line = 1;
+  let mut count = 0;
+  let mut written = 0;
+  let mut at_end = false;
+  while !at_end {
+    cancel.check()?;
+    let before = pending.len();
+    pending.resize(before + FILE_BLOCK, 0);
+    let got = read_full(&mut file, &mut pending[before..]).map_err(|e| fs_error(&e, "read", path))?;
+    pending.truncate(before + got);
+    at_end = got == 0;
+    let cut = if at_end {
+      pending.len()
+    } else {
+      match memchr::memrchr(b'\n', &pending[before..]) {
+        Some(i) => before + i + 1,
+        // No line ends in what was read: read on.
+        None => continue,
+      }
+    };
+    let rest = pending.split_off(cut);
+    let block = Bytes::from(std::mem::replace(&mut pending, rest));
+    let mut output = Output::default();
+    let halted = run.ndjson_block(&block, first_line, &mut output)?;
+    first_line += memchr::memchr_iter(b'\n', &block).count();
+    written += output.text.len();
+    if written > options.max_output {
+      return Err(output_limit(options.max_output));
+    }
+    count += output.count;
+    writer.write_all(&output.text).map_err(write_error)?;
+    if halted {
+      break;
+    }
+  }
+  Ok(count)
+}
+
+/// Temporary files are created readable by their owner only; the output gets the mode a plain
+/// `open(…, 'w')` would give it under the usual umask.
+#[cfg(unix)]
+fn set_default_permissions(file: &fs::File, path: &Path) -> Result<()> {
+  use std::os::unix::fs::PermissionsExt;
+  file
+    .set_permissions(fs::Permissions::from_mode(0o644))
+    .map_err(|e| fs_error(&e, "chmod", path))
+}
+
+#[cfg(not(unix))]
+fn set_default_permissions(_file: &fs::File, _path: &Path) -> Result<()> {
+  Ok(())
+}
+
+/// A Node-style fs error for `path`.
+fn fs_error(error: &std::io::Error, syscall: &str, path: &Path) -> OffloopError {
+  crate::runtime::fs::error(error, syscall, &path.to_string_lossy())
+}
+
+fn output_limit(max: usize) -> OffloopError {
+  OffloopError::error(
+    "ERR_JQ_OUTPUT_LIMIT",
+    format!("jq output exceeds maxOutputBytes ({max} bytes)"),
+  )
+}
+
+/// How a run of inputs ended.
+enum End {
+  Done,
+  /// `halt`: no further inputs run.
+  Halted,
+  Failed(OffloopError),
+}
+
+/// The outputs of one chunk, and how it ended.
+struct ChunkOutput {
+  output: Output,
+  end: End,
+}
+
+struct Run<'a> {
+  program: &'a Program,
+  globals: &'a Globals,
+  options: &'a RunOptions,
+  cancel: &'a Cancel,
+  read: ReadOptions,
+}
+
+impl<'a> Run<'a> {
+  fn new(program: &'a Program, globals: &'a Globals, options: &'a RunOptions, cancel: &'a Cancel) -> Self {
+    Run {
+      program,
+      globals,
+      options,
+      cancel,
+      read: ReadOptions {
+        max_depth: options.max_depth,
+        ..ReadOptions::default()
+      },
+    }
+  }
+
+  /// Closes the array of the `Array` format.
+  fn finish(&self, mut output: Output) -> Result<Output> {
+    if self.options.format == Format::Array {
+      if output.text.last() == Some(&b',') {
+        output.text.pop();
+      }
+      output.text.insert(0, b'[');
+      output.text.push(b']');
+    }
+    Ok(output)
+  }
+
+  /// Runs every document of `input` in order, on this thread.
+  fn documents(&self, input: &Bytes) -> Result<Output> {
+    let chunk = self.guarded(|eval| {
+      for value in read::parse_many(input, &self.program.shape, &self.read) {
+        let value = value.map_err(|e| parse_error(input, &e, None))?;
+        if let Some(end) = eval.run(value, None)? {
+          return Ok(end);
+        }
+      }
+      Ok(End::Done)
+    });
+    match chunk.end {
+      End::Done | End::Halted => Ok(chunk.output),
+      End::Failed(error) => Err(error),
+    }
+  }
+
+  /// Runs the NDJSON lines of `block` (whose first line is line `first_line` of the input) over
+  /// the pool, appending outputs in order to `output`. True if the program halted.
+  fn ndjson_block(&self, block: &Bytes, first_line: usize, output: &mut Output) -> Result<bool> {
+    let chunks = split_lines(block, first_line);
+    // The first chunk that failed or halted: later chunks need not run.
+    let stop = AtomicUsize::new(usize::MAX);
+    let results: Vec<Option<ChunkOutput>> = chunks
+      .par_iter()
+      .enumerate()
+      .map(|(i, (range, line))| {
+        if stop.load(Ordering::Relaxed) < i {
+          return None;
+        }
+        let chunk = self.guarded(|eval| self.lines(eval, block, range.clone(), *line));
+        if !matches!(chunk.end, End::Done) {
+          stop.fetch_min(i, Ordering::Relaxed);
+        }
+        Some(chunk)
+      })
+      .collect();
+    for chunk in results {
+      let chunk = chunk.expect("chunks before the first stop all ran");
+      output.text.extend_from_slice(&chunk.output.text);
+      output.count += chunk.output.count;
+      if output.text.len() > self.options.max_output {
+        return Err(output_limit(self.options.max_output));
+      }
+      match chunk.end {
+        End::Done => {}
+        End::Halted => return Ok(true),
+        End::Failed(error) => return Err(error),
+      }
+    }
+    Ok(false)
+  }
+
+  fn lines(&self, eval: &mut Eval, block: &Bytes, range: Range<usize>, first_line: usize) -> Result<End> {
+    let mut line = first_line;
+    let mut start = range.start;
+    while start < range.end {
+      let end = memchr::memchr(b'\n', &block[start..range.end]).map_or(range.end, |i| start + i);
+      let text = &block[start..end];
+      if !text.iter().all(|b| matches!(b, b' ' | b'\t' | b'\r')) {
+        self.cancel.check()?;
+        let value = read::parse_one(block, start..end, &self.program.shape, &self.read).map_err(|e| {
+          parse_error(
+            &block[start..end],
+            &ParseError {
+              offset: e.offset - start,
+              ..e
+            },
+            Some(line),
+          )
+        })?;
+        if let Some(end) = eval.run(value, Some(line))? {
+          return Ok(end);
+        }
+      }
+      start = end + 1;
+      line += 1;
+    }
+    Ok(End::Done)
+  }
+
+  /// Runs `body` with an evaluator on a fresh stack, turning interrupts into errors.
+  fn guarded(&self, body: impl FnOnce(&mut Eval) -> Result<End>) -> ChunkOutput {
+    stacker::grow(STACK_SIZE, || {
+      let guard = Guard::new(self.cancel.clone());
+      let mut eval = Eval {
+        ctx: Ctx::new(
+          Data {
+            lut: &self.program.filter.lut,
+            guard: &guard,
+          },
+          Vars::new(self.globals.values()),
+        ),
+        program: self.program,
+        guard: &guard,
+        output: Output::default(),
+        format: self.options.format,
+        max_output: self.options.max_output,
+        cancel: self.cancel,
+      };
+      let end = match catch_unwind(AssertUnwindSafe(|| body(&mut eval))) {
+        Ok(Ok(end)) => end,
+        Ok(Err(error)) => End::Failed(error),
+        Err(payload) => match payload.downcast::<Interrupt>() {
+          Ok(interrupt) => End::Failed(match *interrupt {
+            Interrupt::Aborted => OffloopError::aborted(),
+            Interrupt::StackExhausted => {
+              OffloopError::error("ERR_JQ_RUNTIME", "jq program recursed too deeply (stack exhausted)")
+            }
+          }),
+          Err(payload) => resume_unwind(payload),
+        },
+      };
+      ChunkOutput {
+        output: std::mem::take(&mut eval.output),
+        end,
+      }
+    })
+  }
+}
+
+/// Splits NDJSON text into chunks of whole lines: (byte range, number of its first line).
+fn split_lines(text: &[u8], first_line: usize) -> Vec<(Range<usize>, usize)> {
+  let threads = rayon::current_num_threads().max(1);
+  let target = (text.len() / (threads * 8)).clamp(MIN_CHUNK, MAX_CHUNK);
+  let mut chunks = Vec::new();
+  let mut start = 0;
+  let mut line = first_line;
+  while start < text.len() {
+    let end = match text.get(start + target..) {
+      Some(rest) => memchr::memchr(b'\n', rest).map_or(text.len(), |i| start + target + i + 1),
+      None => text.len(),
+    };
+    chunks.push((start..end, line));
+    line += memchr::memchr_iter(b'\n', &text[start..end]).count();
+    start = end;
+  }
+  chunks
+}
+
+/// `ERR_JSON_PARSE` for an error in `text`; `line` is the NDJSON line `text` is.
+pub fn parse_error(text: &[u8], error: &ParseError, line: Option<usize>) -> OffloopError {
+  let (line, column, place) = match line {
+    Some(line) => (line, line_column(text, error.offset).1, "NDJSON line"),
+    None => {
+      let (line, column) = line_column(text, error.offset);
+      (line, column, "line")
+    }
+  };
+  OffloopError::error(
+    "ERR_JSON_PARSE",
+    format!("Invalid JSON at {place} {line}, column {column}: {}", error.message),
+  )
+  .with_integer_property("line", line as i64)
+  .with_integer_property("column", column as i64)
+}
+
+/// Evaluates inputs on one thread and collects their outputs.
+struct Eval<'a> {
+  ctx: Ctx<'a, Kind>,
+  program: &'a Program,
+  guard: &'a Guard,
+  output: Output,
+  format: Format,
+  max_output: usize,
+  cancel: &'a Cancel,
+}
+
+impl Eval<'_> {
+  /// Runs one input. `Some(end)` when the program halted; `line` locates errors in NDJSON.
+  fn run(&mut self, input: Val, line: Option<usize>) -> Result<Option<End>> {
+    let outputs = self.program.filter.id.run((self.ctx.clone(), input));
+    for output in outputs {
+      match output {
+        Ok(value) => self.push(&value)?,
+        Err(exception) => {
+          let exception = match exception.get_err() {
+            Ok(error) => return Err(runtime_error(error.into_val(), line)),
+            Err(exception) => exception,
+          };
+          let code = exception.get_halt().unwrap_or(5);
+          if let Some(message) = self.guard.halt_message.borrow_mut().take() {
+            return Err(runtime_error(Val::from(message), line).with_integer_property("exitCode", code.into()));
+          }
+          if code != 0 {
+            return Err(
+              runtime_error(Val::from(format!("halted with exit code {code}")), line)
+                .with_integer_property("exitCode", code.into()),
+            );
+          }
+          return Ok(Some(End::Halted));
+        }
+      }
+    }
+    Ok(None)
+  }
+
+  fn push(&mut self, value: &Val) -> Result<()> {
+    let text = &mut self.output.text;
+    match self.format {
+      Format::Lines { raw: false } => {
+        write::value(text, value);
+        text.push(b'\n');
+      }
+      Format::Lines { raw: true } => {
+        write::raw(text, value);
+        text.push(b'\n');
+      }
+      Format::Array => {
+        write::value(text, value);
+        text.push(b',');
+      }
+    }
+    self.output.count += 1;
+    if text.len() > self.max_output {
+      return Err(output_limit(self.max_output));
+    }
+    self.cancel.check()
+  }
+}
+
+/// `ERR_JQ_RUNTIME` for the value a jq error carries: its text if a string, else its JSON.
+fn runtime_error(value: Val, line: Option<usize>) -> OffloopError {
+  let mut message = match &value {
+    Val::TStr(s) | Val::BStr(s) => String::from_utf8_lossy(s).into_owned(),
+    other => json_text(other),
+  };
+  if let Some((cut, _)) = message.char_indices().nth(MAX_MESSAGE) {
+    message.truncate(cut);
+    message.push_str("...");
+  }
+  match line {
+    Some(line) => OffloopError::error("ERR_JQ_RUNTIME", format!("{message} (NDJSON line {line})"))
+      .with_integer_property("line", line as i64),
+    None => OffloopError::error("ERR_JQ_RUNTIME", message),
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use super::super::program::compile;
+  use super::*;
+
+  fn options(ndjson: bool) -> RunOptions {
+    RunOptions {
+      ndjson,
+      format: Format::Lines { raw: false },
+      max_output: 1 << 20,
+      max_depth: read::MAX_DEPTH,
+    }
+  }
+
+  fn jq_with(code: &str, input: &str, options: &RunOptions) -> Result<String> {
+    let program = compile(code)?;
+    let globals = Globals::new(&program, Some(r#"{"x": 10, "name": "n"}"#))?;
+    let input = Bytes::copy_from_slice(input.as_bytes());
+    let output = run(&program, &globals, &input, options, &Cancel::default())?;
+    Ok(String::from_utf8(output.text).unwrap())
+  }
+
+  fn jq(code: &str, input: &str) -> Result<String> {
+    jq_with(code, input, &options(false))
+  }
+
+  #[test]
+  fn runs_documents() {
+    assert_eq!(jq(".a", r#"{"a":[1,2]} {"a":"x"}"#).unwrap(), "[1,2]\n\"x\"\n");
+    assert_eq!(jq(".[] | . * 2", "[1, 2.5]").unwrap(), "2\n5\n");
+    assert_eq!(jq("$x + 1, $name", "null").unwrap(), "11\n\"n\"\n");
+    assert_eq!(jq(".", "  ").unwrap(), "");
+    assert_eq!(
+      jq("[.[] | @csv]", r#"[[1,"a\"b",null,true]]"#).unwrap(),
+      "[\"1,\\\"a\\\"\\\"b\\\",,true\"]\n"
+    );
+    assert_eq!(jq("1, halt, 2", "null null").unwrap(), "1\n");
+  }
+
+  #[test]
+  fn runs_ndjson_in_order() {
+    let input: String = (0..20000).map(|i| format!("{{\"i\":{i}}}\n\n")).collect();
+    let out = jq_with("select(.i % 1000 == 0) | .i", &input, &options(true)).unwrap();
+    let expected: String = (0..20).map(|i| format!("{}\n", i * 1000)).collect();
+    assert_eq!(out, expected);
+  }
+
+  #[test]
+  fn ndjson_errors_name_the_line() {
+    let mut input: String = (0..10000).map(|i| format!("{{\"i\":{i}}}\n")).collect();
+    input.push_str("{\"i\": oops}\n");
+    let e = jq_with(".i", &input, &options(true)).unwrap_err();
+    assert_eq!(e.code, "ERR_JSON_PARSE");
+    assert!(e.message.contains("NDJSON line 10001, column 7"), "{}", e.message);
+    let e = jq_with(".i.x", "{\"i\":{}}\n{\"i\":1}\n", &options(true)).unwrap_err();
+    assert_eq!(e.code, "ERR_JQ_RUNTIME");
+    assert!(e.message.contains("line 2"), "{}", e.message);
+  }
+
+  #[test]
+  fn errors() {
+    let e = jq("error(\"boom\")", "null").unwrap_err();
+    assert_eq!((e.code.as_ref(), e.message.as_str()), ("ERR_JQ_RUNTIME", "boom"));
+    let e = jq("error({a: 1})", "null").unwrap_err();
+    assert_eq!(e.message, r#"{"a":1}"#);
+    let e = jq(".", "[1,\n 2,,]").unwrap_err();
+    assert_eq!(e.code, "ERR_JSON_PARSE");
+    assert!(e.message.contains("line 2, column 4"), "{}", e.message);
+    let e = jq("\"x\" | halt_error(3)", "null").unwrap_err();
+    assert_eq!(e.message, "x");
+    let e = jq("$missing", "null").unwrap_err();
+    assert_eq!(e.code, "ERR_JQ_COMPILE");
+  }
+
+  #[test]
+  fn limits() {
+    let small = RunOptions {
+      max_output: 1000,
+      ..options(false)
+    };
+    for program in ["repeat(.)", "range(1e12)", "[range(1e5)]"] {
+      let e = jq_with(program, "1", &small).unwrap_err();
+      assert_eq!(e.code, "ERR_JQ_OUTPUT_LIMIT", "{program}");
+    }
+    let e = jq("def f: 1 + f; f", "null").unwrap_err();
+    assert!(e.message.contains("recursed too deeply"), "{}", e.message);
+    let e = jq("def f: [f]; f", "null").unwrap_err();
+    assert!(e.message.contains("recursed too deeply"), "{}", e.message);
+    assert_eq!(
+      jq("reduce range(200000) as $i (null; [.]) | length", "null").unwrap(),
+      "1\n"
+    );
+  }
+
+  #[test]
+  fn formats() {
+    let array = RunOptions {
+      format: Format::Array,
+      ..options(false)
+    };
+    assert_eq!(jq_with(".[]", "[1,\"a\"]", &array).unwrap(), "[1,\"a\"]");
+    assert_eq!(jq_with("empty", "1", &array).unwrap(), "[]");
+    let raw = RunOptions {
+      format: Format::Lines { raw: true },
+      ..options(false)
+    };
+    assert_eq!(jq_with(".[]", "[\"a\\nb\",1]", &raw).unwrap(), "a\nb\n1\n");
+  }
+}
