@@ -22,7 +22,7 @@ pub fn canonicalize(text: &Bytes, max_depth: usize) -> Result<String, ParseError
     unique_keys: true,
     doubles: true,
   };
-  let value = read::parse_one(text, 0..text.len(), &Shape::All, &options)?;
+  let value = read::parse_one(read::Vals(text), text, 0..text.len(), &Shape::All, &options)?;
   let mut out = Vec::with_capacity(text.len());
   canonical(&mut out, &value);
   // Every string was valid UTF-8 (the parser checks) and escaping keeps it so.

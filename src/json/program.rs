@@ -23,6 +23,7 @@ use jaq_core::{compile, data, Compiler, DataT, Exn, Lut, RunPtr};
 use jaq_json::Val;
 
 use super::compat;
+use super::fast;
 use super::read::line_column;
 use super::shape::Shape;
 use super::write;
@@ -106,6 +107,8 @@ pub struct Program {
   pub globals: Vec<(String, usize)>,
   /// What the program reads of each input.
   pub shape: Shape,
+  /// The program for the fast evaluator, if it is in its subset.
+  pub fast: Option<fast::Expr>,
   /// The source, for locating errors.
   pub code: String,
 }
@@ -180,12 +183,14 @@ pub fn compile(code: &str) -> Result<Program> {
     let names: Vec<String> = globals.iter().map(|(name, _)| format!("${name}")).collect();
     match try_compile(code, &names) {
       Ok(filter) => {
+        let names: Vec<String> = globals.iter().map(|(name, _)| name.clone()).collect();
         return Ok(Program {
           filter,
+          fast: fast::compile(code, &names),
           globals,
           shape: Shape::of_program(code),
           code: code.to_owned(),
-        })
+        });
       }
       Err(Failure::Undefined(vars)) if !vars.is_empty() => {
         for (name, offset) in vars {

@@ -11,6 +11,7 @@
 //! still fully validated, through a visitor that builds nothing, so pruning never lets malformed
 //! input through and the depth cap holds there too.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use bytes::Bytes;
@@ -81,24 +82,98 @@ pub fn line_column(text: &[u8], offset: usize) -> (usize, usize) {
   (line, column)
 }
 
+/// What the reader builds from the parser's events: jaq values (`Vals`), or the fast evaluator's
+/// borrowed values (`fast::Values`). `'t` is the lifetime of the text being parsed.
+pub trait Build<'t>: Copy {
+  type Value;
+  type Key;
+  fn null(self) -> Self::Value;
+  fn bool(self, b: bool) -> Self::Value;
+  fn int(self, n: i64) -> Self::Value;
+  /// Integers above `i64::MAX`.
+  fn uint(self, n: u64) -> Self::Value;
+  fn float(self, n: f64) -> Self::Value;
+  /// A string, borrowed from the text when it has no escapes.
+  fn string(self, s: Cow<'t, str>) -> Self::Value;
+  fn key(self, s: Cow<'t, str>) -> Self::Key;
+  fn array(self, items: Vec<Self::Value>) -> Self::Value;
+  /// An object from its entries in input order; `Err` if a key repeats and `unique_keys` is set.
+  fn object(self, entries: Vec<(Self::Key, Self::Value)>, unique_keys: bool) -> Result<Self::Value, ()>;
+}
+
+/// Builds jaq values; strings are slices of `text` (the buffer being parsed), not copies.
+#[derive(Clone, Copy)]
+pub struct Vals<'a>(pub &'a Bytes);
+
+impl<'t> Build<'t> for Vals<'_> {
+  type Value = Val;
+  type Key = Val;
+
+  fn null(self) -> Val {
+    Val::Null
+  }
+
+  fn bool(self, b: bool) -> Val {
+    Val::Bool(b)
+  }
+
+  fn int(self, n: i64) -> Val {
+    Val::Num(Num::from_integral(n))
+  }
+
+  fn uint(self, n: u64) -> Val {
+    Val::Num(Num::from_integral(n))
+  }
+
+  fn float(self, n: f64) -> Val {
+    Val::Num(Num::Float(n))
+  }
+
+  fn string(self, s: Cow<'t, str>) -> Val {
+    match s {
+      Cow::Borrowed(s) => {
+        let start = self.0.as_ptr() as usize;
+        let at = s.as_ptr() as usize;
+        if at >= start && at + s.len() <= start + self.0.len() {
+          Val::utf8_str(self.0.slice_ref(s.as_bytes()))
+        } else {
+          Val::utf8_str(Bytes::copy_from_slice(s.as_bytes()))
+        }
+      }
+      Cow::Owned(s) => Val::utf8_str(s.into_bytes()),
+    }
+  }
+
+  fn key(self, s: Cow<'t, str>) -> Val {
+    self.string(s)
+  }
+
+  fn array(self, items: Vec<Val>) -> Val {
+    Val::Arr(items.into())
+  }
+
+  fn object(self, entries: Vec<(Val, Val)>, unique_keys: bool) -> Result<Val, ()> {
+    let mut object = Map::with_capacity_and_hasher(entries.len(), Default::default());
+    for (key, value) in entries {
+      if object.insert(key, value).is_some() && unique_keys {
+        return Err(());
+      }
+    }
+    Ok(Val::obj(object))
+  }
+}
+
 /// Parses exactly one JSON value (surrounding whitespace allowed) from `text[range]`.
-/// `text` is the buffer strings are sliced from.
-pub fn parse_one(
-  text: &Bytes,
+pub fn parse_one<'t, B: Build<'t>>(
+  build: B,
+  text: &'t [u8],
   range: std::ops::Range<usize>,
   shape: &Shape,
   options: &ReadOptions,
-) -> Result<Val, ParseError> {
+) -> Result<B::Value, ParseError> {
   stacker::maybe_grow(PARSE_STACK, 2 * PARSE_STACK, || {
-    let slice = &text[range.clone()];
-    let mut de = sonic_rs::Deserializer::from_slice(slice);
-    let seed = Seed {
-      text,
-      shape,
-      depth: 0,
-      options,
-    };
-    let value = seed
+    let mut de = sonic_rs::Deserializer::from_slice(&text[range.clone()]);
+    let value = Seed::new(build, shape, options)
       .deserialize(&mut de)
       .map_err(|e| ParseError::from_sonic(e, range.start))?;
     de.end().map_err(|e| ParseError::from_sonic(e, range.start))?;
@@ -106,13 +181,17 @@ pub fn parse_one(
   })
 }
 
-/// Parses a sequence of JSON values separated by whitespace (what `jq` reads), in order.
-/// An empty or all-whitespace text has no values.
-pub fn parse_many<'a>(
-  text: &'a Bytes,
+/// Parses a sequence of JSON values separated by whitespace (what `jq` reads), in order, each with
+/// the range of the text it was read from. An empty or all-whitespace text has no values.
+pub fn parse_many<'t, 'a, B: Build<'t> + 'a>(
+  build: B,
+  text: &'t [u8],
   shape: &'a Shape,
   options: &'a ReadOptions,
-) -> impl Iterator<Item = Result<Val, ParseError>> + 'a {
+) -> impl Iterator<Item = Result<(std::ops::Range<usize>, B::Value), ParseError>> + 'a
+where
+  't: 'a,
+{
   let mut start = 0;
   let mut done = false;
   std::iter::from_fn(move || {
@@ -124,12 +203,7 @@ pub fn parse_many<'a>(
       return None;
     }
     let mut de = sonic_rs::Deserializer::from_slice(rest);
-    let seed = Seed {
-      text,
-      shape,
-      depth: 0,
-      options,
-    };
+    let seed = Seed::new(build, shape, options);
     let value = match stacker::maybe_grow(PARSE_STACK, 2 * PARSE_STACK, || seed.deserialize(&mut de)) {
       Ok(value) => value,
       Err(e) => {
@@ -138,47 +212,46 @@ pub fn parse_many<'a>(
       }
     };
     // `end` fails only on trailing characters, at the offset where the next value starts.
+    let from = start;
     match de.end() {
-      Ok(()) => done = true,
+      Ok(()) => {
+        done = true;
+        start = text.len();
+      }
       Err(e) => start += e.offset(),
     }
-    Some(Ok(value))
+    Some(Ok((from..start, value)))
   })
 }
 
-/// Builds a `Val`, keeping only what `shape` asks for.
-#[derive(Clone, Copy)]
-struct Seed<'a> {
-  text: &'a Bytes,
-  shape: &'a Shape,
+/// Turns the parser's events into values with `B`, keeping only what `shape` asks for.
+struct Seed<'s, B> {
+  build: B,
+  shape: &'s Shape,
   depth: usize,
-  options: &'a ReadOptions,
+  options: &'s ReadOptions,
 }
 
-impl<'a> Seed<'a> {
-  /// A string value: a slice of the input buffer when the parser lends one out of it (no escapes),
-  /// else a copy.
-  fn string(&self, s: &str) -> Val {
-    let start = self.text.as_ptr() as usize;
-    let at = s.as_ptr() as usize;
-    if at >= start && at + s.len() <= start + self.text.len() {
-      Val::utf8_str(self.text.slice_ref(s.as_bytes()))
-    } else {
-      Val::utf8_str(Bytes::copy_from_slice(s.as_bytes()))
+// Not derived: `derive` would require `B: Clone` through a bound on the struct's fields only.
+impl<B: Copy> Clone for Seed<'_, B> {
+  fn clone(&self) -> Self {
+    *self
+  }
+}
+
+impl<B: Copy> Copy for Seed<'_, B> {}
+
+impl<'s, B: Copy> Seed<'s, B> {
+  fn new(build: B, shape: &'s Shape, options: &'s ReadOptions) -> Self {
+    Seed {
+      build,
+      shape,
+      depth: 0,
+      options,
     }
   }
 
-  fn number(&self, n: Num) -> Val {
-    match n {
-      Num::Int(i) if self.options.doubles => Val::Num(Num::Float(i as f64)),
-      n => Val::Num(n),
-    }
-  }
-
-  fn nested<'s, E: de::Error>(&self, shape: &'s Shape) -> Result<Seed<'s>, E>
-  where
-    'a: 's,
-  {
+  fn nested<E: de::Error>(self, shape: &'s Shape) -> Result<Self, E> {
     let depth = self.depth + 1;
     if depth > self.options.max_depth {
       return Err(E::custom(format_args!(
@@ -186,110 +259,125 @@ impl<'a> Seed<'a> {
         self.options.max_depth
       )));
     }
-    Ok(Seed {
-      text: self.text,
-      shape,
-      depth,
-      options: self.options,
-    })
+    Ok(Seed { shape, depth, ..self })
   }
 }
 
-impl<'de> DeserializeSeed<'de> for Seed<'_> {
-  type Value = Val;
+impl<'de, B: Build<'de>> DeserializeSeed<'de> for Seed<'_, B> {
+  type Value = B::Value;
 
-  fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Val, D::Error> {
+  fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<B::Value, D::Error> {
     deserializer.deserialize_any(self)
   }
 }
 
-impl<'de> Visitor<'de> for Seed<'_> {
-  type Value = Val;
+impl<'de, B: Build<'de>> Visitor<'de> for Seed<'_, B> {
+  type Value = B::Value;
 
   fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
     f.write_str("a JSON value")
   }
 
-  fn visit_unit<E>(self) -> Result<Val, E> {
-    Ok(Val::Null)
+  fn visit_unit<E>(self) -> Result<B::Value, E> {
+    Ok(self.build.null())
   }
 
-  fn visit_bool<E>(self, b: bool) -> Result<Val, E> {
-    Ok(Val::Bool(b))
+  fn visit_bool<E>(self, b: bool) -> Result<B::Value, E> {
+    Ok(self.build.bool(b))
   }
 
-  fn visit_i64<E>(self, n: i64) -> Result<Val, E> {
-    Ok(self.number(Num::from_integral(n)))
+  fn visit_i64<E>(self, n: i64) -> Result<B::Value, E> {
+    Ok(if self.options.doubles {
+      self.build.float(n as f64)
+    } else {
+      self.build.int(n)
+    })
   }
 
-  fn visit_u64<E>(self, n: u64) -> Result<Val, E> {
-    if self.options.doubles {
+  fn visit_u64<E>(self, n: u64) -> Result<B::Value, E> {
+    Ok(match i64::try_from(n) {
+      Ok(n) if self.options.doubles => self.build.float(n as f64),
+      Ok(n) => self.build.int(n),
       // `as` rounds to nearest, ties to even: the double a JS parser makes of the same digits.
-      return Ok(Val::Num(Num::Float(n as f64)));
-    }
-    Ok(Val::Num(Num::from_integral(n)))
+      Err(_) if self.options.doubles => self.build.float(n as f64),
+      Err(_) => self.build.uint(n),
+    })
   }
 
-  fn visit_f64<E>(self, n: f64) -> Result<Val, E> {
-    Ok(Val::Num(Num::Float(n)))
+  fn visit_f64<E>(self, n: f64) -> Result<B::Value, E> {
+    Ok(self.build.float(n))
   }
 
-  fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Val, E> {
-    Ok(self.string(s))
+  fn visit_borrowed_str<E>(self, s: &'de str) -> Result<B::Value, E> {
+    Ok(self.build.string(Cow::Borrowed(s)))
   }
 
-  fn visit_str<E>(self, s: &str) -> Result<Val, E> {
-    Ok(self.string(s))
+  fn visit_str<E>(self, s: &str) -> Result<B::Value, E> {
+    Ok(self.build.string(Cow::Owned(s.to_owned())))
   }
 
-  fn visit_string<E>(self, s: String) -> Result<Val, E> {
-    Ok(Val::utf8_str(s.into_bytes()))
+  fn visit_string<E>(self, s: String) -> Result<B::Value, E> {
+    Ok(self.build.string(Cow::Owned(s)))
   }
 
-  fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Val, A::Error> {
+  fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<B::Value, A::Error> {
     // Elements of an array are kept whole: a shape only ever names object keys.
     let element = self.nested(&Shape::All)?;
     let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
     while let Some(item) = seq.next_element_seed(element)? {
       items.push(item);
     }
-    Ok(Val::Arr(items.into()))
+    Ok(self.build.array(items))
   }
 
-  fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Val, A::Error> {
+  fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<B::Value, A::Error> {
     let inner = self.nested(self.shape)?;
-    let mut entries: Vec<(Val, Val)> = Vec::new();
-    while let Some(key) = map.next_key_seed(Key(inner))? {
-      let Val::TStr(name) = &key else {
-        unreachable!("object keys are strings")
-      };
-      match self.shape.field(name) {
+    let mut entries = Vec::new();
+    while let Some(key) = map.next_key_seed(Key)? {
+      match self.shape.field(key.as_bytes()) {
         Some(shape) => {
           let value = map.next_value_seed(Seed { shape, ..inner })?;
-          entries.push((key, value));
+          entries.push((self.build.key(key), value));
         }
         None => map.next_value_seed(Skip(inner.depth, inner.options.max_depth))?,
       }
     }
-    let mut object = Map::with_capacity_and_hasher(entries.len(), Default::default());
-    for (key, value) in entries {
-      if object.insert(key, value).is_some() && self.options.unique_keys {
-        return Err(de::Error::custom("duplicate key in object"));
-      }
-    }
-    Ok(Val::obj(object))
+    self
+      .build
+      .object(entries, self.options.unique_keys)
+      .map_err(|()| de::Error::custom("duplicate key in object"))
   }
 }
 
-/// An object key, as a string value.
+/// An object key, borrowed from the text when it has no escapes.
 #[derive(Clone, Copy)]
-struct Key<'a>(Seed<'a>);
+struct Key;
 
-impl<'de> DeserializeSeed<'de> for Key<'_> {
-  type Value = Val;
+impl<'de> DeserializeSeed<'de> for Key {
+  type Value = Cow<'de, str>;
 
-  fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Val, D::Error> {
-    deserializer.deserialize_str(self.0)
+  fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Cow<'de, str>, D::Error> {
+    deserializer.deserialize_str(self)
+  }
+}
+
+impl<'de> Visitor<'de> for Key {
+  type Value = Cow<'de, str>;
+
+  fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+    f.write_str("an object key")
+  }
+
+  fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Cow<'de, str>, E> {
+    Ok(Cow::Borrowed(s))
+  }
+
+  fn visit_str<E>(self, s: &str) -> Result<Cow<'de, str>, E> {
+    Ok(Cow::Owned(s.to_owned()))
+  }
+
+  fn visit_string<E>(self, s: String) -> Result<Cow<'de, str>, E> {
+    Ok(Cow::Owned(s))
   }
 }
 
@@ -367,7 +455,7 @@ mod tests {
 
   fn parse(text: &str) -> Result<Val, ParseError> {
     let text = Bytes::copy_from_slice(text.as_bytes());
-    parse_one(&text, 0..text.len(), &Shape::All, &ReadOptions::default())
+    parse_one(Vals(&text), &text, 0..text.len(), &Shape::All, &ReadOptions::default())
   }
 
   #[test]
@@ -405,23 +493,26 @@ mod tests {
       ..ReadOptions::default()
     };
     let text = Bytes::from_static(b"[[[1]]]");
-    assert!(parse_one(&text, 0..text.len(), &Shape::All, &options).is_ok());
+    assert!(parse_one(Vals(&text), &text, 0..text.len(), &Shape::All, &options).is_ok());
     let text = Bytes::from_static(b"[[[[1]]]]");
-    let e = parse_one(&text, 0..text.len(), &Shape::All, &options).unwrap_err();
+    let e = parse_one(Vals(&text), &text, 0..text.len(), &Shape::All, &options).unwrap_err();
     assert!(e.message.contains("nesting deeper than 3 levels"), "{}", e.message);
   }
 
   #[test]
   fn reads_sequences() {
     let text = Bytes::from_static(b" 1 [2]\n{\"a\":3}\"x\" ");
-    let values: Vec<String> = parse_many(&text, &Shape::All, &ReadOptions::default())
-      .map(|v| v.unwrap().to_string())
+    let values: Vec<String> = parse_many(Vals(&text), &text, &Shape::All, &ReadOptions::default())
+      .map(|v| v.unwrap().1.to_string())
       .collect();
     assert_eq!(values, ["1", "[2]", "{\"a\":3}", "\"x\""]);
     let text = Bytes::from_static(b"  \n ");
-    assert_eq!(parse_many(&text, &Shape::All, &ReadOptions::default()).count(), 0);
+    assert_eq!(
+      parse_many(Vals(&text), &text, &Shape::All, &ReadOptions::default()).count(),
+      0
+    );
     let text = Bytes::from_static(b"1\n2\n{x");
-    let results: Vec<_> = parse_many(&text, &Shape::All, &ReadOptions::default()).collect();
+    let results: Vec<_> = parse_many(Vals(&text), &text, &Shape::All, &ReadOptions::default()).collect();
     assert_eq!(results.len(), 3);
     let e = results[2].clone().unwrap_err();
     assert_eq!(line_column(&text, e.offset).0, 3);
@@ -435,12 +526,12 @@ mod tests {
       ..ReadOptions::default()
     };
     let text = Bytes::from_static(br#"{"a":1,"a":2}"#);
-    assert!(parse_one(&text, 0..text.len(), &Shape::All, &options)
+    assert!(parse_one(Vals(&text), &text, 0..text.len(), &Shape::All, &options)
       .unwrap_err()
       .message
       .contains("duplicate"));
     let text = Bytes::from_static(b"[9007199254740993, 1]");
-    let v = parse_one(&text, 0..text.len(), &Shape::All, &options).unwrap();
+    let v = parse_one(Vals(&text), &text, 0..text.len(), &Shape::All, &options).unwrap();
     assert_eq!(v.to_string(), "[9007199254740992.0,1.0]");
     assert_eq!(parse(r#"{"a":1,"a":2}"#).unwrap().to_string(), r#"{"a":2}"#);
   }
@@ -449,19 +540,19 @@ mod tests {
   fn shape_skips_but_validates() {
     let shape = Shape::fields([("b", Shape::All), ("c", Shape::fields([("d", Shape::All)]))]);
     let text = Bytes::from_static(br#"{"a":[1,{"x":2}],"b":"kept","c":{"d":1,"e":2},"f":3}"#);
-    let v = parse_one(&text, 0..text.len(), &shape, &ReadOptions::default()).unwrap();
+    let v = parse_one(Vals(&text), &text, 0..text.len(), &shape, &ReadOptions::default()).unwrap();
     assert_eq!(v.to_string(), r#"{"b":"kept","c":{"d":1}}"#);
     let text = Bytes::from_static(br#"{"a":[1,{"x":tru}],"b":1}"#);
-    assert!(parse_one(&text, 0..text.len(), &shape, &ReadOptions::default()).is_err());
+    assert!(parse_one(Vals(&text), &text, 0..text.len(), &shape, &ReadOptions::default()).is_err());
     let deep = format!("{{\"a\":{}{}}}", "[".repeat(300), "]".repeat(300));
     let text = Bytes::from(deep.into_bytes());
-    assert!(parse_one(&text, 0..text.len(), &shape, &ReadOptions::default()).is_err());
+    assert!(parse_one(Vals(&text), &text, 0..text.len(), &shape, &ReadOptions::default()).is_err());
   }
 
   #[test]
   fn strings_share_the_buffer() {
     let text = Bytes::from_static(br#"{"name":"plain","esc":"a\"b"}"#);
-    let v = parse_one(&text, 0..text.len(), &Shape::All, &ReadOptions::default()).unwrap();
+    let v = parse_one(Vals(&text), &text, 0..text.len(), &Shape::All, &ReadOptions::default()).unwrap();
     assert_eq!(v.to_string(), r#"{"name":"plain","esc":"a\"b"}"#);
   }
 }

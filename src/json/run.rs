@@ -6,6 +6,7 @@
 //! recurses), so how deep a program may recurse does not depend on which thread runs it, and
 //! deeply nested values built by a program can be written and dropped.
 
+use std::borrow::Cow;
 use std::fs;
 use std::io::{Read, Write};
 use std::ops::Range;
@@ -18,8 +19,9 @@ use jaq_core::{Ctx, Vars};
 use jaq_json::Val;
 use rayon::prelude::*;
 
+use super::fast::{self, Fv};
 use super::program::{compile_error, json_text, Data, Guard, Interrupt, Kind, Program};
-use super::read::{self, line_column, ParseError, ReadOptions};
+use super::read::{self, line_column, ParseError, ReadOptions, Vals};
 use super::shape::Shape;
 use super::write;
 use crate::runtime::fs::read_full;
@@ -76,7 +78,7 @@ impl Globals {
     let vars = match vars {
       Some(text) => {
         let text = Bytes::copy_from_slice(text.as_bytes());
-        read::parse_one(&text, 0..text.len(), &Shape::All, &ReadOptions::default())
+        read::parse_one(Vals(&text), &text, 0..text.len(), &Shape::All, &ReadOptions::default())
           .map_err(|e| OffloopError::invalid_value("options.vars", &format!("is not valid JSON: {}", e.message)))?
       }
       None => Val::obj(Default::default()),
@@ -107,8 +109,28 @@ impl Globals {
   }
 
   fn values(&self) -> Vec<Val> {
-    match read::parse_one(&self.0, 0..self.0.len(), &Shape::All, &ReadOptions::default()) {
+    match read::parse_one(
+      Vals(&self.0),
+      &self.0,
+      0..self.0.len(),
+      &Shape::All,
+      &ReadOptions::default(),
+    ) {
       Ok(Val::Arr(values)) => values.iter().cloned().collect(),
+      _ => unreachable!("globals are a JSON array written by `Globals::new`"),
+    }
+  }
+
+  /// The same values for the fast evaluator, borrowing from this text.
+  fn fast_values(&self) -> Vec<Fv<'_>> {
+    match read::parse_one(
+      fast::Values,
+      &self.0,
+      0..self.0.len(),
+      &Shape::All,
+      &ReadOptions::default(),
+    ) {
+      Ok(Fv::Arr(values)) => values,
       _ => unreachable!("globals are a JSON array written by `Globals::new`"),
     }
   }
@@ -310,11 +332,24 @@ impl<'a> Run<'a> {
 
   /// Runs every document of `input` in order, on this thread.
   fn documents(&self, input: &Bytes) -> Result<Output> {
+    let shape = &self.program.shape;
+    let error = |e: ParseError| parse_error(input, &e, None);
     let chunk = self.guarded(|eval| {
-      for value in read::parse_many(input, &self.program.shape, &self.read) {
-        let value = value.map_err(|e| parse_error(input, &e, None))?;
-        if let Some(end) = eval.run(value, None)? {
-          return Ok(end);
+      if let Some(expr) = &self.program.fast {
+        for value in read::parse_many(fast::Values, input, shape, &self.read) {
+          let (range, value) = value.map_err(error)?;
+          if !eval.fast(expr, value)? {
+            let value = read::parse_one(Vals(input), input, range, shape, &self.read).map_err(error)?;
+            if let Some(end) = eval.jaq(value, None)? {
+              return Ok(end);
+            }
+          }
+        }
+      } else {
+        for value in read::parse_many(Vals(input), input, shape, &self.read) {
+          if let Some(end) = eval.jaq(value.map_err(error)?.1, None)? {
+            return Ok(end);
+          }
         }
       }
       Ok(End::Done)
@@ -338,7 +373,11 @@ impl<'a> Run<'a> {
         if stop.load(Ordering::Relaxed) < i {
           return None;
         }
-        let chunk = self.guarded(|eval| self.lines(eval, block, range.clone(), *line));
+        // Each chunk parses its own copy: strings of jaq values hold a reference count on the
+        // buffer they slice, and one buffer shared by all threads made every string's count a
+        // contended cache line.
+        let text = Bytes::copy_from_slice(&block[range.clone()]);
+        let chunk = self.guarded(|eval| self.lines(eval, &text, *line));
         if !matches!(chunk.end, End::Done) {
           stop.fetch_min(i, Ordering::Relaxed);
         }
@@ -361,26 +400,33 @@ impl<'a> Run<'a> {
     Ok(false)
   }
 
-  fn lines(&self, eval: &mut Eval, block: &Bytes, range: Range<usize>, first_line: usize) -> Result<End> {
+  fn lines(&self, eval: &mut Eval, text: &Bytes, first_line: usize) -> Result<End> {
     let mut line = first_line;
-    let mut start = range.start;
-    while start < range.end {
-      let end = memchr::memchr(b'\n', &block[start..range.end]).map_or(range.end, |i| start + i);
-      let text = &block[start..end];
-      if !text.iter().all(|b| matches!(b, b' ' | b'\t' | b'\r')) {
+    let mut start = 0;
+    while start < text.len() {
+      let end = memchr::memchr(b'\n', &text[start..]).map_or(text.len(), |i| start + i);
+      if !text[start..end].iter().all(|b| matches!(b, b' ' | b'\t' | b'\r')) {
         self.cancel.check()?;
-        let value = read::parse_one(block, start..end, &self.program.shape, &self.read).map_err(|e| {
-          parse_error(
-            &block[start..end],
-            &ParseError {
-              offset: e.offset - start,
-              ..e
-            },
-            Some(line),
-          )
-        })?;
-        if let Some(end) = eval.run(value, Some(line))? {
-          return Ok(end);
+        let error = |e: ParseError| {
+          let relative = ParseError {
+            offset: e.offset - start,
+            ..e
+          };
+          parse_error(&text[start..end], &relative, Some(line))
+        };
+        let shape = &self.program.shape;
+        let ran_fast = match &self.program.fast {
+          Some(expr) => {
+            let value = read::parse_one(fast::Values, text, start..end, shape, &self.read).map_err(error)?;
+            eval.fast(expr, value)?
+          }
+          None => false,
+        };
+        if !ran_fast {
+          let value = read::parse_one(Vals(text), text, start..end, shape, &self.read).map_err(error)?;
+          if let Some(end) = eval.jaq(value, Some(line))? {
+            return Ok(end);
+          }
         }
       }
       start = end + 1;
@@ -403,6 +449,7 @@ impl<'a> Run<'a> {
         ),
         program: self.program,
         guard: &guard,
+        vars: self.globals.fast_values(),
         output: Output::default(),
         format: self.options.format,
         max_output: self.options.max_output,
@@ -470,6 +517,8 @@ struct Eval<'a> {
   ctx: Ctx<'a, Kind>,
   program: &'a Program,
   guard: &'a Guard,
+  /// The global variables for the fast evaluator.
+  vars: Vec<Fv<'a>>,
   output: Output,
   format: Format,
   max_output: usize,
@@ -477,8 +526,37 @@ struct Eval<'a> {
 }
 
 impl Eval<'_> {
-  /// Runs one input. `Some(end)` when the program halted; `line` locates errors in NDJSON.
-  fn run(&mut self, input: Val, line: Option<usize>) -> Result<Option<End>> {
+  /// Runs one input with the fast evaluator. False when it gave up: nothing was written, and the
+  /// input must run through jaq.
+  fn fast(&mut self, expr: &fast::Expr, input: Fv) -> Result<bool> {
+    let text = &mut self.output.text;
+    let mark = text.len();
+    let mut count = 0;
+    let format = self.format;
+    let ran = expr.run(Cow::Borrowed(&input), &self.vars, &mut |value| {
+      count += 1;
+      match format {
+        Format::Lines { raw: false } => fast::write_value(text, &value)?,
+        Format::Lines { raw: true } => fast::write_raw(text, &value)?,
+        Format::Array => fast::write_value(text, &value)?,
+      }
+      text.push(if format == Format::Array { b',' } else { b'\n' });
+      Ok(())
+    });
+    if ran.is_err() {
+      text.truncate(mark);
+      return Ok(false);
+    }
+    self.output.count += count;
+    if text.len() > self.max_output {
+      return Err(output_limit(self.max_output));
+    }
+    Ok(true)
+  }
+
+  /// Runs one input through jaq. `Some(end)` when the program halted; `line` locates errors in
+  /// NDJSON.
+  fn jaq(&mut self, input: Val, line: Option<usize>) -> Result<Option<End>> {
     let outputs = self.program.filter.id.run((self.ctx.clone(), input));
     for output in outputs {
       match output {
