@@ -23,7 +23,7 @@ use jaq_core::load::parse::{BinaryOp, Term};
 use jaq_core::ops::{Cmp, Math};
 use jaq_core::path::{Opt, Part};
 
-use super::read::Build;
+use super::read::{Build, Vals};
 use super::shape::{same_key, static_key};
 use super::write;
 
@@ -772,6 +772,29 @@ pub fn write_value(out: &mut Vec<u8>, value: &Fv) -> Res<()> {
     }
   }
   Ok(())
+}
+
+/// The jaq value the reader would have built from the same text with `build`, for inputs the
+/// evaluator gave up on: converting costs less than parsing again, and goes through the same
+/// builder, so the value is the same.
+pub fn to_val<'t>(value: Fv<'t>, build: Vals) -> jaq_json::Val {
+  match value {
+    Fv::Null => Build::<'t>::null(build),
+    Fv::Bool(b) => Build::<'t>::bool(build, b),
+    Fv::Int(n) => Build::<'t>::int(build, n),
+    Fv::UInt(n) => Build::<'t>::uint(build, n),
+    Fv::Float(n) => Build::<'t>::float(build, n),
+    Fv::Dec(d) => Build::<'t>::float(build, d.parse().unwrap_or(f64::NAN)),
+    Fv::Str(s) => build.string(s),
+    Fv::Arr(items) => Build::<'t>::array(build, items.into_iter().map(|v| to_val(v, build)).collect()),
+    Fv::Obj(entries) => {
+      let entries = entries
+        .into_iter()
+        .map(|(k, v)| (build.key(k), to_val(v, build)))
+        .collect();
+      Build::<'t>::object(build, entries, false).expect("repeated keys are allowed")
+    }
+  }
 }
 
 /// `jq -r`: a string's raw text, anything else as JSON.

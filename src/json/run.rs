@@ -337,17 +337,16 @@ impl<'a> Run<'a> {
     let chunk = self.guarded(|eval| {
       if let Some(expr) = &self.program.fast {
         for value in read::parse_many(fast::Values, input, shape, &self.read) {
-          let (range, value) = value.map_err(error)?;
-          if !eval.fast(expr, value)? {
-            let value = read::parse_one(Vals(input), input, range, shape, &self.read).map_err(error)?;
-            if let Some(end) = eval.jaq(value, None)? {
+          let value = value.map_err(error)?;
+          if !eval.fast(expr, &value)? {
+            if let Some(end) = eval.jaq(fast::to_val(value, Vals(input)), None)? {
               return Ok(end);
             }
           }
         }
       } else {
         for value in read::parse_many(Vals(input), input, shape, &self.read) {
-          if let Some(end) = eval.jaq(value.map_err(error)?.1, None)? {
+          if let Some(end) = eval.jaq(value.map_err(error)?, None)? {
             return Ok(end);
           }
         }
@@ -415,15 +414,18 @@ impl<'a> Run<'a> {
           parse_error(&text[start..end], &relative, Some(line))
         };
         let shape = &self.program.shape;
-        let ran_fast = match &self.program.fast {
+        let value = match &self.program.fast {
           Some(expr) => {
             let value = read::parse_one(fast::Values, text, start..end, shape, &self.read).map_err(error)?;
-            eval.fast(expr, value)?
+            if eval.fast(expr, &value)? {
+              None
+            } else {
+              Some(fast::to_val(value, Vals(text)))
+            }
           }
-          None => false,
+          None => Some(read::parse_one(Vals(text), text, start..end, shape, &self.read).map_err(error)?),
         };
-        if !ran_fast {
-          let value = read::parse_one(Vals(text), text, start..end, shape, &self.read).map_err(error)?;
+        if let Some(value) = value {
           if let Some(end) = eval.jaq(value, Some(line))? {
             return Ok(end);
           }
@@ -528,12 +530,12 @@ struct Eval<'a> {
 impl Eval<'_> {
   /// Runs one input with the fast evaluator. False when it gave up: nothing was written, and the
   /// input must run through jaq.
-  fn fast(&mut self, expr: &fast::Expr, input: Fv) -> Result<bool> {
+  fn fast(&mut self, expr: &fast::Expr, input: &Fv) -> Result<bool> {
     let text = &mut self.output.text;
     let mark = text.len();
     let mut count = 0;
     let format = self.format;
-    let ran = expr.run(Cow::Borrowed(&input), &self.vars, &mut |value| {
+    let ran = expr.run(Cow::Borrowed(input), &self.vars, &mut |value| {
       count += 1;
       match format {
         Format::Lines { raw: false } => fast::write_value(text, &value)?,
