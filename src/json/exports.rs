@@ -320,7 +320,7 @@ pub fn jq<'env>(
     let (settings, signal) = settings(options, FormatKind::Lines)?;
     Ok(
       Job::new(move |cancel| {
-        let program = program::compile(&code)?;
+        let program = program::compile_cached(&code)?;
         JsonText::new(run_program(&program, input, &settings, cancel)?)
       })
       .abortable(signal),
@@ -347,7 +347,7 @@ pub fn jq_values<'env>(
     let (settings, signal) = settings(options, FormatKind::Array)?;
     Ok(
       Job::new(move |cancel| {
-        let program = program::compile(&code)?;
+        let program = program::compile_cached(&code)?;
         Ok(ParsedJson(JsonText::new(run_program(
           &program, input, &settings, cancel,
         )?)?))
@@ -376,7 +376,7 @@ impl JqProgram {
 
   fn compile(filter: JsArg) -> Result<Self> {
     Ok(JqProgram {
-      program: Arc::new(program::compile(&self::filter(filter)?)?),
+      program: program::compile_cached(&self::filter(filter)?)?,
     })
   }
 
@@ -455,7 +455,7 @@ pub fn jq_file<'env>(
     let (settings, signal) = JqFileOptions::decode(&options.options("options")?)?.settings();
     Ok(
       Job::new(move |cancel| {
-        let program = program::compile(&code)?;
+        let program = program::compile_cached(&code)?;
         let globals = Globals::new(&program, settings.vars.as_deref())?;
         let output = settings.output_path.as_deref();
         match run::run_file(&program, &globals, &path, output, &settings.run, cancel)? {

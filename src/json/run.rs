@@ -2,9 +2,9 @@
 //! spread over the pool in chunks and put back in input order.
 //!
 //! Nothing partial escapes: the outputs of a call are returned only if every input parsed and ran.
-//! Each chunk runs on a fresh 64 MiB stack (virtual memory, touched only as deep as a program
-//! recurses), so how deep a program may recurse does not depend on which thread runs it, and
-//! deeply nested values built by a program can be written and dropped.
+//! Each chunk runs with at least 32 MiB of stack (virtual memory, touched only as deep as a
+//! program recurses), so how deep a program may recurse hardly depends on which thread runs it,
+//! and deeply nested values built by a program can be written and dropped.
 
 use std::borrow::Cow;
 use std::fs;
@@ -27,8 +27,9 @@ use super::write;
 use crate::runtime::fs::read_full;
 use crate::runtime::{Cancel, OffloopError, Result};
 
-/// The stack a chunk runs on.
-const STACK_SIZE: usize = 64 << 20;
+/// The stack a chunk needs: pool threads have it (`pool::STACK_SIZE`); other threads (the
+/// tests') switch to a stack this large.
+const STACK_SIZE: usize = crate::runtime::pool::STACK_SIZE;
 
 /// NDJSON chunk sizes: large enough to amortise a task, small enough to balance the threads.
 const MIN_CHUNK: usize = 64 << 10;
@@ -439,7 +440,7 @@ impl<'a> Run<'a> {
 
   /// Runs `body` with an evaluator on a fresh stack, turning interrupts into errors.
   fn guarded(&self, body: impl FnOnce(&mut Eval) -> Result<End>) -> ChunkOutput {
-    stacker::grow(STACK_SIZE, || {
+    stacker::maybe_grow(STACK_SIZE / 2, STACK_SIZE, || {
       let guard = Guard::new(self.cancel.clone());
       let mut eval = Eval {
         ctx: Ctx::new(
