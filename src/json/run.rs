@@ -373,10 +373,13 @@ impl<'a> Run<'a> {
         if stop.load(Ordering::Relaxed) < i {
           return None;
         }
-        // Each chunk parses its own copy: strings of jaq values hold a reference count on the
-        // buffer they slice, and one buffer shared by all threads made every string's count a
-        // contended cache line.
-        let text = Bytes::copy_from_slice(&block[range.clone()]);
+        // For jaq, each chunk parses its own copy: strings of jaq values hold a reference count on
+        // the buffer they slice, and one buffer shared by all threads made every string's count a
+        // contended cache line. The fast evaluator borrows instead (jaq sees only its fallbacks).
+        let text = match self.program.fast {
+          Some(_) => block.slice(range.clone()),
+          None => Bytes::copy_from_slice(&block[range.clone()]),
+        };
         let chunk = self.guarded(|eval| self.lines(eval, &text, *line));
         if !matches!(chunk.end, End::Done) {
           stop.fetch_min(i, Ordering::Relaxed);
@@ -384,6 +387,9 @@ impl<'a> Run<'a> {
         Some(chunk)
       })
       .collect();
+    output
+      .text
+      .reserve(results.iter().flatten().map(|c| c.output.text.len()).sum());
     for chunk in results {
       let chunk = chunk.expect("chunks before the first stop all ran");
       output.text.extend_from_slice(&chunk.output.text);
