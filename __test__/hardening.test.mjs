@@ -118,15 +118,21 @@ describe('faults', () => {
 
 describe('load', () => {
   test('100k calls against maxQueue: the excess rejects with ERR_QUEUE_FULL, the rest completes', async () => {
+    // Each job (a small argon2 hash, ~50 µs) is far slower than queueing one (~1 µs), so the queue
+    // fills however fast the machine is.
     const r = await runChild(`${requireOffloop}
       offloop.configure({ maxQueue: 1000 });
       const codes = {};
-      await Promise.all(Array.from({ length: 100000 }, () => offloop.verifyPassword('bad', 'pw').catch((e) => { codes[e.code] = (codes[e.code] ?? 0) + 1; })));
+      const count = (code) => { codes[code] = (codes[code] ?? 0) + 1; };
+      await Promise.all(Array.from({ length: 100000 }, (_, i) =>
+        offloop.hashPassword('pw' + i, { memoryCost: 64, timeCost: 1 }).then(() => count('ok'), (e) => count(e.code))));
       console.log(JSON.stringify({ codes, stats: offloop.poolStats() }));`);
     const { codes, stats } = childJson(r);
-    assert.ok(codes.ERR_QUEUE_FULL > 0, JSON.stringify(codes));
-    assert.equal(codes.ERR_QUEUE_FULL + codes.ERR_INVALID_HASH, 100000);
-    assert.equal(stats.failed, codes.ERR_INVALID_HASH);
+    assert.deepEqual(Object.keys(codes).sort(), ['ERR_QUEUE_FULL', 'ok'], JSON.stringify(codes));
+    assert.equal(codes.ERR_QUEUE_FULL + codes.ok, 100000);
+    assert.ok(codes.ok >= 1000, 'at least a full queue of jobs ran');
+    assert.equal(stats.completed, codes.ok);
+    assert.equal(stats.queued + stats.running, 0);
   });
 
   test('200 concurrent 64 MiB argon2 hashes: memory is bounded by the pool, not the queue', { timeout: 300_000 }, async () => {
@@ -148,8 +154,8 @@ describe('load', () => {
 });
 
 describe('leaks', () => {
-  test('soak: RSS after warm-up grows less than 10% over many calls of every async export', { timeout: 1_800_000 }, async () => {
-    const calls = LONG ? 1_000_000 : 30_000;
+  test('soak: RSS after warm-up grows less than 10% over many calls of every async export (median step)', { timeout: 1_800_000 }, async () => {
+    const calls = LONG ? 1_000_000 : 6_000;
     // Two malloc arenas (a common production setting) keep glibc's per-thread arenas from adding
     // step noise to RSS; it hides no leak, which grows round after round whatever the arenas.
     const r = await runNode(['--expose-gc', fixture('soak.mjs'), String(calls)], {

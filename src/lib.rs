@@ -2,5 +2,6 @@
 
 pub mod digest;
 pub mod json;
+pub mod kernels;
 pub mod password;
 pub mod runtime;

@@ -75,7 +75,7 @@ export class Bench {
    * requests would, so the delay it reports is the block one call causes.
    */
   async run(spec) {
-    const { group, task, impl, params = '', bytesPerOp, inFlight = 1, op, setup, teardown } = spec;
+    const { group, task, impl, params = '', bytesPerOp, inFlight = 1, op, setup, teardown, reference } = spec;
     const durationMs = spec.durationMs ?? (this.quick ? 400 : 3000);
     const minOps = spec.minOps ?? (this.quick ? 2 : 5);
     this.log(`  ${this.section} | ${group} | ${impl} ...`);
@@ -117,6 +117,7 @@ export class Bench {
       impl,
       params,
       inFlight,
+      ...(reference ? { reference: true } : {}),
       ops: done,
       opsPerSec: (done / elapsedMs) * 1000,
       mbPerSec: bytesPerOp ? ((done * bytesPerOp) / 2 ** 20 / elapsedMs) * 1000 : undefined,

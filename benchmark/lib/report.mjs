@@ -20,7 +20,8 @@ const speed = (row) => row.opsPerSec ?? 0;
 /** offloop's best row against the best peer of the group. */
 export function ratioVsBestPeer(group) {
   const ours = group.rows.filter(isOurs);
-  const peers = group.rows.filter((r) => !isOurs(r));
+  // A reference row (e.g. synchronous work shown beside async calls) is drawn but is no peer.
+  const peers = group.rows.filter((r) => !isOurs(r) && !r.reference);
   if (!ours.length || !peers.length) return undefined;
   const bestPeer = peers.reduce((a, b) => (speed(b) > speed(a) ? b : a));
   const bestOurs = ours.reduce((a, b) => (speed(b) > speed(a) ? b : a));
@@ -60,7 +61,7 @@ export function markdown(result) {
     out.push('| implementation | params | in flight | ops/s | MB/s | p50 ms | p99 ms | loop delay p99 / max ms | CPU % | RSS MB |');
     out.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|');
     for (const row of g.rows) {
-      const name = isOurs(row) ? `**${row.impl}**` : row.impl;
+      const name = isOurs(row) ? `**${row.impl}**` : `${row.impl}${row.reference ? ' (reference)' : ''}`;
       out.push(
         `| ${name} | ${row.params ?? ''} | ${row.inFlight ?? ''} | ${fmt(row.opsPerSec)} | ${fmt(row.mbPerSec)} | ${fmt(row.p50Ms)} | ${fmt(row.p99Ms)} | ${fmt(row.loopDelayP99Ms)} / ${fmt(row.loopDelayMaxMs)} | ${row.cpuPercent === undefined ? '-' : Math.round(row.cpuPercent)} | ${fmt(row.peakRssMb)} |`,
       );
@@ -93,9 +94,9 @@ const esc = (s) => String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replac
  */
 export function svg(result) {
   const gs = groups(result.rows).filter((g) => ratioVsBestPeer(g));
-  const W = 900;
+  const W = 1150;
   const barH = 16;
-  const labelW = 300;
+  const labelW = 360;
   const barMax = 380;
   let y = 50;
   const parts = [];
@@ -109,11 +110,11 @@ export function svg(result) {
     for (const row of g.rows) {
       const w = best > 0 ? Math.max(1, (speed(row) / best) * barMax) : 1;
       const cls = isOurs(row) ? 'ours' : 'peer';
-      parts.push(`<text x="${labelW - 6}" y="${y + 12}" class="l">${esc(row.impl)}</text>`);
+      parts.push(`<text x="${labelW - 6}" y="${y + 12}" class="l">${esc(row.impl)}${row.reference ? ' (reference)' : ''}</text>`);
       parts.push(`<rect x="${labelW}" y="${y}" width="${w.toFixed(1)}" height="${barH - 3}" class="${cls}"/>`);
       const delay =
         row.fileP99Ms !== undefined
-          ? ` login/s, /file p99 ${fmt(row.fileP99Ms)} ms, /health p99 ${fmt(row.healthP99Ms)} ms`
+          ? ` login/s, /file p99 ${fmt(row.fileP99Ms)} ms`
           : ` ops/s${row.loopDelayMaxMs === undefined ? '' : `, loop stall ${fmt(row.loopDelayMaxMs)} ms`}`;
       parts.push(`<text x="${labelW + w + 6}" y="${y + 12}" class="v">${fmt(speed(row))}${esc(delay)}</text>`);
       y += barH;

@@ -6,11 +6,13 @@ import { createRequire } from 'node:module';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
 const offloop = require('../../index.js');
 const jsonata = require('jsonata');
+const { Piscina } = require('piscina');
 
 const here = dirname(fileURLToPath(import.meta.url));
 const MB = 1e6;
@@ -53,6 +55,19 @@ const JSONATA = '$[status >= 500 or latency_ms > 900].{"id": id, "path": path, "
 const keep = (r) => r.status >= 500 || r.latency_ms > 900;
 const project = (r) => JSON.stringify({ id: r.id, path: r.path, user: r.user.name, latency_ms: r.latency_ms });
 const lines = (outputs) => (outputs.length ? outputs.join('\n') + '\n' : '');
+
+/** `text` cut into about `n` pieces at line ends. */
+function splitLines(text, n) {
+  const pieces = [];
+  let start = 0;
+  for (let i = 1; i <= n && start < text.length; i++) {
+    let end = i === n ? text.length : text.indexOf('\n', Math.floor((text.length * i) / n));
+    end = end === -1 ? text.length : end + 1;
+    pieces.push(text.slice(start, end));
+    start = end;
+  }
+  return pieces;
+}
 
 // node-jq downloads a jq binary in its install script, so it is not a dependency of the package: it
 // is installed here, into benchmark/node-jq, without that script, and runs the system's jq.
@@ -126,6 +141,14 @@ export default async function jsonSection(bench) {
       { minOps: 1 },
     ],
   ];
+  // The worker-pool answer: the same JS loop on piscina's threads, one slice of lines per thread
+  // (the text is copied to each worker and the outputs copied back).
+  const pool = new Piscina({ filename: join(here, '..', 'workers', 'ndjson-filter.mjs'), maxThreads: availableParallelism() });
+  const slices = splitLines(text, availableParallelism());
+  ndjsonRows.push([
+    'piscina: the JS loop on worker threads',
+    async () => (await Promise.all(slices.map((slice) => pool.run({ text: slice })))).join(''),
+  ]);
   if (nodeJq) {
     ndjsonRows.push([
       'node-jq (spawns jq 1.6)',
@@ -137,6 +160,7 @@ export default async function jsonSection(bench) {
     check(impl, await op());
     await bench.run({ group: ndjsonGroup, task: 'jq ndjson', impl, params: `${size}, ${count} records`, bytesPerOp: buffer.length, op, ...extra });
   }
+  await pool.destroy();
 
   // One large document: the same records in one array (about 50 MB).
   const docCount = bench.quick ? 15000 : 215000;

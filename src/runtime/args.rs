@@ -5,13 +5,17 @@
 //! `u32`), which would turn a typo into a 4 TiB memory cost. Exports take raw values and decode them
 //! here; their TypeScript types are spelled in `ts_args_type`.
 
+use std::ops::Deref;
 use std::ptr;
 
-use napi::bindgen_prelude::{FromNapiValue, ToNapiValue, TypeName, Uint8Array, ValidateNapiValue};
+use napi::bindgen_prelude::{
+  BigInt64Array, BigUint64Array, Float32Array, Float64Array, FromNapiValue, Int16Array, Int32Array, Int8Array,
+  ToNapiValue, TypeName, Uint16Array, Uint32Array, Uint8Array, Uint8ClampedArray, ValidateNapiValue,
+};
 use napi::{sys, ValueType};
 
 use super::abort::{clear_exception, Signal};
-use super::bytes::ByteView;
+use super::bytes::{ByteView, View};
 use super::error::{OffloopError, Result};
 
 /// A JS value received by an export: `undefined` when the caller passed fewer arguments.
@@ -130,38 +134,10 @@ impl JsArg {
   }
 
   fn typed_array_type(&self) -> Option<&'static str> {
-    let mut yes = false;
-    // SAFETY: JS thread.
-    unsafe { sys::napi_is_typedarray(self.env, self.value, &mut yes) };
-    if yes {
-      let mut t = 0;
-      // SAFETY: JS thread; it is a typed array.
-      unsafe {
-        sys::napi_get_typedarray_info(
-          self.env,
-          self.value,
-          &mut t,
-          ptr::null_mut(),
-          ptr::null_mut(),
-          ptr::null_mut(),
-          ptr::null_mut(),
-        )
-      };
-      return Some(match t {
-        sys::TypedarrayType::int8_array => "Int8Array",
-        sys::TypedarrayType::uint8_array => "Uint8Array",
-        sys::TypedarrayType::uint8_clamped_array => "Uint8ClampedArray",
-        sys::TypedarrayType::int16_array => "Int16Array",
-        sys::TypedarrayType::uint16_array => "Uint16Array",
-        sys::TypedarrayType::int32_array => "Int32Array",
-        sys::TypedarrayType::uint32_array => "Uint32Array",
-        sys::TypedarrayType::float32_array => "Float32Array",
-        sys::TypedarrayType::float64_array => "Float64Array",
-        sys::TypedarrayType::bigint64_array => "BigInt64Array",
-        sys::TypedarrayType::biguint64_array => "BigUint64Array",
-        _ => "TypedArray",
-      });
+    if let Some(kind) = self.typed_array_kind() {
+      return Some(typed_array_name(kind));
     }
+    let mut yes = false;
     // SAFETY: JS thread.
     unsafe { sys::napi_is_dataview(self.env, self.value, &mut yes) };
     if yes {
@@ -170,6 +146,29 @@ impl JsArg {
     // SAFETY: JS thread.
     unsafe { sys::napi_is_arraybuffer(self.env, self.value, &mut yes) };
     yes.then_some("ArrayBuffer")
+  }
+
+  /// The element type of a TypedArray (a Buffer is a Uint8Array); `None` for anything else.
+  fn typed_array_kind(&self) -> Option<sys::napi_typedarray_type> {
+    let mut yes = false;
+    let mut kind = 0;
+    // SAFETY: JS thread; the info call only runs on a typed array.
+    unsafe {
+      sys::napi_is_typedarray(self.env, self.value, &mut yes);
+      if !yes {
+        return None;
+      }
+      sys::napi_get_typedarray_info(
+        self.env,
+        self.value,
+        &mut kind,
+        ptr::null_mut(),
+        ptr::null_mut(),
+        ptr::null_mut(),
+        ptr::null_mut(),
+      );
+    }
+    Some(kind)
   }
 
   /// The bytes of a TypedArray, DataView or ArrayBuffer view, borrowed for the current call.
@@ -507,6 +506,50 @@ impl JsArg {
     }
   }
 
+  /// A number in `range` (NaN never is); the full `f64::MIN..=f64::MAX` means "any finite number".
+  pub fn number_in(&self, name: &str, range: std::ops::RangeInclusive<f64>) -> Result<f64> {
+    let n = self.number(name)?;
+    if range.contains(&n) {
+      return Ok(n);
+    }
+    let expected = match (*range.start(), *range.end()) {
+      (f64::MIN, f64::MAX) => "a finite number".to_owned(),
+      (min, max) => format!(">= {} && <= {}", format_number(min), format_number(max)),
+    };
+    Err(OffloopError::out_of_range(name, &expected, &format_number(n)))
+  }
+
+  /// A TypedArray of exactly type `A`, for use before the call returns (a sync export, or a copy
+  /// made on the JS thread). For the pool, use [`typed_view`](Self::typed_view).
+  pub fn typed_array<A: TypedArrayArg>(&self, name: &str) -> Result<A> {
+    if self.typed_array_kind() != Some(A::KIND) {
+      return Err(OffloopError::invalid_type(
+        name,
+        &format!("an instance of {}", typed_array_name(A::KIND)),
+        &self.received(),
+      ));
+    }
+    // SAFETY: JS thread; the value is a typed array of `A`'s kind (checked above).
+    unsafe { A::from_napi_value(self.env, self.value) }.map_err(internal)
+  }
+
+  /// A TypedArray of exactly type `A` for the pool: copied when small, else read in place (see
+  /// [`View`]).
+  pub fn typed_view<A: TypedArrayArg>(&self, name: &str) -> Result<View<A>> {
+    View::of(self.env, self.typed_array(name)?)
+  }
+
+  /// Any numeric TypedArray for the pool, like [`typed_view`](Self::typed_view). `expected` words
+  /// the TypeError (`"an instance of ..."`).
+  pub fn any_typed_view(&self, name: &str, expected: &str) -> Result<AnyTypedView> {
+    let kind = self.typed_array_kind();
+    // SAFETY: JS thread; `decode` only reads a value of the kind it matched.
+    match kind.and_then(|kind| unsafe { AnyTypedView::decode(self.env, self.value, kind) }) {
+      Some(view) => view,
+      None => Err(OffloopError::invalid_type(name, expected, &self.received())),
+    }
+  }
+
   /// The options object of an export: `undefined`/`null` means none.
   pub fn options(&self, name: &'static str) -> Result<Options> {
     match self.kind() {
@@ -589,6 +632,154 @@ impl Options {
       .map(|(v, path)| Signal::from_value(v.env, v.value, &path, || v.received()))
       .transpose()
   }
+}
+
+/// Results of at least this many bytes are freed on a pool thread, not in the JS thread's GC.
+const LARGE_RESULT: usize = 1 << 20;
+
+/// A napi-rs owned TypedArray of one element type: `Send`, and holding a reference that keeps the
+/// JS object alive. Read on the pool only through a [`View`], which also keeps the memory from
+/// being freed under the reader when a worker_thread terminates. JS can still write to the memory
+/// (or transfer its buffer) meanwhile: every export that shares one documents "do not modify the
+/// array until the promise settles".
+pub trait TypedArrayArg:
+  FromNapiValue + ToNapiValue + Deref<Target = [Self::Element]> + Into<AnyTypedArray> + Send + Sync + 'static
+{
+  type Element: Copy + Send + Sync + 'static;
+  const KIND: sys::napi_typedarray_type;
+  /// A new JS array of this type that takes `data` over without copying it. A large one's memory is
+  /// freed on a pool thread when JS collects it: unmapping hundreds of MB inside a GC finalizer
+  /// would stall the event loop for milliseconds.
+  fn from_vec(data: Vec<Self::Element>) -> Self;
+}
+
+macro_rules! typed_arrays {
+  ($($variant:ident($array:ident, $element:ty, $kind:ident)),* $(,)?) => {
+    /// Any numeric TypedArray made in Rust, on its way to JS (a result).
+    pub enum AnyTypedArray {
+      $($variant($array)),*
+    }
+
+    /// Any numeric TypedArray of the caller, on its way to the pool. `with_typed_view!` runs
+    /// generic code on the concrete view inside.
+    pub enum AnyTypedView {
+      $($variant(View<$array>)),*
+    }
+
+    $(
+      impl TypedArrayArg for $array {
+        type Element = $element;
+        const KIND: sys::napi_typedarray_type = sys::TypedarrayType::$kind;
+        fn from_vec(mut data: Vec<$element>) -> Self {
+          if data.len() * std::mem::size_of::<$element>() < LARGE_RESULT {
+            return $array::new(data);
+          }
+          let (ptr, len, capacity) = (data.as_mut_ptr(), data.len(), data.capacity());
+          std::mem::forget(data);
+          // SAFETY: the parts come from a Vec that was forgotten; napi-rs passes them back to the
+          // closure exactly once, when JS collects the array (or Rust drops it unconverted).
+          unsafe {
+            $array::with_external_data(ptr, len, move |ptr, len| {
+              super::pool::pool().drop_later(Vec::from_raw_parts(ptr, len, capacity))
+            })
+          }
+        }
+      }
+
+      impl From<$array> for AnyTypedArray {
+        fn from(array: $array) -> Self {
+          AnyTypedArray::$variant(array)
+        }
+      }
+    )*
+
+    impl AnyTypedView {
+      /// # Safety
+      /// JS thread of `env`; `value` is a live typed array whose element type is `kind`.
+      unsafe fn decode(
+        env: sys::napi_env,
+        value: sys::napi_value,
+        kind: sys::napi_typedarray_type,
+      ) -> Option<Result<Self>> {
+        match kind {
+          $(sys::TypedarrayType::$kind => Some(
+            // SAFETY: per this function's contract.
+            unsafe { $array::from_napi_value(env, value) }
+              .map_err(internal)
+              .and_then(|array| View::of(env, array))
+              .map(Self::$variant),
+          ),)*
+          _ => None,
+        }
+      }
+    }
+
+    impl ToNapiValue for AnyTypedArray {
+      unsafe fn to_napi_value(env: sys::napi_env, value: Self) -> napi::Result<sys::napi_value> {
+        match value {
+          // SAFETY: the caller's contract, passed on.
+          $(AnyTypedArray::$variant(array) => unsafe { $array::to_napi_value(env, array) },)*
+        }
+      }
+    }
+  };
+}
+
+typed_arrays! {
+  Int8(Int8Array, i8, int8_array),
+  Uint8(Uint8Array, u8, uint8_array),
+  Uint8Clamped(Uint8ClampedArray, u8, uint8_clamped_array),
+  Int16(Int16Array, i16, int16_array),
+  Uint16(Uint16Array, u16, uint16_array),
+  Int32(Int32Array, i32, int32_array),
+  Uint32(Uint32Array, u32, uint32_array),
+  Float32(Float32Array, f32, float32_array),
+  Float64(Float64Array, f64, float64_array),
+  BigInt64(BigInt64Array, i64, bigint64_array),
+  BigUint64(BigUint64Array, u64, biguint64_array),
+}
+
+/// Runs `$body` with `$view` bound to the concrete [`View`] inside an [`AnyTypedView`]: the body is
+/// written once and compiled for each element type.
+macro_rules! with_typed_view {
+  ($any:expr, |$view:ident| $body:expr) => {{
+    use $crate::runtime::args::AnyTypedView as Any;
+    match $any {
+      Any::Int8($view) => $body,
+      Any::Uint8($view) => $body,
+      Any::Uint8Clamped($view) => $body,
+      Any::Int16($view) => $body,
+      Any::Uint16($view) => $body,
+      Any::Int32($view) => $body,
+      Any::Uint32($view) => $body,
+      Any::Float32($view) => $body,
+      Any::Float64($view) => $body,
+      Any::BigInt64($view) => $body,
+      Any::BigUint64($view) => $body,
+    }
+  }};
+}
+pub(crate) use with_typed_view;
+
+fn typed_array_name(kind: sys::napi_typedarray_type) -> &'static str {
+  match kind {
+    sys::TypedarrayType::int8_array => "Int8Array",
+    sys::TypedarrayType::uint8_array => "Uint8Array",
+    sys::TypedarrayType::uint8_clamped_array => "Uint8ClampedArray",
+    sys::TypedarrayType::int16_array => "Int16Array",
+    sys::TypedarrayType::uint16_array => "Uint16Array",
+    sys::TypedarrayType::int32_array => "Int32Array",
+    sys::TypedarrayType::uint32_array => "Uint32Array",
+    sys::TypedarrayType::float32_array => "Float32Array",
+    sys::TypedarrayType::float64_array => "Float64Array",
+    sys::TypedarrayType::bigint64_array => "BigInt64Array",
+    sys::TypedarrayType::biguint64_array => "BigUint64Array",
+    _ => "TypedArray",
+  }
+}
+
+fn internal(error: napi::Error) -> OffloopError {
+  OffloopError::error("ERR_OFFLOOP_INTERNAL", format!("offloop: {}", error.reason))
 }
 
 fn typed_array_element_size(t: sys::napi_typedarray_type) -> usize {

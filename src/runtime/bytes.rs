@@ -1,10 +1,10 @@
-//! Bytes from JavaScript for the pool: small inputs copied, large views read in place.
+//! TypedArrays and bytes from JavaScript for the pool: small inputs copied, large views read in place.
 //!
 //! A shared view holds a napi reference, which keeps the JS object alive but not its memory once
 //! the environment is torn down: when a worker_thread terminates, its isolate frees every
 //! ArrayBuffer, referenced or not. A pool thread still hashing such a view would read freed memory
 //! (this crashed the process in a test that terminated workers mid-hash). So a shared view is read
-//! only through [`ByteView::read`], which registers the reader with its environment, and the
+//! only through [`View::read`], which registers the reader with its environment, and the
 //! environment's cleanup hook waits for the readers still running before teardown goes on; a read
 //! that starts after teardown began is refused with an `AbortError` (nobody awaits its result).
 
@@ -15,43 +15,57 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use napi::bindgen_prelude::Uint8Array;
 use napi::sys;
 
+use super::args::TypedArrayArg;
 use super::error::{OffloopError, Result};
 
-pub enum ByteView {
-  Copied(Vec<u8>),
+/// A caller's TypedArray on its way to the pool (generic over the element type).
+pub enum View<A: TypedArrayArg> {
+  Copied(Vec<A::Element>),
   /// Zero-copy: the caller must not write to (or transfer) the memory until its call settles.
   Shared {
-    view: Uint8Array,
+    view: A,
     readers: Arc<Readers>,
   },
 }
 
-impl ByteView {
-  /// Below this a copy (a few microseconds at most) is cheaper than a reference, whose release
-  /// off the JS thread has to be sent back to it.
+/// Bytes: a string's UTF-8, or the bytes of any view or ArrayBuffer seen as a Uint8Array.
+pub type ByteView = View<Uint8Array>;
+
+impl<A: TypedArrayArg> View<A> {
+  /// Below this many bytes a copy (a few microseconds at most) is cheaper than a reference, whose
+  /// release off the JS thread has to be sent back to it.
   pub const SHARE_MIN: usize = 64 * 1024;
 
   /// Wraps a view of `env`'s memory. On the JS thread of `env`.
-  pub(super) fn shared(env: sys::napi_env, view: Uint8Array) -> Result<Self> {
-    Ok(ByteView::Shared {
+  pub(super) fn shared(env: sys::napi_env, view: A) -> Result<Self> {
+    Ok(View::Shared {
       view,
       readers: Readers::of(env)?,
     })
   }
 
-  pub(crate) fn len(&self) -> usize {
-    match self {
-      ByteView::Copied(bytes) => bytes.len(),
-      ByteView::Shared { view, .. } => view.len(),
+  /// Copies `view` when it is small, else shares it. On the JS thread of `env`.
+  pub(super) fn of(env: sys::napi_env, view: A) -> Result<Self> {
+    match view.len() * std::mem::size_of::<A::Element>() < Self::SHARE_MIN {
+      true => Ok(View::Copied(view.to_vec())),
+      false => Self::shared(env, view),
     }
   }
 
-  /// Runs `f` on the bytes. For a shared view, its environment's teardown waits until `f` returns;
-  /// once teardown has begun, `f` is not run and the result is an `AbortError`.
-  pub fn read<R>(&self, f: impl FnOnce(&[u8]) -> R) -> Result<R> {
+  /// Elements (bytes for a `ByteView`).
+  pub(crate) fn len(&self) -> usize {
     match self {
-      ByteView::Copied(bytes) => Ok(f(bytes)),
-      ByteView::Shared { view, readers } => {
+      View::Copied(elements) => elements.len(),
+      View::Shared { view, .. } => view.len(),
+    }
+  }
+
+  /// Runs `f` on the elements. For a shared view, its environment's teardown waits until `f`
+  /// returns; once teardown has begun, `f` is not run and the result is an `AbortError`.
+  pub fn read<R>(&self, f: impl FnOnce(&[A::Element]) -> R) -> Result<R> {
+    match self {
+      View::Copied(elements) => Ok(f(elements)),
+      View::Shared { view, readers } => {
         let _reading = readers.enter()?;
         Ok(f(view))
       }
@@ -135,8 +149,9 @@ impl Drop for Reading<'_> {
   }
 }
 
-/// The environment's cleanup hook: refuses new reads, then waits for the running ones. A read is
-/// at most one slice of work (jobs read large inputs slice by slice), so this waits milliseconds.
+/// The environment's cleanup hook: refuses new reads, then waits for the running ones. Hashing
+/// reads large inputs slice by slice; a kernel reads its input for one pass (its whole job for a
+/// sort or `describe`: about 0.1 s per 80 MB), so this waits milliseconds to a fraction of a second.
 unsafe extern "C" fn teardown(arg: *mut c_void) {
   // SAFETY: `arg` is the count leaked in `Readers::of` for this hook, which N-API calls once.
   let readers = unsafe { Arc::from_raw(arg as *const Readers) };

@@ -158,6 +158,12 @@ impl Pool {
     Ok(())
   }
 
+  /// Drops `value` on a pool thread, uncounted. Freeing a large buffer hands its pages back to the
+  /// OS, milliseconds for a few hundred MB: in a GC finalizer on the JS thread that is a stall.
+  pub fn drop_later<T: Send + 'static>(&self, value: T) {
+    self.threads.spawn(move || drop(value));
+  }
+
   /// Runs `f` inside the pool, so Rayon's parallel iterators in it use offloop's threads.
   /// Used by sync exports and tests; async jobs already run on a pool thread.
   pub fn install<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
