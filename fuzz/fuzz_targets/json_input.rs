@@ -9,7 +9,7 @@ use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
 use offloop::json::program::{compile, Program};
 use offloop::json::read::MAX_DEPTH;
-use offloop::json::run::{run, Format, Globals, RunOptions};
+use offloop::json::run::{run, Format, Globals, RunOptions, Text};
 use offloop::runtime::Cancel;
 
 const PROGRAMS: &[&str] = &[
@@ -30,7 +30,10 @@ fn outputs(program: &Program, input: &Bytes, ndjson: bool) -> Result<String, Str
     max_depth: MAX_DEPTH,
   };
   let globals = Globals::new(program, None).unwrap();
-  match run(program, &globals, input, &options, &Cancel::default()) {
+  // The compiled program reads the bytes borrowed (as from a shared JS buffer), jaq alone from a
+  // shared buffer: both ways of holding the input are exercised.
+  let text = if program.fast.is_some() { Text::borrowed(input) } else { Text::shared(input) };
+  match run(program, &globals, text, &options, &Cancel::default()) {
     Ok(output) => Ok(String::from_utf8(output.text).expect("outputs are UTF-8")),
     Err(e) => {
       assert!(

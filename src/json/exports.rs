@@ -13,7 +13,7 @@ use napi_derive::napi;
 use super::canonical;
 use super::program::{self, Program};
 use super::read::MAX_DEPTH;
-use super::run::{self, FileOutput, Format, Globals, Output, RunOptions};
+use super::run::{self, FileOutput, Format, Globals, Output, RunOptions, Text};
 use crate::runtime::abort::Signal;
 use crate::runtime::args::{Kind, Options};
 use crate::runtime::bytes::ByteView;
@@ -193,7 +193,7 @@ fn input(value: JsArg) -> Result<ByteView> {
 }
 
 /// The input as `Bytes`, on the pool thread. A shared view is copied here once (a memcpy, some
-/// milliseconds for 100 MB, off the event loop): parsed strings are slices of these bytes, which
+/// milliseconds for 100 MB, off the event loop): jaq's strings are slices of these bytes, which
 /// may not outlive `ByteView::read`'s borrow of JavaScript's memory.
 fn input_bytes(input: ByteView) -> Result<Bytes> {
   match input {
@@ -208,7 +208,13 @@ fn filter(value: JsArg) -> Result<String> {
 
 fn run_program(program: &Program, input: ByteView, settings: &Settings, cancel: &Cancel) -> Result<Output> {
   let globals = Globals::new(program, settings.vars.as_deref())?;
-  run::run(program, &globals, &input_bytes(input)?, &settings.run, cancel)
+  let run = |text: Text| run::run(program, &globals, text, &settings.run, cancel);
+  match input {
+    // The fast evaluator reads a shared view in place (its values borrow, jaq's fallbacks copy
+    // their strings); for jaq, one copy up front lets its strings slice it.
+    shared @ ByteView::Shared { .. } if program.fast.is_some() => shared.read(|bytes| run(Text::borrowed(bytes)))?,
+    input => run(Text::shared(&input_bytes(input)?)),
+  }
 }
 
 /// Output text for JavaScript. ASCII text (the usual case: `JSON.stringify`-style escaping keeps

@@ -814,7 +814,7 @@ mod tests {
 
   use super::super::program::{compile as compile_program, Program};
   use super::super::read::MAX_DEPTH;
-  use super::super::run::{run, Format, Globals, RunOptions};
+  use super::super::run::{run, Format, Globals, RunOptions, Text};
   use crate::runtime::Cancel;
 
   /// Records with every kind of value where programs look: missing keys, nulls, wrong types,
@@ -909,7 +909,7 @@ mod tests {
     };
     let globals = Globals::new(program, Some(r#"{"x": 10}"#)).map_err(|e| e.message)?;
     let input = Bytes::from_static(RECORDS.as_bytes());
-    run(program, &globals, &input, &options, &Cancel::default())
+    run(program, &globals, Text::shared(&input), &options, &Cancel::default())
       .map(|o| (String::from_utf8(o.text).unwrap(), o.count))
       .map_err(|e| format!("{} {}", e.code, e.message))
   }

@@ -137,14 +137,38 @@ impl Globals {
   }
 }
 
+/// Input text, and the buffer that owns it if jaq values may slice their strings out of it (else
+/// they copy them).
+#[derive(Clone, Copy)]
+pub struct Text<'a> {
+  bytes: &'a [u8],
+  owner: &'a Bytes,
+}
+
+/// The owner of borrowed text: no string lies in it, so every string is copied.
+static NO_OWNER: Bytes = Bytes::new();
+
+impl<'a> Text<'a> {
+  /// Text in a shared buffer, which jaq values may slice.
+  pub fn shared(bytes: &'a Bytes) -> Self {
+    Text { bytes, owner: bytes }
+  }
+
+  /// Text borrowed for the run only (memory JavaScript owns): jaq values copy their strings.
+  pub fn borrowed(bytes: &'a [u8]) -> Self {
+    Text {
+      bytes,
+      owner: &NO_OWNER,
+    }
+  }
+
+  fn vals(&self) -> Vals<'a> {
+    Vals(self.owner)
+  }
+}
+
 /// Runs `program` over `input` (JSON documents, or NDJSON lines).
-pub fn run(
-  program: &Program,
-  globals: &Globals,
-  input: &Bytes,
-  options: &RunOptions,
-  cancel: &Cancel,
-) -> Result<Output> {
+pub fn run(program: &Program, globals: &Globals, input: Text, options: &RunOptions, cancel: &Cancel) -> Result<Output> {
   let run = Run::new(program, globals, options, cancel);
   let mut output = Output::default();
   if options.ndjson {
@@ -175,7 +199,7 @@ pub fn run_file(
 ) -> Result<FileOutput> {
   let Some(output_path) = output_path else {
     let input = fs::read(path).map_err(|e| fs_error(&e, "open", path))?;
-    return run(program, globals, &Bytes::from(input), options, cancel).map(FileOutput::Text);
+    return run(program, globals, Text::shared(&Bytes::from(input)), options, cancel).map(FileOutput::Text);
   };
   let dir = match output_path.parent() {
     Some(dir) if !dir.as_os_str().is_empty() => dir,
@@ -213,7 +237,7 @@ fn write_file_outputs(
   if !options.ndjson {
     let mut input = Vec::new();
     file.read_to_end(&mut input).map_err(|e| fs_error(&e, "read", path))?;
-    let output = run.finish(run.documents(&Bytes::from(input))?)?;
+    let output = run.finish(run.documents(Text::shared(&Bytes::from(input)))?)?;
     writer.write_all(&output.text).map_err(write_error)?;
     return Ok(output.count);
   }
@@ -241,7 +265,7 @@ fn write_file_outputs(
     let rest = pending.split_off(cut);
     let block = Bytes::from(std::mem::replace(&mut pending, rest));
     let mut output = Output::default();
-    let halted = run.ndjson_block(&block, first_line, &mut output)?;
+    let halted = run.ndjson_block(Text::shared(&block), first_line, &mut output)?;
     first_line += memchr::memchr_iter(b'\n', &block).count();
     written += output.text.len();
     if written > options.max_output {
@@ -332,21 +356,21 @@ impl<'a> Run<'a> {
   }
 
   /// Runs every document of `input` in order, on this thread.
-  fn documents(&self, input: &Bytes) -> Result<Output> {
+  fn documents(&self, input: Text) -> Result<Output> {
     let shape = &self.program.shape;
-    let error = |e: ParseError| parse_error(input, &e, None);
+    let error = |e: ParseError| parse_error(input.bytes, &e, None);
     let chunk = self.guarded(|eval| {
       if let Some(expr) = &self.program.fast {
-        for value in read::parse_many(fast::Values, input, shape, &self.read) {
+        for value in read::parse_many(fast::Values, input.bytes, shape, &self.read) {
           let value = value.map_err(error)?;
           if !eval.fast(expr, &value)? {
-            if let Some(end) = eval.jaq(fast::to_val(value, Vals(input)), None)? {
+            if let Some(end) = eval.jaq(fast::to_val(value, input.vals()), None)? {
               return Ok(end);
             }
           }
         }
       } else {
-        for value in read::parse_many(Vals(input), input, shape, &self.read) {
+        for value in read::parse_many(input.vals(), input.bytes, shape, &self.read) {
           if let Some(end) = eval.jaq(value.map_err(error)?, None)? {
             return Ok(end);
           }
@@ -362,8 +386,8 @@ impl<'a> Run<'a> {
 
   /// Runs the NDJSON lines of `block` (whose first line is line `first_line` of the input) over
   /// the pool, appending outputs in order to `output`. True if the program halted.
-  fn ndjson_block(&self, block: &Bytes, first_line: usize, output: &mut Output) -> Result<bool> {
-    let chunks = split_lines(block, first_line);
+  fn ndjson_block(&self, block: Text, first_line: usize, output: &mut Output) -> Result<bool> {
+    let chunks = split_lines(block.bytes, first_line);
     // The first chunk that failed or halted: later chunks need not run.
     let stop = AtomicUsize::new(usize::MAX);
     let results: Vec<Option<ChunkOutput>> = chunks
@@ -376,11 +400,18 @@ impl<'a> Run<'a> {
         // For jaq, each chunk parses its own copy: strings of jaq values hold a reference count on
         // the buffer they slice, and one buffer shared by all threads made every string's count a
         // contended cache line. The fast evaluator borrows instead (jaq sees only its fallbacks).
+        let copy;
         let text = match self.program.fast {
-          Some(_) => block.slice(range.clone()),
-          None => Bytes::copy_from_slice(&block[range.clone()]),
+          Some(_) => Text {
+            bytes: &block.bytes[range.clone()],
+            owner: block.owner,
+          },
+          None => {
+            copy = Bytes::copy_from_slice(&block.bytes[range.clone()]);
+            Text::shared(&copy)
+          }
         };
-        let chunk = self.guarded(|eval| self.lines(eval, &text, *line));
+        let chunk = self.guarded(|eval| self.lines(eval, text, *line));
         if !matches!(chunk.end, End::Done) {
           stop.fetch_min(i, Ordering::Relaxed);
         }
@@ -406,7 +437,8 @@ impl<'a> Run<'a> {
     Ok(false)
   }
 
-  fn lines(&self, eval: &mut Eval, text: &Bytes, first_line: usize) -> Result<End> {
+  fn lines(&self, eval: &mut Eval, input: Text, first_line: usize) -> Result<End> {
+    let text = input.bytes;
     let mut line = first_line;
     let mut start = 0;
     while start < text.len() {
@@ -427,10 +459,10 @@ impl<'a> Run<'a> {
             if eval.fast(expr, &value)? {
               None
             } else {
-              Some(fast::to_val(value, Vals(text)))
+              Some(fast::to_val(value, input.vals()))
             }
           }
-          None => Some(read::parse_one(Vals(text), text, start..end, shape, &self.read).map_err(error)?),
+          None => Some(read::parse_one(input.vals(), text, start..end, shape, &self.read).map_err(error)?),
         };
         if let Some(value) = value {
           if let Some(end) = eval.jaq(value, Some(line))? {
@@ -651,7 +683,7 @@ mod tests {
     let program = compile(code)?;
     let globals = Globals::new(&program, Some(r#"{"x": 10, "name": "n"}"#))?;
     let input = Bytes::copy_from_slice(input.as_bytes());
-    let output = run(&program, &globals, &input, options, &Cancel::default())?;
+    let output = run(&program, &globals, Text::shared(&input), options, &Cancel::default())?;
     Ok(String::from_utf8(output.text).unwrap())
   }
 
