@@ -23,7 +23,7 @@ use jaq_core::load::parse::{BinaryOp, Term};
 use jaq_core::ops::{Cmp, Math};
 use jaq_core::path::{Opt, Part};
 
-use super::read::{Build, Vals};
+use super::read::{Build, RepeatedKey, Vals};
 use super::shape::{same_key, static_key};
 use super::write;
 
@@ -90,9 +90,9 @@ impl<'t> Build<'t> for Values {
     Fv::Arr(items)
   }
 
-  fn object(self, entries: Vec<(Cow<'t, str>, Fv<'t>)>, unique_keys: bool) -> Result<Fv<'t>, ()> {
+  fn object(self, entries: Vec<(Cow<'t, str>, Fv<'t>)>, unique_keys: bool) -> Result<Fv<'t>, RepeatedKey> {
     if unique_keys && has_repeated_key(&entries) {
-      return Err(());
+      return Err(RepeatedKey);
     }
     Ok(Fv::Obj(entries))
   }

@@ -94,7 +94,7 @@ impl Guard {
     }
     let ticks = self.ticks.get().wrapping_add(1);
     self.ticks.set(ticks);
-    if ticks % 1024 == 0 && self.cancel.is_cancelled() {
+    if ticks.is_multiple_of(1024) && self.cancel.is_cancelled() {
       resume_unwind(Box::new(Interrupt::Aborted));
     }
   }

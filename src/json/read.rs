@@ -98,8 +98,12 @@ pub trait Build<'t>: Copy {
   fn key(self, s: Cow<'t, str>) -> Self::Key;
   fn array(self, items: Vec<Self::Value>) -> Self::Value;
   /// An object from its entries in input order; `Err` if a key repeats and `unique_keys` is set.
-  fn object(self, entries: Vec<(Self::Key, Self::Value)>, unique_keys: bool) -> Result<Self::Value, ()>;
+  fn object(self, entries: Vec<(Self::Key, Self::Value)>, unique_keys: bool) -> Result<Self::Value, RepeatedKey>;
 }
+
+/// An object repeats a key where keys must be unique.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RepeatedKey;
 
 /// Builds jaq values; strings are slices of `text` (the buffer being parsed), not copies.
 #[derive(Clone, Copy)]
@@ -152,11 +156,11 @@ impl<'t> Build<'t> for Vals<'_> {
     Val::Arr(items.into())
   }
 
-  fn object(self, entries: Vec<(Val, Val)>, unique_keys: bool) -> Result<Val, ()> {
+  fn object(self, entries: Vec<(Val, Val)>, unique_keys: bool) -> Result<Val, RepeatedKey> {
     let mut object = Map::with_capacity_and_hasher(entries.len(), Default::default());
     for (key, value) in entries {
       if object.insert(key, value).is_some() && unique_keys {
-        return Err(());
+        return Err(RepeatedKey);
       }
     }
     Ok(Val::obj(object))
@@ -435,7 +439,7 @@ impl<'de, B: Build<'de>> Visitor<'de> for Seed<'_, B> {
     self
       .build
       .object(entries, self.options.unique_keys)
-      .map_err(|()| de::Error::custom("duplicate key in object"))
+      .map_err(|RepeatedKey| de::Error::custom("duplicate key in object"))
   }
 }
 
