@@ -174,8 +174,8 @@ export interface CanonicalizeOptions {
 }
 
 /**
- * Compiles a jq program once for many runs. Synchronous (compiling takes well under a
- * millisecond for usual programs).
+ * Compiles a jq program once for many runs. Synchronous (about 0.3 ms for usual programs; the
+ * last 32 programs compiled are kept, and compiling one of them again is free).
  *
  * @throws {Error} `ERR_JQ_COMPILE` (with `line` and `column`) when the program does not compile.
  * @throws {TypeError} `ERR_INVALID_ARG_TYPE` when `filter` is not a string.
@@ -424,7 +424,8 @@ export declare function hmacSync<E extends 'hex' | 'base64' | 'base64url' | 'buf
  * `input` is a string or a `Buffer`/`Uint8Array` of UTF-8 JSON. Strings are copied (UTF-8
  * encoded) on the calling thread; a `Buffer` of 64 KiB or more is used in place, without a copy,
  * so pass large inputs as a `Buffer` (e.g. from `fs.readFile`) and do not modify it until the
- * promise settles. The program is compiled on the pool too: use `compileJq()` to compile once.
+ * promise settles. The program is compiled on the pool too; the last 32 programs stay compiled,
+ * so calling `jq()` again with the same filter skips that.
  *
  * Rejects with `ERR_JSON_PARSE` (with `line` and `column`; for NDJSON the line of the bad
  * record) for malformed input, `ERR_JQ_COMPILE` (with `line` and `column`) for a program that

@@ -134,6 +134,22 @@ describe('NDJSON', () => {
     assert.deepEqual(await jqValues('.', Buffer.from(text), { ndjson: true }), lines.map((l) => JSON.parse(l)))
   })
 
+  test('records the fast evaluator leaves to jaq come out the same, in order', async () => {
+    // Object comparisons and integer overflow are left to jaq, record by record; the Buffer is
+    // large enough to be read in place.
+    const lines = Array.from({ length: 20000 }, (_, i) =>
+      JSON.stringify(i % 7 ? { i, o: { k: `v${i}` }, p: { k: `v${i}` }, n: i } : { i, o: { k: 'x' }, p: { k: 'y' }, n: i }),
+    )
+    lines[10] = '{"i":10,"o":{"k":"v10"},"p":{"k":"v10"},"n":9223372036854775807}'
+    const buffer = Buffer.from(lines.join('\n'))
+    assert.ok(buffer.length > 64 * 1024)
+    const out = await jqValues('select(.o == .p) | {i, o, next: (.n + 1)}', buffer, { ndjson: true })
+    assert.equal(out.length, 20000 - Math.ceil(20000 / 7))
+    assert.deepEqual(out[1], { i: 2, o: { k: 'v2' }, next: 3 })
+    const big = await jq('select(.i == 10) | .n + 1', buffer, { ndjson: true })
+    assert.equal(big, '9223372036854775808\n')
+  })
+
   test('errors name the line', async () => {
     const text = Array.from({ length: 30000 }, (_, i) => `{"i":${i}}`).join('\n') + '\n{"i": 1,}\n{"i": 2}'
     await assert.rejects(jq('.i', text, { ndjson: true }), (e) => {

@@ -257,7 +257,7 @@ mod tests {
 
   use super::super::program::compile;
   use super::super::read::MAX_DEPTH;
-  use super::super::run::{run, Format, Globals, RunOptions};
+  use super::super::run::{run, Format, Globals, RunOptions, Text};
   use crate::runtime::Cancel;
 
   fn jq(code: &str, input: &str) -> String {
@@ -270,7 +270,7 @@ mod tests {
     };
     let globals = Globals::new(&program, None).unwrap();
     let input = Bytes::copy_from_slice(input.as_bytes());
-    match run(&program, &globals, &input, &options, &Cancel::default()) {
+    match run(&program, &globals, Text::shared(&input), &options, &Cancel::default()) {
       Ok(output) => String::from_utf8(output.text).unwrap(),
       Err(e) => format!("error: {}", e.message),
     }

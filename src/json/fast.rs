@@ -23,7 +23,7 @@ use jaq_core::load::parse::{BinaryOp, Term};
 use jaq_core::ops::{Cmp, Math};
 use jaq_core::path::{Opt, Part};
 
-use super::read::Build;
+use super::read::{Build, RepeatedKey, Vals};
 use super::shape::{same_key, static_key};
 use super::write;
 
@@ -90,9 +90,9 @@ impl<'t> Build<'t> for Values {
     Fv::Arr(items)
   }
 
-  fn object(self, entries: Vec<(Cow<'t, str>, Fv<'t>)>, unique_keys: bool) -> Result<Fv<'t>, ()> {
+  fn object(self, entries: Vec<(Cow<'t, str>, Fv<'t>)>, unique_keys: bool) -> Result<Fv<'t>, RepeatedKey> {
     if unique_keys && has_repeated_key(&entries) {
-      return Err(());
+      return Err(RepeatedKey);
     }
     Ok(Fv::Obj(entries))
   }
@@ -774,6 +774,29 @@ pub fn write_value(out: &mut Vec<u8>, value: &Fv) -> Res<()> {
   Ok(())
 }
 
+/// The jaq value the reader would have built from the same text with `build`, for inputs the
+/// evaluator gave up on: converting costs less than parsing again, and goes through the same
+/// builder, so the value is the same.
+pub fn to_val<'t>(value: Fv<'t>, build: Vals) -> jaq_json::Val {
+  match value {
+    Fv::Null => Build::<'t>::null(build),
+    Fv::Bool(b) => Build::<'t>::bool(build, b),
+    Fv::Int(n) => Build::<'t>::int(build, n),
+    Fv::UInt(n) => Build::<'t>::uint(build, n),
+    Fv::Float(n) => Build::<'t>::float(build, n),
+    Fv::Dec(d) => Build::<'t>::float(build, d.parse().unwrap_or(f64::NAN)),
+    Fv::Str(s) => build.string(s),
+    Fv::Arr(items) => Build::<'t>::array(build, items.into_iter().map(|v| to_val(v, build)).collect()),
+    Fv::Obj(entries) => {
+      let entries = entries
+        .into_iter()
+        .map(|(k, v)| (build.key(k), to_val(v, build)))
+        .collect();
+      Build::<'t>::object(build, entries, false).expect("repeated keys are allowed")
+    }
+  }
+}
+
 /// `jq -r`: a string's raw text, anything else as JSON.
 pub fn write_raw(out: &mut Vec<u8>, value: &Fv) -> Res<()> {
   match value {
@@ -791,7 +814,7 @@ mod tests {
 
   use super::super::program::{compile as compile_program, Program};
   use super::super::read::MAX_DEPTH;
-  use super::super::run::{run, Format, Globals, RunOptions};
+  use super::super::run::{run, Format, Globals, RunOptions, Text};
   use crate::runtime::Cancel;
 
   /// Records with every kind of value where programs look: missing keys, nulls, wrong types,
@@ -886,7 +909,7 @@ mod tests {
     };
     let globals = Globals::new(program, Some(r#"{"x": 10}"#)).map_err(|e| e.message)?;
     let input = Bytes::from_static(RECORDS.as_bytes());
-    run(program, &globals, &input, &options, &Cancel::default())
+    run(program, &globals, Text::shared(&input), &options, &Cancel::default())
       .map(|o| (String::from_utf8(o.text).unwrap(), o.count))
       .map_err(|e| format!("{} {}", e.code, e.message))
   }

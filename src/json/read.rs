@@ -98,8 +98,12 @@ pub trait Build<'t>: Copy {
   fn key(self, s: Cow<'t, str>) -> Self::Key;
   fn array(self, items: Vec<Self::Value>) -> Self::Value;
   /// An object from its entries in input order; `Err` if a key repeats and `unique_keys` is set.
-  fn object(self, entries: Vec<(Self::Key, Self::Value)>, unique_keys: bool) -> Result<Self::Value, ()>;
+  fn object(self, entries: Vec<(Self::Key, Self::Value)>, unique_keys: bool) -> Result<Self::Value, RepeatedKey>;
 }
+
+/// An object repeats a key where keys must be unique.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RepeatedKey;
 
 /// Builds jaq values; strings are slices of `text` (the buffer being parsed), not copies.
 #[derive(Clone, Copy)]
@@ -152,11 +156,11 @@ impl<'t> Build<'t> for Vals<'_> {
     Val::Arr(items.into())
   }
 
-  fn object(self, entries: Vec<(Val, Val)>, unique_keys: bool) -> Result<Val, ()> {
+  fn object(self, entries: Vec<(Val, Val)>, unique_keys: bool) -> Result<Val, RepeatedKey> {
     let mut object = Map::with_capacity_and_hasher(entries.len(), Default::default());
     for (key, value) in entries {
       if object.insert(key, value).is_some() && unique_keys {
-        return Err(());
+        return Err(RepeatedKey);
       }
     }
     Ok(Val::obj(object))
@@ -181,47 +185,137 @@ pub fn parse_one<'t, B: Build<'t>>(
   })
 }
 
-/// Parses a sequence of JSON values separated by whitespace (what `jq` reads), in order, each with
-/// the range of the text it was read from. An empty or all-whitespace text has no values.
+/// Parses a sequence of JSON values separated by whitespace (what `jq` reads), in order.
+/// An empty or all-whitespace text has no values.
+///
+/// The usual input is one document: it is parsed in one go, and a check that only whitespace
+/// follows. When more follows, value boundaries come from `value_end` (sonic-rs does not say where
+/// a value ended, and the offset of its trailing-characters error is not reliable for that).
 pub fn parse_many<'t, 'a, B: Build<'t> + 'a>(
   build: B,
   text: &'t [u8],
   shape: &'a Shape,
   options: &'a ReadOptions,
-) -> impl Iterator<Item = Result<(std::ops::Range<usize>, B::Value), ParseError>> + 'a
+) -> impl Iterator<Item = Result<B::Value, ParseError>> + 'a
 where
   't: 'a,
 {
   let mut start = 0;
+  let mut first = true;
   let mut done = false;
   std::iter::from_fn(move || {
     if done {
       return None;
     }
-    let rest = &text[start..];
-    if rest.iter().all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r')) {
+    start += text[start..].iter().take_while(|b| is_space(**b)).count();
+    if start == text.len() {
       return None;
     }
-    let mut de = sonic_rs::Deserializer::from_slice(rest);
-    let seed = Seed::new(build, shape, options);
-    let value = match stacker::maybe_grow(PARSE_STACK, 2 * PARSE_STACK, || seed.deserialize(&mut de)) {
-      Ok(value) => value,
-      Err(e) => {
-        done = true;
-        return Some(Err(ParseError::from_sonic(e, start)));
-      }
+    let range = if first {
+      first = false;
+      let mut de = sonic_rs::Deserializer::from_slice(&text[start..]);
+      let seed = Seed::new(build, shape, options);
+      let value = match stacker::maybe_grow(PARSE_STACK, 2 * PARSE_STACK, || seed.deserialize(&mut de)) {
+        Ok(value) => value,
+        Err(e) => {
+          done = true;
+          return Some(Err(ParseError::from_sonic(e, start)));
+        }
+      };
+      start = match de.end() {
+        Ok(()) => text.len(),
+        // The value parsed, so scanning finds its true end.
+        Err(_) => value_end(text, start),
+      };
+      return Some(Ok(value));
+    } else {
+      start..value_end(text, start)
     };
-    // `end` fails only on trailing characters, at the offset where the next value starts.
-    let from = start;
-    match de.end() {
-      Ok(()) => {
-        done = true;
-        start = text.len();
-      }
-      Err(e) => start += e.offset(),
-    }
-    Some(Ok((from..start, value)))
+    start = range.end;
+    let value = parse_one(build, text, range, shape, options);
+    done = value.is_err();
+    Some(value)
   })
+}
+
+fn is_space(b: u8) -> bool {
+  matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+/// Where the JSON value starting at `text[start]` (not whitespace) ends: exactly, for a valid
+/// value (by its brackets and strings, iteratively, so any nesting is fine; numbers and literals
+/// by JSON's grammar, so `02` is `0` then `2`, as the parser sees it). For malformed input it
+/// returns some end at least one byte on; parsing that range then reports the error.
+fn value_end(text: &[u8], start: usize) -> usize {
+  let string_end = |from: usize| -> usize {
+    let mut i = from + 1;
+    while let Some(found) = memchr::memchr2(b'"', b'\\', &text[i..]) {
+      i += found;
+      if text[i] == b'"' {
+        return i + 1;
+      }
+      i += 2;
+      if i >= text.len() {
+        break;
+      }
+    }
+    text.len()
+  };
+  match text[start] {
+    b'"' => string_end(start),
+    b'[' | b'{' => {
+      let mut depth = 0usize;
+      let mut i = start;
+      while i < text.len() {
+        match text[i] {
+          b'"' => {
+            i = string_end(i);
+            continue;
+          }
+          b'[' | b'{' => depth += 1,
+          b']' | b'}' => {
+            depth -= 1;
+            if depth == 0 {
+              return i + 1;
+            }
+          }
+          _ => {}
+        }
+        i += 1;
+      }
+      text.len()
+    }
+    b't' | b'n' => (start + 4).min(text.len()),
+    b'f' => (start + 5).min(text.len()),
+    b'-' | b'0'..=b'9' => number_end(text, start),
+    _ => start + 1,
+  }
+}
+
+/// The end of the number at `text[start]`: `-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?`.
+fn number_end(text: &[u8], start: usize) -> usize {
+  let digits = |i: usize| {
+    i + text[i.min(text.len())..]
+      .iter()
+      .take_while(|b| b.is_ascii_digit())
+      .count()
+  };
+  let mut i = start + usize::from(text[start] == b'-');
+  i = match text.get(i) {
+    Some(b'0') => i + 1,
+    Some(b'1'..=b'9') => digits(i),
+    _ => return i.max(start + 1),
+  };
+  if text.get(i) == Some(&b'.') && text.get(i + 1).is_some_and(u8::is_ascii_digit) {
+    i = digits(i + 1);
+  }
+  if matches!(text.get(i), Some(b'e' | b'E')) {
+    let sign = usize::from(matches!(text.get(i + 1), Some(b'+' | b'-')));
+    if text.get(i + 1 + sign).is_some_and(u8::is_ascii_digit) {
+      i = digits(i + 1 + sign);
+    }
+  }
+  i
 }
 
 /// Turns the parser's events into values with `B`, keeping only what `shape` asks for.
@@ -345,7 +439,7 @@ impl<'de, B: Build<'de>> Visitor<'de> for Seed<'_, B> {
     self
       .build
       .object(entries, self.options.unique_keys)
-      .map_err(|()| de::Error::custom("duplicate key in object"))
+      .map_err(|RepeatedKey| de::Error::custom("duplicate key in object"))
   }
 }
 
@@ -503,13 +597,39 @@ mod tests {
   fn reads_sequences() {
     let text = Bytes::from_static(b" 1 [2]\n{\"a\":3}\"x\" ");
     let values: Vec<String> = parse_many(Vals(&text), &text, &Shape::All, &ReadOptions::default())
-      .map(|v| v.unwrap().1.to_string())
+      .map(|v| v.unwrap().to_string())
       .collect();
     assert_eq!(values, ["1", "[2]", "{\"a\":3}", "\"x\""]);
     let text = Bytes::from_static(b"  \n ");
     assert_eq!(
       parse_many(Vals(&text), &text, &Shape::All, &ReadOptions::default()).count(),
       0
+    );
+    let text = Bytes::from_static(b"0 ,\xf6");
+    let results: Vec<_> = parse_many(Vals(&text), &text, &Shape::All, &ReadOptions::default()).collect();
+    assert_eq!(results[0].as_ref().unwrap().to_string(), "0");
+    assert!(results[1].is_err());
+    let text = Bytes::from_static(b" 02 true1 -0.5e-3x");
+    let results: Vec<String> = parse_many(Vals(&text), &text, &Shape::All, &ReadOptions::default())
+      .map(|v| v.map_or_else(|e| e.message, |v| v.to_string()))
+      .collect();
+    assert_eq!(results[..4], ["0", "2", "true", "1"]);
+    assert_eq!(results.len(), 6);
+    let text = Bytes::from_static(b"[1,\"]\\\"\"] {\"a\":[{}]}\"s\\\\\"true null -1.5e3[]");
+    let values: Vec<String> = parse_many(Vals(&text), &text, &Shape::All, &ReadOptions::default())
+      .map(|v| v.unwrap().to_string())
+      .collect();
+    assert_eq!(
+      values,
+      [
+        "[1,\"]\\\"\"]",
+        "{\"a\":[{}]}",
+        "\"s\\\\\"",
+        "true",
+        "null",
+        "-1500.0",
+        "[]"
+      ]
     );
     let text = Bytes::from_static(b"1\n2\n{x");
     let results: Vec<_> = parse_many(Vals(&text), &text, &Shape::All, &ReadOptions::default()).collect();

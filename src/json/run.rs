@@ -2,9 +2,9 @@
 //! spread over the pool in chunks and put back in input order.
 //!
 //! Nothing partial escapes: the outputs of a call are returned only if every input parsed and ran.
-//! Each chunk runs on a fresh 64 MiB stack (virtual memory, touched only as deep as a program
-//! recurses), so how deep a program may recurse does not depend on which thread runs it, and
-//! deeply nested values built by a program can be written and dropped.
+//! Each chunk runs with at least 32 MiB of stack (virtual memory, touched only as deep as a
+//! program recurses), so how deep a program may recurse hardly depends on which thread runs it,
+//! and deeply nested values built by a program can be written and dropped.
 
 use std::borrow::Cow;
 use std::fs;
@@ -27,8 +27,9 @@ use super::write;
 use crate::runtime::fs::read_full;
 use crate::runtime::{Cancel, OffloopError, Result};
 
-/// The stack a chunk runs on.
-const STACK_SIZE: usize = 64 << 20;
+/// The stack a chunk needs: pool threads have it (`pool::STACK_SIZE`); other threads (the
+/// tests') switch to a stack this large.
+const STACK_SIZE: usize = crate::runtime::pool::STACK_SIZE;
 
 /// NDJSON chunk sizes: large enough to amortise a task, small enough to balance the threads.
 const MIN_CHUNK: usize = 64 << 10;
@@ -136,14 +137,38 @@ impl Globals {
   }
 }
 
+/// Input text, and the buffer that owns it if jaq values may slice their strings out of it (else
+/// they copy them).
+#[derive(Clone, Copy)]
+pub struct Text<'a> {
+  bytes: &'a [u8],
+  owner: &'a Bytes,
+}
+
+/// The owner of borrowed text: no string lies in it, so every string is copied.
+static NO_OWNER: Bytes = Bytes::new();
+
+impl<'a> Text<'a> {
+  /// Text in a shared buffer, which jaq values may slice.
+  pub fn shared(bytes: &'a Bytes) -> Self {
+    Text { bytes, owner: bytes }
+  }
+
+  /// Text borrowed for the run only (memory JavaScript owns): jaq values copy their strings.
+  pub fn borrowed(bytes: &'a [u8]) -> Self {
+    Text {
+      bytes,
+      owner: &NO_OWNER,
+    }
+  }
+
+  fn vals(&self) -> Vals<'a> {
+    Vals(self.owner)
+  }
+}
+
 /// Runs `program` over `input` (JSON documents, or NDJSON lines).
-pub fn run(
-  program: &Program,
-  globals: &Globals,
-  input: &Bytes,
-  options: &RunOptions,
-  cancel: &Cancel,
-) -> Result<Output> {
+pub fn run(program: &Program, globals: &Globals, input: Text, options: &RunOptions, cancel: &Cancel) -> Result<Output> {
   let run = Run::new(program, globals, options, cancel);
   let mut output = Output::default();
   if options.ndjson {
@@ -174,7 +199,7 @@ pub fn run_file(
 ) -> Result<FileOutput> {
   let Some(output_path) = output_path else {
     let input = fs::read(path).map_err(|e| fs_error(&e, "open", path))?;
-    return run(program, globals, &Bytes::from(input), options, cancel).map(FileOutput::Text);
+    return run(program, globals, Text::shared(&Bytes::from(input)), options, cancel).map(FileOutput::Text);
   };
   let dir = match output_path.parent() {
     Some(dir) if !dir.as_os_str().is_empty() => dir,
@@ -212,7 +237,7 @@ fn write_file_outputs(
   if !options.ndjson {
     let mut input = Vec::new();
     file.read_to_end(&mut input).map_err(|e| fs_error(&e, "read", path))?;
-    let output = run.finish(run.documents(&Bytes::from(input))?)?;
+    let output = run.finish(run.documents(Text::shared(&Bytes::from(input)))?)?;
     writer.write_all(&output.text).map_err(write_error)?;
     return Ok(output.count);
   }
@@ -240,7 +265,7 @@ fn write_file_outputs(
     let rest = pending.split_off(cut);
     let block = Bytes::from(std::mem::replace(&mut pending, rest));
     let mut output = Output::default();
-    let halted = run.ndjson_block(&block, first_line, &mut output)?;
+    let halted = run.ndjson_block(Text::shared(&block), first_line, &mut output)?;
     first_line += memchr::memchr_iter(b'\n', &block).count();
     written += output.text.len();
     if written > options.max_output {
@@ -331,23 +356,22 @@ impl<'a> Run<'a> {
   }
 
   /// Runs every document of `input` in order, on this thread.
-  fn documents(&self, input: &Bytes) -> Result<Output> {
+  fn documents(&self, input: Text) -> Result<Output> {
     let shape = &self.program.shape;
-    let error = |e: ParseError| parse_error(input, &e, None);
+    let error = |e: ParseError| parse_error(input.bytes, &e, None);
     let chunk = self.guarded(|eval| {
       if let Some(expr) = &self.program.fast {
-        for value in read::parse_many(fast::Values, input, shape, &self.read) {
-          let (range, value) = value.map_err(error)?;
-          if !eval.fast(expr, value)? {
-            let value = read::parse_one(Vals(input), input, range, shape, &self.read).map_err(error)?;
-            if let Some(end) = eval.jaq(value, None)? {
+        for value in read::parse_many(fast::Values, input.bytes, shape, &self.read) {
+          let value = value.map_err(error)?;
+          if !eval.fast(expr, &value)? {
+            if let Some(end) = eval.jaq(fast::to_val(value, input.vals()), None)? {
               return Ok(end);
             }
           }
         }
       } else {
-        for value in read::parse_many(Vals(input), input, shape, &self.read) {
-          if let Some(end) = eval.jaq(value.map_err(error)?.1, None)? {
+        for value in read::parse_many(input.vals(), input.bytes, shape, &self.read) {
+          if let Some(end) = eval.jaq(value.map_err(error)?, None)? {
             return Ok(end);
           }
         }
@@ -362,8 +386,8 @@ impl<'a> Run<'a> {
 
   /// Runs the NDJSON lines of `block` (whose first line is line `first_line` of the input) over
   /// the pool, appending outputs in order to `output`. True if the program halted.
-  fn ndjson_block(&self, block: &Bytes, first_line: usize, output: &mut Output) -> Result<bool> {
-    let chunks = split_lines(block, first_line);
+  fn ndjson_block(&self, block: Text, first_line: usize, output: &mut Output) -> Result<bool> {
+    let chunks = split_lines(block.bytes, first_line);
     // The first chunk that failed or halted: later chunks need not run.
     let stop = AtomicUsize::new(usize::MAX);
     let results: Vec<Option<ChunkOutput>> = chunks
@@ -373,17 +397,30 @@ impl<'a> Run<'a> {
         if stop.load(Ordering::Relaxed) < i {
           return None;
         }
-        // Each chunk parses its own copy: strings of jaq values hold a reference count on the
-        // buffer they slice, and one buffer shared by all threads made every string's count a
-        // contended cache line.
-        let text = Bytes::copy_from_slice(&block[range.clone()]);
-        let chunk = self.guarded(|eval| self.lines(eval, &text, *line));
+        // For jaq, each chunk parses its own copy: strings of jaq values hold a reference count on
+        // the buffer they slice, and one buffer shared by all threads made every string's count a
+        // contended cache line. The fast evaluator borrows instead (jaq sees only its fallbacks).
+        let copy;
+        let text = match self.program.fast {
+          Some(_) => Text {
+            bytes: &block.bytes[range.clone()],
+            owner: block.owner,
+          },
+          None => {
+            copy = Bytes::copy_from_slice(&block.bytes[range.clone()]);
+            Text::shared(&copy)
+          }
+        };
+        let chunk = self.guarded(|eval| self.lines(eval, text, *line));
         if !matches!(chunk.end, End::Done) {
           stop.fetch_min(i, Ordering::Relaxed);
         }
         Some(chunk)
       })
       .collect();
+    output
+      .text
+      .reserve(results.iter().flatten().map(|c| c.output.text.len()).sum());
     for chunk in results {
       let chunk = chunk.expect("chunks before the first stop all ran");
       output.text.extend_from_slice(&chunk.output.text);
@@ -400,7 +437,8 @@ impl<'a> Run<'a> {
     Ok(false)
   }
 
-  fn lines(&self, eval: &mut Eval, text: &Bytes, first_line: usize) -> Result<End> {
+  fn lines(&self, eval: &mut Eval, input: Text, first_line: usize) -> Result<End> {
+    let text = input.bytes;
     let mut line = first_line;
     let mut start = 0;
     while start < text.len() {
@@ -415,15 +453,18 @@ impl<'a> Run<'a> {
           parse_error(&text[start..end], &relative, Some(line))
         };
         let shape = &self.program.shape;
-        let ran_fast = match &self.program.fast {
+        let value = match &self.program.fast {
           Some(expr) => {
             let value = read::parse_one(fast::Values, text, start..end, shape, &self.read).map_err(error)?;
-            eval.fast(expr, value)?
+            if eval.fast(expr, &value)? {
+              None
+            } else {
+              Some(fast::to_val(value, input.vals()))
+            }
           }
-          None => false,
+          None => Some(read::parse_one(input.vals(), text, start..end, shape, &self.read).map_err(error)?),
         };
-        if !ran_fast {
-          let value = read::parse_one(Vals(text), text, start..end, shape, &self.read).map_err(error)?;
+        if let Some(value) = value {
           if let Some(end) = eval.jaq(value, Some(line))? {
             return Ok(end);
           }
@@ -437,7 +478,7 @@ impl<'a> Run<'a> {
 
   /// Runs `body` with an evaluator on a fresh stack, turning interrupts into errors.
   fn guarded(&self, body: impl FnOnce(&mut Eval) -> Result<End>) -> ChunkOutput {
-    stacker::grow(STACK_SIZE, || {
+    stacker::maybe_grow(STACK_SIZE / 2, STACK_SIZE, || {
       let guard = Guard::new(self.cancel.clone());
       let mut eval = Eval {
         ctx: Ctx::new(
@@ -528,12 +569,12 @@ struct Eval<'a> {
 impl Eval<'_> {
   /// Runs one input with the fast evaluator. False when it gave up: nothing was written, and the
   /// input must run through jaq.
-  fn fast(&mut self, expr: &fast::Expr, input: Fv) -> Result<bool> {
+  fn fast(&mut self, expr: &fast::Expr, input: &Fv) -> Result<bool> {
     let text = &mut self.output.text;
     let mark = text.len();
     let mut count = 0;
     let format = self.format;
-    let ran = expr.run(Cow::Borrowed(&input), &self.vars, &mut |value| {
+    let ran = expr.run(Cow::Borrowed(input), &self.vars, &mut |value| {
       count += 1;
       match format {
         Format::Lines { raw: false } => fast::write_value(text, &value)?,
@@ -642,7 +683,7 @@ mod tests {
     let program = compile(code)?;
     let globals = Globals::new(&program, Some(r#"{"x": 10, "name": "n"}"#))?;
     let input = Bytes::copy_from_slice(input.as_bytes());
-    let output = run(&program, &globals, &input, options, &Cancel::default())?;
+    let output = run(&program, &globals, Text::shared(&input), options, &Cancel::default())?;
     Ok(String::from_utf8(output.text).unwrap())
   }
 

@@ -56,6 +56,11 @@ static PENDING_CONFIG: Mutex<PoolConfig> = Mutex::new(PoolConfig {
 });
 static POOL: OnceLock<Pool> = OnceLock::new();
 
+/// The stack of each pool thread. Virtual memory: pages are touched only as deep as a job
+/// recurses. Deep enough for recursive jobs (jq programs, deeply nested values) to run without
+/// switching to a stack of their own, which cost an `mmap` and `munmap` per job.
+pub const STACK_SIZE: usize = 64 << 20;
+
 /// Upper bound for `threads`; more than this is a typo, not a machine.
 pub const MAX_THREADS: usize = 1024;
 
@@ -96,6 +101,7 @@ impl Pool {
     let threads = rayon::ThreadPoolBuilder::new()
       .num_threads(threads)
       .thread_name(|i| format!("offloop-{i}"))
+      .stack_size(STACK_SIZE)
       // Jobs catch their own panics (see `submit`); this handler only keeps a panic that escapes
       // anyway from aborting the user's process, which is Rayon's default.
       .panic_handler(|_| {})
