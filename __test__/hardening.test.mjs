@@ -155,7 +155,7 @@ describe('load', () => {
 
 describe('leaks', () => {
   test('soak: RSS after warm-up grows less than 10% over many calls of every async export (median step)', { timeout: 1_800_000 }, async () => {
-    const calls = LONG ? 1_000_000 : 4_000;
+    const calls = LONG ? 1_000_000 : 8_000;
     // Two malloc arenas (a common production setting) keep glibc's per-thread arenas from adding
     // step noise to RSS; it hides no leak, which grows round after round whatever the arenas.
     const r = await runNode(['--expose-gc', fixture('soak.mjs'), String(calls)], {

@@ -85,6 +85,31 @@ describe('promise bridge', () => {
     assert.equal(childJson(idle), 1);
   });
 
+  test('a stream of small jobs that queue more jobs lets the event loop turn between batches', async () => {
+    // 8 lanes of `await hash()`: each settled promise queues the next job from its continuation.
+    // A setImmediate chain counts the loop's turns and how many promises settled within each one.
+    const r = await runChild(`${requireOffloop}
+      const lanes = 8, total = 50000, data = Buffer.alloc(64);
+      let started = 0, settled = 0, sinceTurn = 0, mostInOneTurn = 0, turns = 0, done = false;
+      const turn = () => {
+        mostInOneTurn = Math.max(mostInOneTurn, sinceTurn);
+        sinceTurn = 0;
+        turns++;
+        if (!done) setImmediate(turn);
+      };
+      setImmediate(turn);
+      async function lane() {
+        while (started < total) { started++; await offloop.hash('sha256', data); settled++; sinceTurn++; }
+      }
+      await Promise.all(Array.from({ length: lanes }, lane));
+      done = true;
+      console.log(JSON.stringify({ settled, turns, mostInOneTurn }));`);
+    const { settled, turns, mostInOneTurn } = childJson(r);
+    assert.equal(settled, 50000);
+    // A turn drains at most twice (bridge.rs), and a drain settles at most what is in flight.
+    assert.ok(mostInOneTurn <= 2 * 8, `${mostInOneTurn} promises settled in one loop turn (${turns} turns)`);
+  });
+
   test('a panic in a job rejects with ERR_OFFLOOP_PANIC and the pool keeps working', async () => {
     const r = await runChild(`${loadHooks}
       const out = [];

@@ -3,9 +3,17 @@
 //!
 //! Why not napi-rs's `JsDeferred`: each one owns a threadsafe function (TSFN), created and released
 //! per call, which costs microseconds per call and wakes the loop once per result. Here each JS
-//! environment owns one long-lived TSFN; pool threads push completions into a shared queue and call
-//! the TSFN only when the queue was empty, so the JS thread drains results in batches. The TSFN is
-//! referenced (keeps the process alive) only while promises are pending.
+//! environment owns long-lived TSFNs; pool threads push completions into a shared queue and call a
+//! TSFN only when the queue was empty, so the JS thread drains results in batches. The TSFNs are
+//! referenced (keep the process alive) only while promises are pending.
+//!
+//! Why two TSFNs, used in turn: Node re-runs a TSFN's callback at once, in the same loop turn, when
+//! it was called again while its callback (and the microtasks that callback queued) ran, up to 1000
+//! times. With one TSFN, a stream of small jobs whose continuations queue more jobs (`for await`,
+//! 256 lanes of `await hash()`) kept the loop in that turn for a quarter of a second, starving
+//! timers and I/O. A drain therefore arms the *other* channel for the next wake-up. libuv runs each
+//! async handle at most once per pass over its handles, so a loop turn drains at most twice, and
+//! timers and I/O run between batches.
 //!
 //! Exactly-once settlement: pending promises live in a table owned by the JS thread, keyed by a
 //! job id. Whoever removes the entry first (the drain with a result, or the abort listener) settles
@@ -92,15 +100,20 @@ struct Shared {
 
 struct SharedState {
   /// False once the environment is torn down (a worker terminated, the process exiting): jobs then
-  /// skip their work and their results are dropped, and nobody touches the TSFN again.
+  /// skip their work and their results are dropped, and nobody touches the TSFNs again.
   alive: bool,
   completions: Vec<Completion>,
-  tsfn: sys::napi_threadsafe_function,
+  channels: Channels,
+  /// The channel the next wake-up goes through: the one not drained last.
+  next_channel: usize,
 }
 
-// SAFETY: the only non-Send field is the TSFN handle, which N-API allows any thread to call; it is
-// used only under the mutex while `alive`, and `alive` is cleared (under the same mutex) by the
-// environment's cleanup hook before N-API finalizes the TSFN.
+/// The two completion TSFNs (see the module comment for why two).
+type Channels = [sys::napi_threadsafe_function; 2];
+
+// SAFETY: the only non-Send fields are the TSFN handles, which N-API allows any thread to call;
+// they are used only under the mutex while `alive`, and `alive` is cleared (under the same mutex)
+// by the environment's cleanup hook before N-API finalizes the TSFNs.
 unsafe impl Send for SharedState {}
 
 impl Shared {
@@ -116,16 +129,25 @@ impl Shared {
     let wake = state.completions.is_empty();
     state.completions.push(completion);
     if wake {
+      let channel = state.next_channel;
       // SAFETY: `alive` under the lock guarantees the TSFN is not finalized (see SharedState).
-      // Non-blocking on an unbounded queue cannot fail for lack of room.
+      // Non-blocking on an unbounded queue cannot fail for lack of room. The data pointer only
+      // carries the channel's index to `drain`; it is never dereferenced.
       unsafe {
         sys::napi_call_threadsafe_function(
-          state.tsfn,
-          ptr::null_mut(),
+          state.channels[channel],
+          channel as *mut c_void,
           sys::ThreadsafeFunctionCallMode::nonblocking,
         )
       };
     }
+  }
+
+  /// Takes every completion queued so far; wake-ups from now on go through the other channel.
+  fn take_completions(&self, drained_channel: usize) -> Vec<Completion> {
+    let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+    state.next_channel = 1 - drained_channel;
+    std::mem::take(&mut state.completions)
   }
 }
 
@@ -139,7 +161,7 @@ struct Pending {
 struct EnvBridge {
   env: sys::napi_env,
   shared: Arc<Shared>,
-  tsfn: sys::napi_threadsafe_function,
+  channels: Channels,
   /// Keyed by sequential job ids, so no hashing is needed.
   pending: IntMap<u64, Pending>,
   next_id: u64,
@@ -398,21 +420,20 @@ fn settle(env: sys::napi_env, deferred: sys::napi_deferred, outcome: Result<Sett
   }
 }
 
-/// The TSFN's callback: drains every completion queued since the last drain.
+/// A completion TSFN's callback: drains every completion queued since the last drain.
 unsafe extern "C" fn drain(
   env: sys::napi_env,
   _js_callback: sys::napi_value,
   context: *mut c_void,
-  _data: *mut c_void,
+  channel: *mut c_void,
 ) {
   if env.is_null() {
     return; // the TSFN is being finalized; nothing can be settled any more
   }
-  // SAFETY: `context` is the `Arc<Shared>` leaked in `EnvBridge::new`, freed only by the TSFN's
+  // SAFETY: `context` is an `Arc<Shared>` leaked in `EnvBridge::new`, freed only by the TSFN's
   // finalizer, which runs after the last call of this callback.
   let shared = unsafe { &*(context as *const Shared) };
-  let completions = std::mem::take(&mut shared.state.lock().unwrap_or_else(|e| e.into_inner()).completions);
-  for completion in completions {
+  for completion in shared.take_completions(channel as usize) {
     let Some(pending) = take_pending(env, completion.id) else {
       continue;
     };
@@ -459,45 +480,19 @@ impl EnvBridge {
       state: Mutex::new(SharedState {
         alive: true,
         completions: Vec::new(),
-        tsfn: ptr::null_mut(),
+        channels: [ptr::null_mut(); 2],
+        next_channel: 0,
       }),
     });
-    let context = Arc::into_raw(shared.clone()) as *mut c_void;
-    let mut tsfn = ptr::null_mut();
-    let mut name = ptr::null_mut();
-    // SAFETY: JS thread of `env`. The TSFN has no JS function; `drain` does the work. The leaked Arc
-    // is freed by `finalize_shared`. The cleanup hook is added after the TSFN so it runs before
-    // N-API's own hook finalizes the TSFN (hooks run in reverse order of addition).
-    unsafe {
-      sys::napi_create_string_utf8(env, c"offloop".as_ptr(), 7, &mut name);
-      let status = sys::napi_create_threadsafe_function(
-        env,
-        ptr::null_mut(),
-        ptr::null_mut(),
-        name,
-        0,
-        1,
-        context,
-        Some(finalize_shared),
-        context,
-        Some(drain),
-        &mut tsfn,
-      );
-      if status != sys::Status::napi_ok {
-        drop(Arc::from_raw(context as *const Shared));
-        return Err(OffloopError::error(
-          "ERR_OFFLOOP_INTERNAL",
-          "offloop: cannot create its completion channel",
-        ));
-      }
-      sys::napi_unref_threadsafe_function(env, tsfn);
-      sys::napi_add_env_cleanup_hook(env, Some(env_teardown), ptr::null_mut());
-    }
-    shared.state.lock().unwrap_or_else(|e| e.into_inner()).tsfn = tsfn;
+    let channels = [new_channel(env, &shared)?, new_channel(env, &shared)?];
+    // SAFETY: JS thread of `env`. The cleanup hook is added after the TSFNs so it runs before
+    // N-API's own hooks finalize them (hooks run in reverse order of addition).
+    unsafe { sys::napi_add_env_cleanup_hook(env, Some(env_teardown), ptr::null_mut()) };
+    shared.state.lock().unwrap_or_else(|e| e.into_inner()).channels = channels;
     Ok(EnvBridge {
       env,
       shared,
-      tsfn,
+      channels,
       pending: IntMap::default(),
       next_id: 0,
       referenced: false,
@@ -508,17 +503,54 @@ impl EnvBridge {
   fn update_ref(&mut self) {
     let want = !self.pending.is_empty();
     if want != self.referenced {
-      // SAFETY: JS thread of `self.env`; the TSFN lives as long as the environment.
-      unsafe {
-        if want {
-          sys::napi_ref_threadsafe_function(self.env, self.tsfn)
-        } else {
-          sys::napi_unref_threadsafe_function(self.env, self.tsfn)
-        }
-      };
+      for tsfn in self.channels {
+        // SAFETY: JS thread of `self.env`; the TSFNs live as long as the environment.
+        unsafe {
+          if want {
+            sys::napi_ref_threadsafe_function(self.env, tsfn)
+          } else {
+            sys::napi_unref_threadsafe_function(self.env, tsfn)
+          }
+        };
+      }
       self.referenced = want;
     }
   }
+}
+
+/// One completion TSFN, unreferenced until a promise is pending. It holds a reference to `shared`,
+/// released by its finalizer.
+fn new_channel(env: sys::napi_env, shared: &Arc<Shared>) -> Result<sys::napi_threadsafe_function> {
+  let context = Arc::into_raw(shared.clone()) as *mut c_void;
+  let mut tsfn = ptr::null_mut();
+  let mut name = ptr::null_mut();
+  // SAFETY: JS thread of `env`. The TSFN has no JS function; `drain` does the work. The leaked Arc
+  // is freed by `finalize_shared`, or here if the TSFN could not be made.
+  unsafe {
+    sys::napi_create_string_utf8(env, c"offloop".as_ptr(), 7, &mut name);
+    let status = sys::napi_create_threadsafe_function(
+      env,
+      ptr::null_mut(),
+      ptr::null_mut(),
+      name,
+      0,
+      1,
+      context,
+      Some(finalize_shared),
+      context,
+      Some(drain),
+      &mut tsfn,
+    );
+    if status != sys::Status::napi_ok {
+      drop(Arc::from_raw(context as *const Shared));
+      return Err(OffloopError::error(
+        "ERR_OFFLOOP_INTERNAL",
+        "offloop: cannot create its completion channel",
+      ));
+    }
+    sys::napi_unref_threadsafe_function(env, tsfn);
+  }
+  Ok(tsfn)
 }
 
 fn check(status: sys::napi_status) -> napi::Result<()> {
