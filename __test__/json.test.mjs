@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url'
 import canonicalize from 'canonicalize'
 
 import { cases, differences, inputs } from './jq-cases.mjs'
+import { runChild, childJson } from './helpers.mjs'
 
 const { jq, jqValues, compileJq, JqProgram, jqFile, canonicalizeJson, canonicalizeJsonSync } = createRequire(import.meta.url)(
   '../index.js',
@@ -132,6 +133,42 @@ describe('NDJSON', () => {
     assert.equal(out, Array.from({ length: 25000 }, (_, i) => `${i * 2}\n`).join(''))
     assert.equal(await jq('.i', '{"i":1}\r\n\n{"i":2}', { ndjson: true }), '1\n2\n')
     assert.deepEqual(await jqValues('.', Buffer.from(text), { ndjson: true }), lines.map((l) => JSON.parse(l)))
+  })
+
+  test('large ASCII outputs reach JS without a copy on its heap; other outputs are copied; both are whole', async () => {
+    // An ASCII output of 256 KiB or more becomes an external string over Rust's buffer (freed by
+    // V8's GC), so keeping 8 outputs of ~2.9 MB adds next to nothing to the JS heap; a non-ASCII
+    // output is decoded into the heap, which shows the measurement sees copies.
+    const r = await runChild(
+      `import v8 from 'node:v8';
+      import { createRequire } from 'node:module';
+      const { jq } = createRequire(import.meta.url)(${JSON.stringify(join(here, '..', 'index.js'))});
+      const lines = Array.from({ length: 200000 }, (_, i) => JSON.stringify({ i, s: 'ascii-' + i, u: 'ünï-' + i }));
+      const input = Buffer.from(lines.join('\\n'));
+      lines.length = 0;
+      const heapGrowth = async (program) => {
+        gc();
+        const before = v8.getHeapStatistics().used_heap_size;
+        const outputs = [];
+        for (let k = 0; k < 8; k++) outputs.push(await jq(program, input, { ndjson: true, raw: true }));
+        const grew = v8.getHeapStatistics().used_heap_size - before;
+        return { grew, outputs };
+      };
+      const ascii = await heapGrowth('.s');
+      const unicode = await heapGrowth('.u');
+      const expected = (prefix) => Array.from({ length: 200000 }, (_, i) => prefix + i + '\\n').join('');
+      const whole = ascii.outputs.every((o) => o === expected('ascii-')) && unicode.outputs.every((o) => o === expected('ünï-'));
+      const size = ascii.outputs[0].length;
+      ascii.outputs.length = 0;
+      for (let k = 0; k < 3; k++) gc(); // the external strings' finalizers free Rust's buffers
+      console.log(JSON.stringify({ whole, size, asciiGrew: ascii.grew, unicodeGrew: unicode.grew }));`,
+      { args: ['--expose-gc'] },
+    )
+    const { whole, size, asciiGrew, unicodeGrew } = childJson(r)
+    assert.ok(whole, 'outputs differ from the expected text')
+    assert.ok(size > 256 * 1024)
+    assert.ok(asciiGrew < size, `JS heap grew ${asciiGrew} bytes for 8 ASCII outputs of ${size} bytes`)
+    assert.ok(unicodeGrew > 2 * size, `JS heap grew only ${unicodeGrew} bytes for 8 copied outputs of ~${size} bytes`)
   })
 
   test('records the fast evaluator leaves to jaq come out the same, in order', async () => {

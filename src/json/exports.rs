@@ -17,6 +17,7 @@ use super::run::{self, FileOutput, Format, Globals, Output, RunOptions, Text};
 use crate::runtime::abort::Signal;
 use crate::runtime::args::{Kind, Options};
 use crate::runtime::bytes::ByteView;
+use crate::runtime::text::JsText;
 use crate::runtime::{spawn, sync, Cancel, Job, JsArg, OffloopError, Result};
 
 /// Default `maxOutputBytes`: 256 MiB, half of the longest string V8 can make.
@@ -217,47 +218,22 @@ fn run_program(program: &Program, input: ByteView, settings: &Settings, cancel: 
   }
 }
 
-/// Output text for JavaScript. ASCII text (the usual case: `JSON.stringify`-style escaping keeps
-/// most output ASCII) is made a one-byte string, which V8 copies without decoding UTF-8.
-pub struct JsonText(String);
-
-impl JsonText {
-  fn new(output: Output) -> Result<Self> {
-    String::from_utf8(output.text)
-      .map(JsonText)
-      .map_err(|_| OffloopError::error("ERR_OFFLOOP_INTERNAL", "jq output is not UTF-8"))
-  }
-}
-
-impl ToNapiValue for JsonText {
-  unsafe fn to_napi_value(env: sys::napi_env, value: Self) -> napi::Result<sys::napi_value> {
-    if !value.0.is_ascii() {
-      // SAFETY: forwarded; same contract.
-      return unsafe { String::to_napi_value(env, value.0) };
-    }
-    let mut string = ptr::null_mut();
-    // SAFETY: JS thread of `env` (the caller's contract); ASCII is valid Latin-1.
-    let status =
-      unsafe { sys::napi_create_string_latin1(env, value.0.as_ptr().cast(), value.0.len() as isize, &mut string) };
-    if status != sys::Status::napi_ok {
-      return Err(napi::Error::new(
-        napi::Status::GenericFailure,
-        "offloop: the output is too large for a JavaScript string",
-      ));
-    }
-    Ok(string)
-  }
+/// The output text for JavaScript (see `runtime::text` for how it crosses without a stall).
+fn output_text(output: Output) -> Result<JsText> {
+  String::from_utf8(output.text)
+    .map(JsText::new)
+    .map_err(|_| OffloopError::error("ERR_OFFLOOP_INTERNAL", "jq output is not UTF-8"))
 }
 
 /// A JSON text that becomes a JS value through `JSON.parse` on the JS thread: far faster than
 /// building objects through N-API, but still JS-thread work, so only for small outputs.
-pub struct ParsedJson(JsonText);
+pub struct ParsedJson(JsText);
 
 impl ToNapiValue for ParsedJson {
   unsafe fn to_napi_value(env: sys::napi_env, value: Self) -> napi::Result<sys::napi_value> {
     // SAFETY: JS thread of `env`, per the caller's contract.
     unsafe {
-      let text = JsonText::to_napi_value(env, value.0)?;
+      let text = JsText::to_napi_value(env, value.0)?;
       let mut global = ptr::null_mut();
       let mut json = ptr::null_mut();
       let mut parse = ptr::null_mut();
@@ -280,7 +256,7 @@ impl ToNapiValue for ParsedJson {
 
 /// What `jqFile()` resolves with: the output text, or the number of outputs written.
 pub enum FileResult {
-  Text(JsonText),
+  Text(JsText),
   Count(f64),
 }
 
@@ -289,7 +265,7 @@ impl ToNapiValue for FileResult {
     // SAFETY: forwarded; same contract.
     unsafe {
       match value {
-        FileResult::Text(text) => JsonText::to_napi_value(env, text),
+        FileResult::Text(text) => JsText::to_napi_value(env, text),
         FileResult::Count(count) => f64::to_napi_value(env, count),
       }
     }
@@ -315,12 +291,7 @@ impl ToNapiValue for FileResult {
   ts_args_type = "filter: string, input: string | Uint8Array, options?: JqOptions",
   ts_return_type = "Promise<string>"
 )]
-pub fn jq<'env>(
-  env: &'env Env,
-  filter: JsArg,
-  input: JsArg,
-  options: JsArg,
-) -> napi::Result<PromiseRaw<'env, JsonText>> {
+pub fn jq<'env>(env: &'env Env, filter: JsArg, input: JsArg, options: JsArg) -> napi::Result<PromiseRaw<'env, JsText>> {
   spawn(env, || {
     let code = self::filter(filter)?;
     let input = self::input(input)?;
@@ -328,7 +299,7 @@ pub fn jq<'env>(
     Ok(
       Job::new(move |cancel| {
         let program = program::compile_cached(&code)?;
-        JsonText::new(run_program(&program, input, &settings, cancel)?)
+        output_text(run_program(&program, input, &settings, cancel)?)
       })
       .abortable(signal),
     )
@@ -355,7 +326,7 @@ pub fn jq_values<'env>(
     Ok(
       Job::new(move |cancel| {
         let program = program::compile_cached(&code)?;
-        Ok(ParsedJson(JsonText::new(run_program(
+        Ok(ParsedJson(output_text(run_program(
           &program, input, &settings, cancel,
         )?)?))
       })
@@ -392,12 +363,12 @@ impl JqProgram {
     ts_args_type = "input: string | Uint8Array, options?: JqOptions",
     ts_return_type = "Promise<string>"
   )]
-  pub fn run<'env>(&self, env: &'env Env, input: JsArg, options: JsArg) -> napi::Result<PromiseRaw<'env, JsonText>> {
+  pub fn run<'env>(&self, env: &'env Env, input: JsArg, options: JsArg) -> napi::Result<PromiseRaw<'env, JsText>> {
     let program = self.program.clone();
     spawn(env, || {
       let input = self::input(input)?;
       let (settings, signal) = settings(options, FormatKind::Lines)?;
-      Ok(Job::new(move |cancel| JsonText::new(run_program(&program, input, &settings, cancel)?)).abortable(signal))
+      Ok(Job::new(move |cancel| output_text(run_program(&program, input, &settings, cancel)?)).abortable(signal))
     })
   }
 
@@ -419,7 +390,7 @@ impl JqProgram {
       let (settings, signal) = settings(options, FormatKind::Array)?;
       Ok(
         Job::new(move |cancel| {
-          Ok(ParsedJson(JsonText::new(run_program(
+          Ok(ParsedJson(output_text(run_program(
             &program, input, &settings, cancel,
           )?)?))
         })
@@ -466,7 +437,7 @@ pub fn jq_file<'env>(
         let globals = Globals::new(&program, settings.vars.as_deref())?;
         let output = settings.output_path.as_deref();
         match run::run_file(&program, &globals, &path, output, &settings.run, cancel)? {
-          FileOutput::Text(output) => Ok(FileResult::Text(JsonText::new(output)?)),
+          FileOutput::Text(output) => Ok(FileResult::Text(output_text(output)?)),
           FileOutput::Written(count) => Ok(FileResult::Count(count as f64)),
         }
       })
@@ -502,16 +473,12 @@ fn canonicalize(input: &Bytes, max_depth: usize) -> Result<String> {
   ts_args_type = "input: string | Uint8Array, options?: CanonicalizeOptions",
   ts_return_type = "Promise<string>"
 )]
-pub fn canonicalize_json<'env>(
-  env: &'env Env,
-  input: JsArg,
-  options: JsArg,
-) -> napi::Result<PromiseRaw<'env, JsonText>> {
+pub fn canonicalize_json<'env>(env: &'env Env, input: JsArg, options: JsArg) -> napi::Result<PromiseRaw<'env, JsText>> {
   spawn(env, || {
     let input = self::input(input)?;
     let options = CanonicalizeOptions::decode(options)?;
     let depth = options.depth();
-    Ok(Job::new(move |_| canonicalize(&input_bytes(input)?, depth).map(JsonText)).abortable(options.signal))
+    Ok(Job::new(move |_| canonicalize(&input_bytes(input)?, depth).map(JsText::new)).abortable(options.signal))
   })
 }
 

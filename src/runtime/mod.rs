@@ -1,7 +1,8 @@
 //! The runtime every export goes through: offloop's thread pool, the promise bridge that settles
 //! promises from it, `AbortSignal` support, the error type, and argument decoding (with zero-copy
 //! views of large inputs, `bytes`); for streams, in-order work on the pool (`serial`) and a consumer
-//! of JS async iterables (`iterate`); Node-style file errors (`fs`).
+//! of JS async iterables (`iterate`); Node-style file errors (`fs`); large text handed to JS without a
+//! stall (`text`).
 
 pub mod abort;
 pub mod args;
@@ -15,6 +16,7 @@ pub mod pool;
 pub mod serial;
 #[cfg(feature = "test-hooks")]
 mod test_hooks;
+pub mod text;
 
 pub use args::JsArg;
 pub(crate) use bridge::promise;
