@@ -80,6 +80,9 @@ export class Bench {
     const minOps = spec.minOps ?? (this.quick ? 2 : 5);
     this.log(`  ${this.section} | ${group} | ${impl} ...`);
     if (setup) await setup();
+    // Start from a collected heap (npm run bench passes --expose-gc), so a row does not pay for a
+    // major GC of the garbage earlier rows left.
+    globalThis.gc?.();
     // Warm-up: JIT, the pool's threads, caches.
     const warmEnd = performance.now() + Math.min(200, durationMs / 4);
     do await op(); while (performance.now() < warmEnd);

@@ -53,8 +53,10 @@ impl Cancel {
     self.0.as_ref().is_some_and(|flag| flag.load(Ordering::Acquire))
   }
 
-  /// `Err(AbortError)` once cancelled, for `?` between chunks of work.
+  /// `Err(AbortError)` once cancelled, for `?` between chunks of work. Also where a long job
+  /// gives its core to a waiting JS thread ([`super::pool::give_way`]).
   pub fn check(&self) -> Result<()> {
+    super::pool::give_way();
     if self.is_cancelled() {
       Err(OffloopError::aborted())
     } else {
