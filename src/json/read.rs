@@ -426,7 +426,11 @@ impl<'de, B: Build<'de>> Visitor<'de> for Seed<'_, B> {
 
   fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<B::Value, A::Error> {
     let inner = self.nested(self.shape)?;
-    let mut entries = Vec::new();
+    // A shape names the keys kept: room for them at once (objects read whole grow as usual).
+    let mut entries = Vec::with_capacity(match self.shape {
+      Shape::Fields(fields) => fields.len(),
+      Shape::All => 0,
+    });
     while let Some(key) = map.next_key_seed(Key)? {
       match self.shape.field(key.as_bytes()) {
         Some(shape) => {
