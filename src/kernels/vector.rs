@@ -357,7 +357,7 @@ fn check_finite(values: &[f32], name: &str) -> Result<()> {
 
 /// Checks and prepares queries (a multiple of `dim` finite values) for `metric`.
 pub fn prepare_queries(mut queries: Vec<f32>, dim: usize, metric: Metric, name: &str) -> Result<Vec<f32>> {
-  if queries.len() % dim != 0 {
+  if !queries.len().is_multiple_of(dim) {
     return Err(OffloopError::out_of_range(
       &format!("{name}.length"),
       &format!("a multiple of the dimension ({dim})"),
@@ -453,7 +453,7 @@ impl Index {
   /// the first. Nothing is added when they are invalid.
   pub fn add(&mut self, vectors: &[f32]) -> Result<usize> {
     let dim = self.dim();
-    if vectors.len() % dim != 0 {
+    if !vectors.len().is_multiple_of(dim) {
       return Err(OffloopError::out_of_range(
         "vectors.length",
         &format!("a multiple of the dimension ({dim})"),

@@ -74,7 +74,8 @@ impl<'env> Signal<'env> {
     if ok {
       Ok(aborted)
     } else {
-      clear_exception(self.env);
+      // SAFETY: JS thread, as the calls above.
+      unsafe { clear_exception(self.env) };
       Err(OffloopError::invalid_type(
         "options.signal",
         "an instance of AbortSignal",
@@ -207,10 +208,13 @@ fn string(env: sys::napi_env, s: &str) -> sys::napi_value {
 }
 
 /// Drops a pending JS exception: the caller reports its own typed error instead.
-pub fn clear_exception(env: sys::napi_env) {
+///
+/// # Safety
+/// On the JS thread of `env`, which is live.
+pub unsafe fn clear_exception(env: sys::napi_env) {
   let mut pending = false;
   let mut exception = ptr::null_mut();
-  // SAFETY: JS thread of `env`.
+  // SAFETY: this function's contract.
   unsafe {
     sys::napi_is_exception_pending(env, &mut pending);
     if pending {

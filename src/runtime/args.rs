@@ -361,7 +361,8 @@ impl JsArg {
         // SAFETY: as above.
         let status = unsafe { sys::napi_get_element(self.env, self.value, i, &mut value) };
         if status != sys::Status::napi_ok {
-          clear_exception(self.env);
+          // SAFETY: as above.
+          unsafe { clear_exception(self.env) };
           return Err(OffloopError::invalid_value(
             &format!("{name}[{i}]"),
             "could not be read: its getter threw",
@@ -415,7 +416,8 @@ impl JsArg {
         && sys::napi_call_function(env, json, stringify, 1, &self.value, &mut text) == sys::Status::napi_ok
     };
     if !ok {
-      clear_exception(env);
+      // SAFETY: JS thread, as the calls above.
+      unsafe { clear_exception(env) };
       return Err(OffloopError::invalid_value(name, "cannot be serialized to JSON"));
     }
     let text = JsArg { env, value: text };
@@ -587,7 +589,8 @@ impl Options {
     // SAFETY: JS thread; `object` is live for the call.
     let status = unsafe { sys::napi_get_named_property(object.env, object.value, key_c.as_ptr(), &mut value) };
     if status != sys::Status::napi_ok {
-      clear_exception(object.env);
+      // SAFETY: JS thread, as above.
+      unsafe { clear_exception(object.env) };
       return Err(OffloopError::invalid_value(
         &path,
         "could not be read: its getter threw",

@@ -390,7 +390,8 @@ pub(super) fn abort(env: sys::napi_env, id: u64, reason: sys::napi_value) {
     link.cancel.cancel();
     link.forget(env);
   }
-  let error = OffloopError::aborted().to_js(env);
+  // SAFETY: the abort listener runs on the JS thread of `env`.
+  let error = unsafe { OffloopError::aborted().to_js(env) };
   if !error.is_null() && !reason.is_null() {
     // SAFETY: JS thread; both values are live in this callback's scope.
     unsafe { sys::napi_set_named_property(env, error, c"cause".as_ptr(), reason) };

@@ -111,10 +111,12 @@ impl OffloopError {
   }
 
   /// Builds the JS error object. Returns null only when the environment is tearing down.
-  pub fn to_js(&self, env: sys::napi_env) -> sys::napi_value {
-    // SAFETY: called on the JS thread of `env` (the bridge and the #[napi] layer only call it
-    // there). Each napi call checks its own arguments; a failure leaves `error` null, which callers
-    // treat as "the environment is gone".
+  ///
+  /// # Safety
+  /// On the JS thread of `env`, which is live.
+  pub unsafe fn to_js(&self, env: sys::napi_env) -> sys::napi_value {
+    // SAFETY: on the JS thread of `env` (this function's contract). Each napi call checks its own
+    // arguments; a failure leaves `error` null, which callers treat as "the environment is gone".
     unsafe {
       let mut code = std::ptr::null_mut();
       let mut message = std::ptr::null_mut();
@@ -149,11 +151,16 @@ impl OffloopError {
 
   /// Throws this error into JS and returns the napi-rs error that tells the binding layer an
   /// exception is already pending (so napi-rs does not throw a second, generic one).
-  pub fn throw(&self, env: sys::napi_env) -> napi::Error {
-    let error = self.to_js(env);
-    if !error.is_null() {
-      // SAFETY: JS thread of `env`; `error` is a live value made just above.
-      unsafe { sys::napi_throw(env, error) };
+  ///
+  /// # Safety
+  /// On the JS thread of `env`, which is live.
+  pub unsafe fn throw(&self, env: sys::napi_env) -> napi::Error {
+    // SAFETY: this function's contract; `error` is a live value made just above.
+    unsafe {
+      let error = self.to_js(env);
+      if !error.is_null() {
+        sys::napi_throw(env, error);
+      }
     }
     napi::Error::new(napi::Status::PendingException, self.message.clone())
   }

@@ -197,7 +197,8 @@ fn after<C: Consumer>(
       })
     });
   if attached.is_err() {
-    clear_exception(drive.env);
+    // SAFETY: JS thread (the iteration is driven from JS callbacks).
+    unsafe { clear_exception(drive.env) };
     drive.reject(Rejection::Error(OffloopError::error(
       "ERR_OFFLOOP_INTERNAL",
       "offloop: cannot wait for a promise of the iterable",
@@ -318,7 +319,8 @@ impl<C: Consumer> Drive<C> {
     // The loop is over: drop the consumer (and what it holds) now rather than at garbage collection.
     self.consumer.borrow_mut().take();
     let error = match rejection {
-      Rejection::Error(error) => error.to_js(self.env),
+      // SAFETY: JS thread (the iteration is driven from JS callbacks).
+      Rejection::Error(error) => unsafe { error.to_js(self.env) },
       Rejection::Value(value) => value,
     };
     // SAFETY: JS thread; the deferred is taken, so it is settled once.

@@ -25,5 +25,6 @@ pub use error::{ErrorKind, OffloopError, Result};
 
 /// Runs a sync export's body, turning an `OffloopError` into a thrown JS error of the right class.
 pub fn sync<T>(env: &napi::Env, body: impl FnOnce() -> Result<T>) -> napi::Result<T> {
-  body().map_err(|e| e.throw(env.raw()))
+  // SAFETY: napi-rs hands a `&Env` to #[napi] functions only, on their JS thread.
+  body().map_err(|e| unsafe { e.throw(env.raw()) })
 }
