@@ -1,4 +1,4 @@
-//! JsText made on the pool, handed to JavaScript as a string without blocking the event loop on it.
+//! Text made on the pool, handed to JavaScript as a string without blocking the event loop on it.
 //!
 //! Why: creating a 10 MB string through N-API copies (and for UTF-8, decodes) it on the JS thread:
 //! about 8 ms for a 9.6 MB jq output, measured as one event-loop stall at the moment the promise
@@ -37,7 +37,7 @@ impl JsText {
 
 impl ToNapiValue for JsText {
   unsafe fn to_napi_value(env: sys::napi_env, value: Self) -> napi::Result<sys::napi_value> {
-    let JsText { text, ascii } = value;
+    let JsText { mut text, ascii } = value;
     if !ascii {
       // SAFETY: forwarded; same contract (JS thread of `env`).
       return unsafe { String::to_napi_value(env, text) };
@@ -46,27 +46,23 @@ impl ToNapiValue for JsText {
       // SAFETY: JS thread of `env` (the caller's contract).
       match unsafe { external_latin1(env, text) } {
         Ok(string) => return Ok(string),
-        Err(text) => {
+        Err(declined) => {
           EXTERNAL_UNAVAILABLE.store(true, Ordering::Relaxed);
-          // SAFETY: as above.
-          return unsafe { latin1(env, &text) };
+          text = declined;
         }
       }
     }
-    // SAFETY: as above.
-    unsafe { latin1(env, &text) }
+    let mut string = ptr::null_mut();
+    // SAFETY: JS thread of `env`; ASCII is valid Latin-1 and `text` outlives the call.
+    let status = unsafe { sys::napi_create_string_latin1(env, text.as_ptr().cast(), text.len() as isize, &mut string) };
+    if status != sys::Status::napi_ok {
+      return Err(napi::Error::new(
+        napi::Status::GenericFailure,
+        "offloop: the output is too large for a JavaScript string",
+      ));
+    }
+    Ok(string)
   }
-}
-
-/// A copy of ASCII `text` as a one-byte string (no UTF-8 decoding).
-unsafe fn latin1(env: sys::napi_env, text: &str) -> napi::Result<sys::napi_value> {
-  let mut string = ptr::null_mut();
-  // SAFETY: JS thread of `env`; ASCII is valid Latin-1 and `text` outlives the call.
-  let status = unsafe { sys::napi_create_string_latin1(env, text.as_ptr().cast(), text.len() as isize, &mut string) };
-  if status != sys::Status::napi_ok {
-    return Err(too_large());
-  }
-  Ok(string)
 }
 
 /// An external one-byte string over `text`'s buffer, or `text` back if the runtime declined.
@@ -97,14 +93,10 @@ unsafe fn external_latin1(env: sys::napi_env, text: String) -> Result<sys::napi_
   }
 }
 
+/// V8's finalizer for an external string, on the JS thread: the buffer is freed on the pool, since
+/// handing megabytes back to the OS there would be the stall this module avoids.
 unsafe extern "C" fn free_text(_env: sys::node_api_basic_env, _data: *mut c_void, hint: *mut c_void) {
   // SAFETY: `hint` is the boxed String from `external_latin1`; V8 calls this once.
-  drop(unsafe { Box::from_raw(hint.cast::<String>()) });
-}
-
-fn too_large() -> napi::Error {
-  napi::Error::new(
-    napi::Status::GenericFailure,
-    "offloop: the output is too large for a JavaScript string",
-  )
+  let text = unsafe { Box::from_raw(hint.cast::<String>()) };
+  super::pool::pool().drop_later(text);
 }
