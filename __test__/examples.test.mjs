@@ -7,13 +7,13 @@ import { root } from './helpers.mjs';
 
 for (const name of ['express-login', 'fastify-login']) {
   test(`examples/${name}: signup, login, wrong password, metrics`, { timeout: 60_000 }, async () => {
-    const port = 41000 + Math.floor(Math.random() * 2000);
+    // Port 0: a fixed or random port can collide with a client socket's ephemeral port.
     const server = fork(join(root, 'examples', name, 'server.mjs'), [], {
-      env: { ...process.env, PORT: String(port) },
+      env: { ...process.env, PORT: '0' },
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     });
     try {
-      await new Promise((resolve, reject) => {
+      const { port } = await new Promise((resolve, reject) => {
         server.once('message', resolve);
         server.once('exit', (code) => reject(new Error(`exited with ${code}`)));
       });

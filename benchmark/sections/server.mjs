@@ -18,13 +18,14 @@ const VARIANTS = [
   ['bcryptjs', 'bcryptjs (bcrypt cost 10)'],
 ];
 
-function startServer(framework, variant, port) {
-  const child = fork(app, [framework, variant, String(port)], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+/** Forks a login server and resolves with it and the port it bound (the OS picks a free one). */
+function startServer(framework, variant) {
+  const child = fork(app, [framework, variant], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${framework}/${variant} did not start`)), 30_000);
-    child.once('message', () => {
+    child.once('message', ({ port }) => {
       clearTimeout(timer);
-      resolve(child);
+      resolve({ child, port });
     });
     child.once('exit', (code) => reject(new Error(`${framework}/${variant} exited with ${code}`)));
   });
@@ -37,7 +38,7 @@ function get(agent, port, path) {
       res.resume();
       res.on('end', () => resolve(performance.now() - t0));
     });
-    req.on('error', () => resolve(NaN));
+    req.on('error', (error) => resolve(error));
   });
 }
 
@@ -45,11 +46,13 @@ function get(agent, port, path) {
 function probe(port, everyMs) {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   const samples = { health: [], file: [] };
+  const failures = [];
   const pending = new Set();
   const timer = setInterval(() => {
     for (const path of ['health', 'file']) {
-      const p = get(agent, port, `/${path}`).then((ms) => {
-        if (!Number.isNaN(ms)) samples[path].push(ms);
+      const p = get(agent, port, `/${path}`).then((outcome) => {
+        if (typeof outcome === 'number') samples[path].push(outcome);
+        else failures.push(outcome);
         pending.delete(p);
       });
       pending.add(p);
@@ -59,6 +62,10 @@ function probe(port, everyMs) {
     clearInterval(timer);
     await Promise.all(pending);
     agent.destroy();
+    // A probe that never got an answer is a broken run, not a fast one: say why instead of printing NaN.
+    if (samples.health.length === 0 || samples.file.length === 0) {
+      throw new Error(`the probe got no answers (${failures.length} failed, first: ${failures[0]?.message})`);
+    }
     const stats = (xs) => {
       const s = xs.sort((a, b) => a - b);
       return { p50: percentile(s, 50), p99: percentile(s, 99), max: s[s.length - 1] };
@@ -76,12 +83,10 @@ export default async function serverSection(bench) {
       'Meanwhile a probe sends GET /health and GET /file (fs.promises.readFile of 512 bytes) every 20 ms. ' +
       'login/s counts 2xx responses only. The load generator shares the machine\'s cores with the server.',
   );
-  let port = 39000 + Math.floor(Math.random() * 1000);
   for (const framework of ['fastify', 'express']) {
     for (const [variant, impl] of VARIANTS) {
-      port++;
       bench.log(`  server | ${framework} | ${impl} ...`);
-      const server = await startServer(framework, variant, port);
+      const { child: server, port } = await startServer(framework, variant);
       try {
         // Warm-up: a few logins and probes.
         await autocannon({ url: `http://127.0.0.1:${port}/login`, method: 'POST', connections: 2, amount: 8,

@@ -1,4 +1,5 @@
-// A login server as users write it, for the `server` section: `node login-app.mjs <framework> <variant> <port>`.
+// A login server as users write it, for the `server` section: `node login-app.mjs <framework> <variant>`.
+// It listens on a port the OS picks and sends `{ port }` to its parent once it is listening.
 // POST /login verifies a password against a stored hash; GET /health answers at once; GET /file reads
 // a small file with fs.promises (it needs libuv's threadpool, which native peers fill with hashes).
 import { createRequire } from 'node:module';
@@ -8,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
-const [framework, variant, port] = process.argv.slice(2);
+const [framework, variant] = process.argv.slice(2);
 const PASSWORD = 'correct horse battery staple';
 const OWASP = { memoryCost: 19456, timeCost: 2, parallelism: 1 };
 
@@ -67,7 +68,8 @@ if (framework === 'fastify') {
   });
   app.get('/health', async () => 'ok');
   app.get('/file', async () => readFile(smallFile, 'utf8'));
-  await app.listen({ port: Number(port), host: '127.0.0.1' });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  process.send({ port: app.server.address().port });
 } else {
   const express = require('express');
   const app = express();
@@ -78,6 +80,9 @@ if (framework === 'fastify') {
   });
   app.get('/health', (req, res) => res.send('ok'));
   app.get('/file', async (req, res) => res.send(await readFile(smallFile, 'utf8')));
-  await new Promise((resolve) => app.listen(Number(port), '127.0.0.1', resolve));
+  // Express 5 hands listen errors to the callback instead of throwing them.
+  const server = await new Promise((resolve, reject) => {
+    const s = app.listen(0, '127.0.0.1', (error) => (error ? reject(error) : resolve(s)));
+  });
+  process.send({ port: server.address().port });
 }
-process.send?.('ready');

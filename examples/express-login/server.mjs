@@ -43,8 +43,11 @@ app.post('/login', async (req, res, next) => {
 app.get('/health', (req, res) => res.send('ok'));
 app.get('/metrics', (req, res) => res.json(poolStats()));
 
-const port = Number(process.env.PORT ?? 3000);
-app.listen(port, '127.0.0.1', () => {
+// PORT=0 lets the OS pick a free port; the bound port is printed and sent to a parent process.
+const server = app.listen(Number(process.env.PORT ?? 3000), '127.0.0.1', (error) => {
+  // Express 5 hands listen errors (EADDRINUSE) to this callback instead of throwing them.
+  if (error) throw error;
+  const { port } = server.address();
   console.log(`express-login listening on http://127.0.0.1:${port}`);
-  process.send?.('ready');
+  process.send?.({ port });
 });

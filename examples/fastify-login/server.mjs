@@ -38,7 +38,8 @@ app.post('/login', { schema: credentials }, async (req, reply) => {
 app.get('/health', async () => 'ok');
 app.get('/metrics', async () => poolStats());
 
-const port = Number(process.env.PORT ?? 3000);
-await app.listen({ port, host: '127.0.0.1' });
+// PORT=0 lets the OS pick a free port; the bound port is printed and sent to a parent process.
+await app.listen({ port: Number(process.env.PORT ?? 3000), host: '127.0.0.1' });
+const { port } = app.server.address();
 console.log(`fastify-login listening on http://127.0.0.1:${port}`);
-process.send?.('ready');
+process.send?.({ port });
