@@ -217,7 +217,12 @@ pub enum Expr {
   Select(Box<Expr>),
   If(Box<Expr>, Box<Expr>, Box<Expr>),
   Arr(Box<Expr>),
-  Obj(Vec<(ObjKey, Expr)>),
+  /// `{...}`; `distinct` when every key is a name and no name repeats, so entries need no
+  /// repeated-key check while the object is built.
+  Obj {
+    entries: Vec<(ObjKey, Expr)>,
+    distinct: bool,
+  },
   Interp(Vec<Interp>),
 }
 
@@ -275,8 +280,8 @@ impl Compiler<'_> {
       },
       Term::Arr(None) => Expr::Lit(Lit::EmptyArr),
       Term::Arr(Some(t)) => Expr::Arr(Box::new(self.term(t)?)),
-      Term::Obj(entries) => Expr::Obj(
-        entries
+      Term::Obj(entries) => {
+        let entries: Vec<(ObjKey, Expr)> = entries
           .iter()
           .map(|(key, value)| match (key, value) {
             (Term::Var(name), None) => Some((ObjKey::Name(name[1..].to_owned()), self.var(name)?)),
@@ -295,8 +300,15 @@ impl Compiler<'_> {
               Some((key, self.single(value)?))
             }
           })
-          .collect::<Option<_>>()?,
-      ),
+          .collect::<Option<_>>()?;
+        let distinct = entries.iter().enumerate().all(|(i, (key, _))| match key {
+          ObjKey::Name(name) => !entries[..i]
+            .iter()
+            .any(|(k, _)| matches!(k, ObjKey::Name(n) if n == name)),
+          ObjKey::Expr(_) => false,
+        });
+        Expr::Obj { entries, distinct }
+      }
       Term::Neg(t) => Expr::Neg(Box::new(self.single(t)?)),
       Term::BinOp(l, op, r) => {
         let pair = |l: &Term<&str>, r: &Term<&str>| Some((Box::new(self.single(l)?), Box::new(self.single(r)?)));
@@ -420,7 +432,7 @@ fn at_most_one(expr: &Expr) -> bool {
     | Expr::Or(..)
     | Expr::Alt(..)
     | Expr::Neg(_)
-    | Expr::Obj(_)
+    | Expr::Obj { .. }
     | Expr::Interp(_) => true,
     Expr::Index(base, ..) => at_most_one(base),
     Expr::Select(_) => true,
@@ -552,7 +564,7 @@ impl Expr {
         Fv::Arr(_) => "array",
         Fv::Obj(_) => "object",
       }))),
-      Expr::Obj(entries) => {
+      Expr::Obj { entries, distinct } => {
         let mut object: Vec<(Cow<'a, str>, Fv<'a>)> = Vec::with_capacity(entries.len());
         for (key, value) in entries {
           let key = match key {
@@ -569,6 +581,10 @@ impl Expr {
           };
           // A repeated key keeps its first place and takes the last value, as jq's objects do.
           let value = value.into_owned();
+          if *distinct {
+            object.push((key, value));
+            continue;
+          }
           match object.iter_mut().find(|(k, _)| *k == key) {
             Some(entry) => entry.1 = value,
             None => object.push((key, value)),
@@ -856,6 +872,9 @@ mod tests {
     ".a == .b, .a != .b, .a < .b, .a <= .b, .a > .b, .a >= .b",
     ".s < .t, .arr < .o, .n < .t",
     "{id, a: (.a + 1)}",
+    // A repeated name (jq: first place, last value) and a computed key: the checked path.
+    "{id, a: 1, b: 2, a: .id}",
+    "{(.s // \"k\"): .id, id}",
     "{id, sum: (.a + .b), diff: (.a - .b), prod: (.a * .b), quot: (.a / .b)}",
     ".a + .s",
     ".s + \"!\"",
