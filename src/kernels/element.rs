@@ -2,7 +2,7 @@
 //! compiled for each type.
 
 /// A number stored in a TypedArray.
-pub trait Element: Copy + Default + Send + Sync + 'static {
+pub trait Element: Copy + Send + Sync + 'static {
   /// The value as a JS number would hold it (64-bit integers round to the nearest double).
   fn to_f64(self) -> f64;
 

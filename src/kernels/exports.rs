@@ -509,11 +509,11 @@ impl<'env> SortOptions<'env> {
   }
 }
 
-fn sorted<A: TypedArrayArg>(view: View<A>, descending: bool, cancel: &Cancel) -> Result<AnyTypedArray>
+fn sorted<A: TypedArrayArg>(view: View<A>, descending: bool) -> Result<AnyTypedArray>
 where
   A::Element: Element,
 {
-  Ok(A::from_vec(view.read(|data| sort::sort(data, descending, cancel))??).into())
+  Ok(A::from_vec(view.read(|data| sort::sort(data, descending))?).into())
 }
 
 /// A sorted copy of a numeric TypedArray (of the same type), on all cores; the input is read in
@@ -532,9 +532,7 @@ pub fn sort<'env>(env: &'env Env, data: JsArg, options: JsArg) -> napi::Result<P
     let data = data.any_typed_view("data", NUMERIC_ARRAY)?;
     let options = SortOptions::decode(options)?;
     let descending = options.descending.unwrap_or(false);
-    Ok(
-      Job::new(move |cancel| with_typed_view!(data, |view| sorted(view, descending, cancel))).abortable(options.signal),
-    )
+    Ok(Job::new(move |_| with_typed_view!(data, |view| sorted(view, descending))).abortable(options.signal))
   })
 }
 
@@ -559,8 +557,8 @@ pub fn argsort<'env>(env: &'env Env, data: JsArg, options: JsArg) -> napi::Resul
     let options = SortOptions::decode(options)?;
     let descending = options.descending.unwrap_or(false);
     Ok(
-      Job::new(move |cancel| {
-        let order = with_typed_view!(data, |view| view.read(|data| sort::argsort(data, descending, cancel)))??;
+      Job::new(move |_| {
+        let order = with_typed_view!(data, |view| view.read(|data| sort::argsort(data, descending)))?;
         Ok(Uint32Array::from_vec(order))
       })
       .abortable(options.signal),

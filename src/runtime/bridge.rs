@@ -43,14 +43,6 @@ impl Cancel {
     Cancel(Some(Arc::new(AtomicBool::new(false))))
   }
 
-  /// A token that is already cancelled: for unit tests of code that checks one between chunks.
-  #[cfg(test)]
-  pub fn cancelled() -> Self {
-    let cancel = Self::new();
-    cancel.cancel();
-    cancel
-  }
-
   pub(super) fn cancel(&self) {
     if let Some(flag) = &self.0 {
       flag.store(true, Ordering::Release);
