@@ -1,6 +1,7 @@
 //! JSON input comes from clients: any bytes, as one document stream or as NDJSON, must give
 //! outputs or `ERR_JSON_PARSE` / `ERR_JQ_RUNTIME`, never a panic. Programs the fast evaluator runs
-//! are also run through jaq alone: both must produce the same outputs and errors.
+//! are also run through jaq alone: both must produce the same outputs and errors. The reader
+//! accepts exactly the texts serde_json accepts (`read.rs`'s tests compare the values too).
 #![no_main]
 
 use std::sync::OnceLock;
@@ -8,7 +9,8 @@ use std::sync::OnceLock;
 use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
 use offloop::json::program::{compile, Program};
-use offloop::json::read::MAX_DEPTH;
+use offloop::json::read::{parse_one, ReadOptions, Vals, MAX_DEPTH};
+use offloop::json::shape::Shape;
 use offloop::json::run::{run, Format, Globals, RunOptions, Text};
 use offloop::runtime::Cancel;
 
@@ -62,6 +64,12 @@ fn programs() -> &'static [(Program, Program)] {
 
 fuzz_target!(|data: &[u8]| {
   let input = Bytes::copy_from_slice(data);
+  // serde_json stops at 128 levels, the reader at 254: compare where neither limit can apply.
+  if data.iter().filter(|b| matches!(b, b'[' | b'{')).count() <= 128 {
+    let ours = parse_one(Vals(&input), &input, 0..input.len(), &Shape::All, &ReadOptions::default());
+    let theirs = serde_json::from_slice::<serde_json::Value>(data);
+    assert_eq!(ours.is_ok(), theirs.is_ok(), "ours {ours:?}, serde_json {theirs:?}");
+  }
   for (program, jaq_only) in programs() {
     for ndjson in [false, true] {
       let got = outputs(program, &input, ndjson);

@@ -1,31 +1,32 @@
-//! JSON text to jaq values.
+//! JSON text to jaq values, by a reader written for this job (`Reader`).
 //!
-//! Parsing goes through sonic-rs's serde deserializer into jaq's own `Val` with a hand-written
-//! visitor. Measured on 300k NDJSON log records (85 MB, one core): jaq-json's own reader
-//! (hifijson) 110–118 MB/s, serde_json 134–145 MB/s, simd-json 115 MB/s, sonic-rs 160–166 MB/s,
-//! sonic-rs with this visitor 166–185 MB/s. The visitor wins by building strings as slices of the
-//! input buffer (no copy, no allocation for the text itself) and objects at their final size. With
-//! a `Shape` from the filter it also skips what the filter never reads (about 1.6x less time).
+//! Strings are built as slices of the input buffer (no copy, no allocation for the text itself),
+//! objects at their final size, and with a `Shape` from the filter the reader skips what the
+//! filter never reads. Skipped values are still fully validated, so pruning never lets malformed
+//! input through, and the nesting depth cap holds there too.
 //!
-//! The nesting depth is capped (sonic-rs itself stops at 255 levels). Values the shape skips are
-//! still fully validated, through a visitor that builds nothing, so pruning never lets malformed
-//! input through and the depth cap holds there too.
+//! Why by hand: measured on 300k NDJSON log records (63 MB, one core, the benchmark's filter),
+//! sonic-rs through serde with a hand-written visitor, the fastest library path before (166–185
+//! MB/s where jaq-json's own reader did 110–118, serde_json 134–145, simd-json 115), spends most of
+//! its time in serde's visitor plumbing; sonic-rs's DOM cannot leave fields out, converting it
+//! cost as much as parsing, and it recurses without a depth limit; its lazy object iterator was
+//! 1.5x slower than serde. This reader parses the same records in about 0.67 of the serde path's
+//! time (best of 10, interleaved in one process: 243 ms against 361 ms). Its test checks it
+//! against serde_json on mutated texts.
 
 use std::borrow::Cow;
-use std::fmt;
 
 use bytes::Bytes;
 use jaq_json::{Map, Num, Val};
-use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use super::shape::Shape;
 
-/// The deepest nesting sonic-rs parses: it refuses the 255th level.
+/// The deepest nesting read by default: 254, the limit sonic-rs (the reader used before) had.
 pub const MAX_DEPTH: usize = 254;
 
-/// Stack a parse needs at most: sonic-rs and the visitors recurse once per nesting level, about
-/// 100 bytes a level in release builds (measured: 255 levels fit in 32 KiB), several KiB in
-/// debug builds. With less left, the parse runs on a new stack segment.
+/// Stack a parse needs at most: the reader recurses once per nesting level, a few hundred bytes
+/// a level in release builds, several KiB in debug builds. With less left, the parse runs on a
+/// new stack segment.
 const PARSE_STACK: usize = if cfg!(debug_assertions) { 4 << 20 } else { 256 << 10 };
 
 /// How a text is read.
@@ -56,23 +57,6 @@ pub struct ParseError {
   pub offset: usize,
 }
 
-impl ParseError {
-  fn from_sonic(error: sonic_rs::Error, base: usize) -> Self {
-    // sonic-rs's Display appends "at line L column C" and a snippet of the input: the position is
-    // reported separately and input data stays out of messages.
-    let text = error.to_string();
-    let mut message = text.split(" at line ").next().unwrap_or(&text).trim().to_owned();
-    if message.starts_with("Encountered nesting") {
-      // sonic-rs's own depth limit, worded after serde_json's (whose limit is 128).
-      message = format!("nesting deeper than {MAX_DEPTH} levels");
-    }
-    ParseError {
-      message,
-      offset: base + error.offset(),
-    }
-  }
-}
-
 /// 1-based line and column (in characters) of a byte offset of `text`.
 pub fn line_column(text: &[u8], offset: usize) -> (usize, usize) {
   let before = &text[..offset.min(text.len())];
@@ -87,6 +71,8 @@ pub fn line_column(text: &[u8], offset: usize) -> (usize, usize) {
 pub trait Build<'t>: Copy {
   type Value;
   type Key;
+  /// False for a builder that discards what it is given: numbers are then only checked.
+  const BUILDS: bool = true;
   fn null(self) -> Self::Value;
   fn bool(self, b: bool) -> Self::Value;
   fn int(self, n: i64) -> Self::Value;
@@ -175,22 +161,16 @@ pub fn parse_one<'t, B: Build<'t>>(
   shape: &Shape,
   options: &ReadOptions,
 ) -> Result<B::Value, ParseError> {
-  stacker::maybe_grow(PARSE_STACK, 2 * PARSE_STACK, || {
-    let mut de = sonic_rs::Deserializer::from_slice(&text[range.clone()]);
-    let value = Seed::new(build, shape, options)
-      .deserialize(&mut de)
-      .map_err(|e| ParseError::from_sonic(e, range.start))?;
-    de.end().map_err(|e| ParseError::from_sonic(e, range.start))?;
-    Ok(value)
-  })
+  let mut reader = Reader::new(&text[..range.end], range.start, options);
+  let value = reader.value_on_stack(build, shape).map_err(|e| *e)?;
+  if reader.space().is_some() {
+    return reader.fail("trailing characters after the value").map_err(|e| *e);
+  }
+  Ok(value)
 }
 
 /// Parses a sequence of JSON values separated by whitespace (what `jq` reads), in order.
-/// An empty or all-whitespace text has no values.
-///
-/// The usual input is one document: it is parsed in one go, and a check that only whitespace
-/// follows. When more follows, value boundaries come from `value_end` (sonic-rs does not say where
-/// a value ended, and the offset of its trailing-characters error is not reliable for that).
+/// An empty or all-whitespace text has no values; the sequence ends after the first error.
 pub fn parse_many<'t, 'a, B: Build<'t> + 'a>(
   build: B,
   text: &'t [u8],
@@ -200,349 +180,452 @@ pub fn parse_many<'t, 'a, B: Build<'t> + 'a>(
 where
   't: 'a,
 {
-  let mut start = 0;
-  let mut first = true;
+  let mut reader = Reader::new(text, 0, options);
   let mut done = false;
   std::iter::from_fn(move || {
-    if done {
+    if done || reader.space().is_none() {
       return None;
     }
-    start += text[start..].iter().take_while(|b| is_space(**b)).count();
-    if start == text.len() {
-      return None;
-    }
-    let range = if first {
-      first = false;
-      let mut de = sonic_rs::Deserializer::from_slice(&text[start..]);
-      let seed = Seed::new(build, shape, options);
-      let value = match stacker::maybe_grow(PARSE_STACK, 2 * PARSE_STACK, || seed.deserialize(&mut de)) {
-        Ok(value) => value,
-        Err(e) => {
-          done = true;
-          return Some(Err(ParseError::from_sonic(e, start)));
-        }
-      };
-      start = match de.end() {
-        Ok(()) => text.len(),
-        // The value parsed, so scanning finds its true end.
-        Err(_) => value_end(text, start),
-      };
-      return Some(Ok(value));
-    } else {
-      start..value_end(text, start)
-    };
-    start = range.end;
-    let value = parse_one(build, text, range, shape, options);
+    let value = reader.value_on_stack(build, shape).map_err(|e| *e);
     done = value.is_err();
     Some(value)
   })
 }
 
-fn is_space(b: u8) -> bool {
-  matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+/// A JSON reader that builds values through `Build` and skips, while still validating, whatever
+/// the `Shape` leaves out (see the module's documentation for why it exists).
+///
+/// JSON as RFC 8259 has it, strictly: no trailing commas, no leading zeros, no lone surrogates,
+/// no control characters or invalid UTF-8 in strings. Numbers without fraction or exponent are
+/// integers when they fit 64 bits; others are correctly rounded doubles.
+struct Reader<'t, 'o> {
+  text: &'t [u8],
+  at: usize,
+  options: &'o ReadOptions,
 }
 
-/// Where the JSON value starting at `text[start]` (not whitespace) ends: exactly, for a valid
-/// value (by its brackets and strings, iteratively, so any nesting is fine; numbers and literals
-/// by JSON's grammar, so `02` is `0` then `2`, as the parser sees it). For malformed input it
-/// returns some end at least one byte on; parsing that range then reports the error.
-fn value_end(text: &[u8], start: usize) -> usize {
-  let string_end = |from: usize| -> usize {
-    let mut i = from + 1;
-    while let Some(found) = memchr::memchr2(b'"', b'\\', &text[i..]) {
-      i += found;
-      if text[i] == b'"' {
-        return i + 1;
+/// Errors are boxed: a parse moves many results up its recursion, and a small error keeps
+/// `Parsed<Fv>` as small as `Fv`.
+type Parsed<T> = Result<T, Box<ParseError>>;
+
+/// What `Reader::number` found.
+enum Number {
+  Int(i64),
+  UInt(u64),
+  Float(f64),
+}
+
+impl<'t, 'o> Reader<'t, 'o> {
+  fn new(text: &'t [u8], at: usize, options: &'o ReadOptions) -> Self {
+    Reader { text, at, options }
+  }
+
+  #[cold]
+  fn fail<T>(&self, message: &str) -> Parsed<T> {
+    Err(Box::new(ParseError {
+      message: message.to_owned(),
+      offset: self.at,
+    }))
+  }
+
+  /// Skips whitespace; the next byte, not consumed.
+  fn space(&mut self) -> Option<u8> {
+    while let Some(&b) = self.text.get(self.at) {
+      if !matches!(b, b' ' | b'\t' | b'\n' | b'\r') {
+        return Some(b);
       }
-      i += 2;
-      if i >= text.len() {
-        break;
-      }
+      self.at += 1;
     }
-    text.len()
-  };
-  match text[start] {
-    b'"' => string_end(start),
-    b'[' | b'{' => {
-      let mut depth = 0usize;
-      let mut i = start;
-      while i < text.len() {
-        match text[i] {
-          b'"' => {
-            i = string_end(i);
-            continue;
-          }
-          b'[' | b'{' => depth += 1,
-          b']' | b'}' => {
-            depth -= 1;
-            if depth == 0 {
-              return i + 1;
-            }
-          }
-          _ => {}
-        }
-        i += 1;
-      }
-      text.len()
-    }
-    b't' | b'n' => (start + 4).min(text.len()),
-    b'f' => (start + 5).min(text.len()),
-    b'-' | b'0'..=b'9' => number_end(text, start),
-    _ => start + 1,
+    None
   }
-}
 
-/// The end of the number at `text[start]`: `-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?`.
-fn number_end(text: &[u8], start: usize) -> usize {
-  let digits = |i: usize| {
-    i + text[i.min(text.len())..]
-      .iter()
-      .take_while(|b| b.is_ascii_digit())
-      .count()
-  };
-  let mut i = start + usize::from(text[start] == b'-');
-  i = match text.get(i) {
-    Some(b'0') => i + 1,
-    Some(b'1'..=b'9') => digits(i),
-    _ => return i.max(start + 1),
-  };
-  if text.get(i) == Some(&b'.') && text.get(i + 1).is_some_and(u8::is_ascii_digit) {
-    i = digits(i + 1);
+  /// `value`, on a new stack segment when little stack is left (the reader recurses once per
+  /// nesting level).
+  fn value_on_stack<B: Build<'t>>(&mut self, build: B, shape: &Shape) -> Parsed<B::Value> {
+    stacker::maybe_grow(PARSE_STACK, 2 * PARSE_STACK, || self.value(build, shape, 0))
   }
-  if matches!(text.get(i), Some(b'e' | b'E')) {
-    let sign = usize::from(matches!(text.get(i + 1), Some(b'+' | b'-')));
-    if text.get(i + 1 + sign).is_some_and(u8::is_ascii_digit) {
-      i = digits(i + 1 + sign);
-    }
-  }
-  i
-}
 
-/// Turns the parser's events into values with `B`, keeping only what `shape` asks for.
-struct Seed<'s, B> {
-  build: B,
-  shape: &'s Shape,
-  depth: usize,
-  options: &'s ReadOptions,
-}
-
-// Not derived: `derive` would require `B: Clone` through a bound on the struct's fields only.
-impl<B: Copy> Clone for Seed<'_, B> {
-  fn clone(&self) -> Self {
-    *self
-  }
-}
-
-impl<B: Copy> Copy for Seed<'_, B> {}
-
-impl<'s, B: Copy> Seed<'s, B> {
-  fn new(build: B, shape: &'s Shape, options: &'s ReadOptions) -> Self {
-    Seed {
-      build,
-      shape,
-      depth: 0,
-      options,
+  fn value<B: Build<'t>>(&mut self, build: B, shape: &Shape, depth: usize) -> Parsed<B::Value> {
+    match self.space() {
+      Some(b'{') => self.object(build, shape, self.nested(depth)?),
+      Some(b'[') => self.array(build, self.nested(depth)?),
+      Some(b'"') => Ok(build.string(self.string()?)),
+      Some(b'-' | b'0'..=b'9') => Ok(match self.number(B::BUILDS)? {
+        Number::Int(n) => build.int(n),
+        Number::UInt(n) => build.uint(n),
+        Number::Float(n) => build.float(n),
+      }),
+      Some(b't') => self.literal(b"true").map(|()| build.bool(true)),
+      Some(b'f') => self.literal(b"false").map(|()| build.bool(false)),
+      Some(b'n') => self.literal(b"null").map(|()| build.null()),
+      Some(_) => self.fail("expected a JSON value"),
+      None => self.fail("unexpected end of input"),
     }
   }
 
-  fn nested<E: de::Error>(self, shape: &'s Shape) -> Result<Self, E> {
-    let depth = self.depth + 1;
-    if depth > self.options.max_depth {
-      return Err(E::custom(format_args!(
-        "nesting deeper than {} levels",
-        self.options.max_depth
-      )));
+  fn nested(&self, depth: usize) -> Parsed<usize> {
+    if depth >= self.options.max_depth {
+      return self.fail(&format!("nesting deeper than {} levels", self.options.max_depth));
     }
-    Ok(Seed { shape, depth, ..self })
-  }
-}
-
-impl<'de, B: Build<'de>> DeserializeSeed<'de> for Seed<'_, B> {
-  type Value = B::Value;
-
-  fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<B::Value, D::Error> {
-    deserializer.deserialize_any(self)
-  }
-}
-
-impl<'de, B: Build<'de>> Visitor<'de> for Seed<'_, B> {
-  type Value = B::Value;
-
-  fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-    f.write_str("a JSON value")
+    Ok(depth + 1)
   }
 
-  fn visit_unit<E>(self) -> Result<B::Value, E> {
-    Ok(self.build.null())
-  }
-
-  fn visit_bool<E>(self, b: bool) -> Result<B::Value, E> {
-    Ok(self.build.bool(b))
-  }
-
-  fn visit_i64<E>(self, n: i64) -> Result<B::Value, E> {
-    Ok(if self.options.doubles {
-      self.build.float(n as f64)
+  fn literal(&mut self, word: &[u8]) -> Parsed<()> {
+    if self.text[self.at..].starts_with(word) {
+      self.at += word.len();
+      Ok(())
     } else {
-      self.build.int(n)
-    })
-  }
-
-  fn visit_u64<E>(self, n: u64) -> Result<B::Value, E> {
-    Ok(match i64::try_from(n) {
-      Ok(n) if self.options.doubles => self.build.float(n as f64),
-      Ok(n) => self.build.int(n),
-      // `as` rounds to nearest, ties to even: the double a JS parser makes of the same digits.
-      Err(_) if self.options.doubles => self.build.float(n as f64),
-      Err(_) => self.build.uint(n),
-    })
-  }
-
-  fn visit_f64<E>(self, n: f64) -> Result<B::Value, E> {
-    Ok(self.build.float(n))
-  }
-
-  fn visit_borrowed_str<E>(self, s: &'de str) -> Result<B::Value, E> {
-    Ok(self.build.string(Cow::Borrowed(s)))
-  }
-
-  fn visit_str<E>(self, s: &str) -> Result<B::Value, E> {
-    Ok(self.build.string(Cow::Owned(s.to_owned())))
-  }
-
-  fn visit_string<E>(self, s: String) -> Result<B::Value, E> {
-    Ok(self.build.string(Cow::Owned(s)))
-  }
-
-  fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<B::Value, A::Error> {
-    // Elements of an array are kept whole: a shape only ever names object keys.
-    let element = self.nested(&Shape::All)?;
-    let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-    while let Some(item) = seq.next_element_seed(element)? {
-      items.push(item);
+      self.fail("expected a JSON value")
     }
-    Ok(self.build.array(items))
   }
 
-  fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<B::Value, A::Error> {
-    let inner = self.nested(self.shape)?;
+  /// After a value inside a container: true if another follows (a comma was read), false at the
+  /// closing bracket (read too).
+  fn more(&mut self, close: u8, expected: &str) -> Parsed<bool> {
+    match self.space() {
+      Some(b',') => {
+        self.at += 1;
+        Ok(true)
+      }
+      Some(b) if b == close => {
+        self.at += 1;
+        Ok(false)
+      }
+      Some(_) => self.fail(expected),
+      None => self.fail("unexpected end of input"),
+    }
+  }
+
+  fn array<B: Build<'t>>(&mut self, build: B, depth: usize) -> Parsed<B::Value> {
+    self.at += 1;
+    let mut items = Vec::new();
+    if self.space() == Some(b']') {
+      self.at += 1;
+      return Ok(build.array(items));
+    }
+    loop {
+      // Elements of an array are kept whole: a shape only ever names object keys.
+      items.push(self.value(build, &Shape::All, depth)?);
+      if !self.more(b']', "expected ',' or ']' after an array element")? {
+        return Ok(build.array(items));
+      }
+    }
+  }
+
+  fn object<B: Build<'t>>(&mut self, build: B, shape: &Shape, depth: usize) -> Parsed<B::Value> {
+    let start = self.at;
+    self.at += 1;
     // A shape names the keys kept: room for them at once (objects read whole grow as usual).
-    let mut entries = Vec::with_capacity(match self.shape {
+    let mut entries = Vec::with_capacity(match shape {
       Shape::Fields(fields) => fields.len(),
       Shape::All => 0,
     });
-    while let Some(key) = map.next_key_seed(Key)? {
-      match self.shape.field(key.as_bytes()) {
-        Some(shape) => {
-          let value = map.next_value_seed(Seed { shape, ..inner })?;
-          entries.push((self.build.key(key), value));
+    if self.space() == Some(b'}') {
+      self.at += 1;
+    } else {
+      loop {
+        if self.space() != Some(b'"') {
+          return self.fail("expected a string key");
         }
-        None => map.next_value_seed(Skip(inner.depth, inner.options.max_depth))?,
+        let key = self.string()?;
+        if self.space() != Some(b':') {
+          return self.fail("expected ':' after an object key");
+        }
+        self.at += 1;
+        match shape.field(key.as_bytes()) {
+          Some(shape) => {
+            let value = self.value(build, shape, depth)?;
+            entries.push((build.key(key), value));
+          }
+          None => self.value(Discard, &Shape::All, depth)?,
+        }
+        if !self.more(b'}', "expected ',' or '}' after an object value")? {
+          break;
+        }
       }
     }
-    self
-      .build
-      .object(entries, self.options.unique_keys)
-      .map_err(|RepeatedKey| de::Error::custom("duplicate key in object"))
-  }
-}
-
-/// An object key, borrowed from the text when it has no escapes.
-#[derive(Clone, Copy)]
-struct Key;
-
-impl<'de> DeserializeSeed<'de> for Key {
-  type Value = Cow<'de, str>;
-
-  fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Cow<'de, str>, D::Error> {
-    deserializer.deserialize_str(self)
-  }
-}
-
-impl<'de> Visitor<'de> for Key {
-  type Value = Cow<'de, str>;
-
-  fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-    f.write_str("an object key")
+    build.object(entries, self.options.unique_keys).or_else(|RepeatedKey| {
+      self.at = start;
+      self.fail("duplicate key in object")
+    })
   }
 
-  fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Cow<'de, str>, E> {
-    Ok(Cow::Borrowed(s))
-  }
-
-  fn visit_str<E>(self, s: &str) -> Result<Cow<'de, str>, E> {
-    Ok(Cow::Owned(s.to_owned()))
-  }
-
-  fn visit_string<E>(self, s: String) -> Result<Cow<'de, str>, E> {
-    Ok(Cow::Owned(s))
-  }
-}
-
-/// Validates a value the shape does not need and builds nothing (sonic-rs's own skipping
-/// recurses without a depth limit: a deeply nested skipped value could exhaust the stack).
-#[derive(Clone, Copy)]
-struct Skip(usize, usize);
-
-impl<'de> DeserializeSeed<'de> for Skip {
-  type Value = ();
-
-  fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-    deserializer.deserialize_any(self)
-  }
-}
-
-impl Skip {
-  fn nested<E: de::Error>(self) -> Result<Skip, E> {
-    if self.0 + 1 > self.1 {
-      return Err(E::custom(format_args!("nesting deeper than {} levels", self.1)));
+  /// The string whose opening quote is at `self.at`, borrowed from the text when it has no
+  /// escapes.
+  fn string(&mut self) -> Parsed<Cow<'t, str>> {
+    self.at += 1;
+    let start = self.at;
+    let mut ascii = true;
+    let mut owned: Option<Vec<u8>> = None;
+    let mut run = start;
+    loop {
+      let stop = self.scan_string(&mut ascii);
+      self.at = stop;
+      match self.text.get(stop) {
+        Some(b'"') => break,
+        Some(b'\\') => {
+          let out = owned.get_or_insert_with(Vec::new);
+          out.extend_from_slice(&self.text[run..stop]);
+          self.escape(out)?;
+          run = self.at;
+        }
+        Some(_) => return self.fail("control character in a string"),
+        None => return self.fail("unexpected end of input in a string"),
+      }
     }
-    Ok(Skip(self.0 + 1, self.1))
+    let end = self.at;
+    self.at += 1;
+    let text = self.text;
+    let utf8 = |bytes: &[u8], at: usize| -> Parsed<()> {
+      match std::str::from_utf8(bytes) {
+        Ok(_) => Ok(()),
+        Err(e) => Err(Box::new(ParseError {
+          message: "invalid UTF-8 in a string".to_owned(),
+          offset: at + e.valid_up_to(),
+        })),
+      }
+    };
+    match owned {
+      None => {
+        if !ascii {
+          utf8(&text[start..end], start)?;
+        }
+        // SAFETY: the bytes are all ASCII (`scan_string` saw no byte above 0x7f) or were just
+        // validated as UTF-8. Validating every string again would cost 15% of a parse.
+        Ok(Cow::Borrowed(unsafe {
+          std::str::from_utf8_unchecked(&text[start..end])
+        }))
+      }
+      Some(mut out) => {
+        out.extend_from_slice(&text[run..end]);
+        // Escapes decode to valid UTF-8; only the raw parts can be invalid.
+        if !ascii {
+          utf8(&text[start..end], start)?;
+        }
+        Ok(Cow::Owned(String::from_utf8(out).unwrap_or_default()))
+      }
+    }
+  }
+
+  /// The first byte at or after `self.at` that ends a run of plain string characters: a quote,
+  /// a backslash or a control character (or the end of the text). Clears `ascii` if the run has
+  /// bytes above 0x7f. Eight bytes at a time: strings are most of the bytes of typical JSON.
+  #[inline]
+  fn scan_string(&self, ascii: &mut bool) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut at = self.at;
+    let text = self.text;
+    while let Some(chunk) = text.get(at..at + 8) {
+      let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+      // A byte of `stops` is set where `word` has a quote, a backslash or a byte below 0x20;
+      // the lowest set byte is the first such byte (borrows only spill into higher bytes).
+      let zero = |v: u64| v.wrapping_sub(ONES) & !v;
+      let stops = (zero(word ^ (ONES * u64::from(b'"')))
+        | zero(word ^ (ONES * u64::from(b'\\')))
+        | word.wrapping_sub(ONES * 0x20) & !word)
+        & HIGH;
+      if stops != 0 {
+        let end = at + (stops.trailing_zeros() / 8) as usize;
+        *ascii &= text[at..end].is_ascii();
+        return end;
+      }
+      *ascii &= word & HIGH == 0;
+      at += 8;
+    }
+    while let Some(&b) = text.get(at) {
+      if b == b'"' || b == b'\\' || b < 0x20 {
+        break;
+      }
+      *ascii &= b.is_ascii();
+      at += 1;
+    }
+    at
+  }
+
+  /// The escape at `self.at` (a backslash), decoded onto `out`.
+  fn escape(&mut self, out: &mut Vec<u8>) -> Parsed<()> {
+    let byte = match self.text.get(self.at + 1) {
+      Some(b'"') => b'"',
+      Some(b'\\') => b'\\',
+      Some(b'/') => b'/',
+      Some(b'b') => 0x08,
+      Some(b'f') => 0x0c,
+      Some(b'n') => b'\n',
+      Some(b'r') => b'\r',
+      Some(b't') => b'\t',
+      Some(b'u') => {
+        let high = self.hex4(self.at + 2)?;
+        let (code, length) = match high {
+          0xd800..=0xdbff => match (self.text.get(self.at + 6..self.at + 8), self.hex4(self.at + 8)) {
+            (Some(b"\\u"), Ok(low @ 0xdc00..=0xdfff)) => (0x10000 + ((high - 0xd800) << 10) + (low - 0xdc00), 12),
+            _ => return self.fail("lone surrogate in a \\u escape"),
+          },
+          0xdc00..=0xdfff => return self.fail("lone surrogate in a \\u escape"),
+          _ => (high, 6),
+        };
+        let c = char::from_u32(code).unwrap_or(char::REPLACEMENT_CHARACTER);
+        out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+        self.at += length;
+        return Ok(());
+      }
+      _ => return self.fail("invalid escape in a string"),
+    };
+    out.push(byte);
+    self.at += 2;
+    Ok(())
+  }
+
+  fn hex4(&self, at: usize) -> Parsed<u32> {
+    let digits = self.text.get(at..at + 4).unwrap_or_default();
+    match std::str::from_utf8(digits)
+      .ok()
+      .filter(|d| d.len() == 4 && d.bytes().all(|b| b.is_ascii_hexdigit()))
+    {
+      Some(d) => Ok(u32::from_str_radix(d, 16).unwrap_or_default()),
+      None => self.fail("invalid \\u escape in a string"),
+    }
+  }
+
+  /// The number at `self.at`: `-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?`. Without `wanted`
+  /// only its syntax is checked (the value is being skipped); the result is then meaningless.
+  fn number(&mut self, wanted: bool) -> Parsed<Number> {
+    let text = self.text;
+    let start = self.at;
+    let negative = text[start] == b'-';
+    let mut at = start + usize::from(negative);
+    // Up to 19 significant digits accumulate exactly in a u64.
+    let mut mantissa: u64 = 0;
+    let mut digits = 0usize;
+    let mut exponent: i64 = 0;
+    let integral_start = at;
+    match text.get(at) {
+      Some(b'0') => at += 1,
+      Some(b'1'..=b'9') => {
+        while let Some(&d @ b'0'..=b'9') = text.get(at) {
+          if digits < 19 {
+            mantissa = mantissa * 10 + u64::from(d - b'0');
+          } else {
+            exponent += 1;
+          }
+          digits += usize::from(digits > 0 || d != b'0');
+          at += 1;
+        }
+      }
+      _ => {
+        self.at = at;
+        return self.fail("invalid number");
+      }
+    }
+    let integral_end = at;
+    let mut integer = true;
+    if text.get(at) == Some(&b'.') {
+      integer = false;
+      at += 1;
+      let first = at;
+      while let Some(&d @ b'0'..=b'9') = text.get(at) {
+        if digits < 19 {
+          mantissa = mantissa * 10 + u64::from(d - b'0');
+          exponent -= 1;
+        }
+        digits += usize::from(digits > 0 || d != b'0');
+        at += 1;
+      }
+      if at == first {
+        self.at = at;
+        return self.fail("invalid number");
+      }
+    }
+    if matches!(text.get(at), Some(b'e' | b'E')) {
+      integer = false;
+      at += 1;
+      let sign: i64 = match text.get(at) {
+        Some(b'-') => {
+          at += 1;
+          -1
+        }
+        Some(b'+') => {
+          at += 1;
+          1
+        }
+        _ => 1,
+      };
+      let first = at;
+      let mut power: i64 = 0;
+      while let Some(&d @ b'0'..=b'9') = text.get(at) {
+        power = (power * 10 + i64::from(d - b'0')).min(1 << 20);
+        at += 1;
+      }
+      if at == first {
+        self.at = at;
+        return self.fail("invalid number");
+      }
+      exponent += sign * power;
+    }
+    self.at = at;
+    if !wanted {
+      return Ok(Number::Int(0));
+    }
+    if integer && !self.options.doubles {
+      let magnitude = if digits <= 19 {
+        Some(mantissa)
+      } else {
+        std::str::from_utf8(&text[integral_start..integral_end])
+          .unwrap_or_default()
+          .parse::<u64>()
+          .ok()
+      };
+      match (negative, magnitude) {
+        (false, Some(n)) => return Ok(i64::try_from(n).map_or(Number::UInt(n), Number::Int)),
+        (true, Some(n)) if n <= 1 << 63 => return Ok(Number::Int((-i128::from(n)) as i64)),
+        _ => {}
+      }
+    }
+    // Clinger's fast path: both factors exact in a double, so one correctly rounded operation.
+    const POWERS: [f64; 23] = [
+      1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19,
+      1e20, 1e21, 1e22,
+    ];
+    if digits <= 19 && mantissa <= 1 << 53 && exponent.unsigned_abs() <= 22 {
+      let m = mantissa as f64;
+      let power = POWERS[exponent.unsigned_abs() as usize];
+      let n = if exponent < 0 { m / power } else { m * power };
+      return Ok(Number::Float(if negative { -n } else { n }));
+    }
+    self.float(start, at)
+  }
+
+  /// `text[start..end]` (a valid JSON number) as the nearest double, by the standard library.
+  fn float(&mut self, start: usize, end: usize) -> Parsed<Number> {
+    let digits = std::str::from_utf8(&self.text[start..end]).unwrap_or_default();
+    match digits.parse::<f64>() {
+      Ok(n) if n.is_finite() => Ok(Number::Float(n)),
+      _ => {
+        self.at = start;
+        self.fail("number out of range")
+      }
+    }
   }
 }
 
-impl<'de> Visitor<'de> for Skip {
+/// Builds nothing: the reader's way to validate a value the shape skips.
+#[derive(Clone, Copy)]
+struct Discard;
+
+impl<'t> Build<'t> for Discard {
   type Value = ();
-
-  fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-    f.write_str("a JSON value")
-  }
-
-  fn visit_unit<E>(self) -> Result<(), E> {
-    Ok(())
-  }
-
-  fn visit_bool<E>(self, _: bool) -> Result<(), E> {
-    Ok(())
-  }
-
-  fn visit_i64<E>(self, _: i64) -> Result<(), E> {
-    Ok(())
-  }
-
-  fn visit_u64<E>(self, _: u64) -> Result<(), E> {
-    Ok(())
-  }
-
-  fn visit_f64<E>(self, _: f64) -> Result<(), E> {
-    Ok(())
-  }
-
-  fn visit_str<E>(self, _: &str) -> Result<(), E> {
-    Ok(())
-  }
-
-  fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-    let inner = self.nested()?;
-    while seq.next_element_seed(inner)?.is_some() {}
-    Ok(())
-  }
-
-  fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-    let inner = self.nested()?;
-    while map.next_key_seed(inner)?.is_some() {
-      map.next_value_seed(inner)?;
-    }
+  type Key = ();
+  const BUILDS: bool = false;
+  fn null(self) {}
+  fn bool(self, _: bool) {}
+  fn int(self, _: i64) {}
+  fn uint(self, _: u64) {}
+  fn float(self, _: f64) {}
+  fn string(self, _: Cow<'t, str>) {}
+  fn key(self, _: Cow<'t, str>) {}
+  // A `Vec` of `()` never allocates.
+  fn array(self, _: Vec<()>) {}
+  fn object(self, _: Vec<((), ())>, _: bool) -> Result<(), RepeatedKey> {
     Ok(())
   }
 }
@@ -671,6 +754,67 @@ mod tests {
     let deep = format!("{{\"a\":{}{}}}", "[".repeat(300), "]".repeat(300));
     let text = Bytes::from(deep.into_bytes());
     assert!(parse_one(Vals(&text), &text, 0..text.len(), &shape, &ReadOptions::default()).is_err());
+  }
+
+  /// jaq's value of a serde_json value, for comparing the two readers.
+  fn from_serde(value: &serde_json::Value) -> Val {
+    use serde_json::Value as J;
+    match value {
+      J::Null => Val::Null,
+      J::Bool(b) => Val::Bool(*b),
+      J::Number(n) => match (n.as_i64(), n.as_u64()) {
+        (Some(i), _) => Val::Num(Num::from_integral(i)),
+        (None, Some(u)) => Val::Num(Num::from_integral(u)),
+        _ => Val::Num(Num::Float(n.as_f64().unwrap())),
+      },
+      J::String(s) => Val::utf8_str(s.clone().into_bytes()),
+      J::Array(items) => Val::Arr(items.iter().map(from_serde).collect::<Vec<_>>().into()),
+      J::Object(entries) => Val::obj(
+        entries
+          .iter()
+          .map(|(k, v)| (Val::utf8_str(k.clone().into_bytes()), from_serde(v)))
+          .collect(),
+      ),
+    }
+  }
+
+  /// Byte-level mutations of JSON texts that stress every rule (escapes, surrogates, UTF-8,
+  /// number syntax and rounding, nesting): this reader accepts exactly what serde_json accepts,
+  /// reads the same values, and skipping a field (the shape) never changes what is accepted.
+  #[test]
+  fn agrees_with_serde_json() {
+    let seeds: &[&[u8]] = &[
+      br#"{"a":[1,-2,3.5e-3,"x\n\u00e9\ud83d\ude00",null,true,false],"b":{"c":{}},"d":[]}"#,
+      br#"[0, -0, 0.0, -0.0, 1E2, 1e+2, 2.5E-2, 123456789012345678, 18446744073709551615]"#,
+      br#"[18446744073709551616, -9223372036854775808, -9223372036854775809, 9007199254740993]"#,
+      br#"[1e308, 1e-400, 4.9e-324, 2.2250738585072011e-308, 0.1, 0.30000000000000004, 1e22, 1e23]"#,
+      br#"[123456789012345678901234567890, 3.14159265358979323846264338327950288, 7e-10, 1.5e300]"#,
+      "{\"k\u{e9}y\":\"v\u{4e16}\u{1f600}\",\"\\\"\\\\\\/\\b\\f\\n\\r\\t\":\"\\u0000\\u001f\\uffff\"}".as_bytes(),
+      b" { \"a\" : [ [ [ 1 ] ] ] , \"b\" : \"\\ud800\\udc00\" }\n",
+      &[b'"', 0xc3, 0xa9, 0xe2, 0x82, 0xac, 0xf0, 0x9f, 0x98, 0x80, b'"'],
+    ];
+    let alphabet = b"{}[]\",:\\/0123456789.eE+-tfnrul \n\tuabd\x00\x1f\x7f\xc3\xa9\xff\xed\xa0\x80";
+    let skip_a = Shape::fields([("b", Shape::All)]);
+    let options = ReadOptions::default();
+    let mut accepted = 0;
+    for bytes in crate::runtime::mutate::mutations(seeds, alphabet, 3, 60_000) {
+      let text = Bytes::from(bytes);
+      let ours = parse_one(Vals(&text), &text, 0..text.len(), &Shape::All, &options);
+      let theirs = serde_json::from_slice::<serde_json::Value>(&text);
+      let shown = String::from_utf8_lossy(&text);
+      match (&ours, &theirs) {
+        (Ok(a), Ok(b)) => {
+          assert_eq!(*a, from_serde(b), "{shown}");
+          accepted += 1;
+        }
+        (Err(e), Err(_)) => assert!(e.offset <= text.len(), "{shown}"),
+        _ => panic!("{shown}: ours {ours:?}, serde_json {theirs:?}"),
+      }
+      let pruned = parse_one(Vals(&text), &text, 0..text.len(), &skip_a, &options);
+      assert_eq!(pruned.is_ok(), ours.is_ok(), "{shown}");
+    }
+    // The mutations must leave a fair share of valid texts, or the values are never compared.
+    assert!(accepted > 10_000, "{accepted}");
   }
 
   #[test]

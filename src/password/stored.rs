@@ -222,24 +222,8 @@ mod tests {
       "$argon2i$v=19$m=64,p=1,t=2,data=dXNlcg$c29tZXNhbHQ$cpx6VEQbwTVZvcpxNIxOVUWZ5xnA",
       "$2y$05$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW",
     ];
-    let alphabet = b"$,=0123456789abmptvdyz+/.";
-    let mut state = 0x9e37_79b9_7f4a_7c15u64;
-    let mut next = move || {
-      state ^= state << 13;
-      state ^= state >> 7;
-      state ^= state << 17;
-      state as usize
-    };
-    for i in 0..30_000 {
-      let mut bytes = seeds[i % seeds.len()].as_bytes().to_vec();
-      for _ in 0..1 + next() % 4 {
-        let at = next() % (bytes.len() + 1);
-        match next() % 3 {
-          0 if at < bytes.len() => bytes[at] = alphabet[next() % alphabet.len()],
-          1 if at < bytes.len() => drop(bytes.remove(at)),
-          _ => bytes.insert(at, alphabet[next() % alphabet.len()]),
-        }
-      }
+    let seeds = seeds.map(str::as_bytes);
+    for bytes in crate::runtime::mutate::mutations(&seeds, b"$,=0123456789abmptvdyz+/.", 4, 30_000) {
       let text = String::from_utf8(bytes).unwrap();
       if let Err(e) = StoredHash::parse(&text) {
         assert_eq!(e.code, "ERR_INVALID_HASH", "{text}");

@@ -12,6 +12,8 @@ pub mod error;
 mod exports;
 pub mod fs;
 pub mod iterate;
+#[cfg(test)]
+pub mod mutate;
 pub mod pool;
 pub mod serial;
 #[cfg(feature = "test-hooks")]
