@@ -98,11 +98,18 @@ impl<'t> Build<'t> for Values {
   }
 }
 
+/// Whether an object repeats a key: pairwise for the few keys most objects have, through a hash
+/// set beyond (a client's object with 100k keys must not take quadratic time).
 fn has_repeated_key<V>(entries: &[(Cow<'_, str>, V)]) -> bool {
-  entries
-    .iter()
-    .enumerate()
-    .any(|(i, (key, _))| entries[..i].iter().any(|(k, _)| same_key(k.as_bytes(), key.as_bytes())))
+  const PAIRWISE: usize = 16;
+  if entries.len() <= PAIRWISE {
+    return entries
+      .iter()
+      .enumerate()
+      .any(|(i, (key, _))| entries[..i].iter().any(|(k, _)| same_key(k.as_bytes(), key.as_bytes())));
+  }
+  let mut seen = std::collections::HashSet::with_capacity(entries.len());
+  !entries.iter().all(|(key, _)| seen.insert(key.as_ref()))
 }
 
 impl<'t> Fv<'t> {
@@ -122,7 +129,7 @@ impl<'t> Fv<'t> {
     }
   }
 
-  fn as_f64(&self) -> f64 {
+  pub(super) fn as_f64(&self) -> f64 {
     match self {
       Fv::Int(i) => *i as f64,
       Fv::UInt(u) => *u as f64,
