@@ -71,8 +71,6 @@ pub fn line_column(text: &[u8], offset: usize) -> (usize, usize) {
 pub trait Build<'t>: Copy {
   type Value;
   type Key;
-  /// False for a builder that discards what it is given: numbers are then only checked.
-  const BUILDS: bool = true;
   fn null(self) -> Self::Value;
   fn bool(self, b: bool) -> Self::Value;
   fn int(self, n: i64) -> Self::Value;
@@ -250,7 +248,7 @@ impl<'t, 'o> Reader<'t, 'o> {
       Some(b'{') => self.object(build, shape, self.nested(depth)?),
       Some(b'[') => self.array(build, self.nested(depth)?),
       Some(b'"') => Ok(build.string(self.string()?)),
-      Some(b'-' | b'0'..=b'9') => Ok(match self.number(B::BUILDS)? {
+      Some(b'-' | b'0'..=b'9') => Ok(match self.number()? {
         Number::Int(n) => build.int(n),
         Number::UInt(n) => build.uint(n),
         Number::Float(n) => build.float(n),
@@ -487,9 +485,9 @@ impl<'t, 'o> Reader<'t, 'o> {
     }
   }
 
-  /// The number at `self.at`: `-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?`. Without `wanted`
-  /// only its syntax is checked (the value is being skipped); the result is then meaningless.
-  fn number(&mut self, wanted: bool) -> Parsed<Number> {
+  /// The number at `self.at`: `-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?`. Skipped numbers
+  /// are converted too: one out of the double range is an error wherever it is.
+  fn number(&mut self) -> Parsed<Number> {
     let text = self.text;
     let start = self.at;
     let negative = text[start] == b'-';
@@ -519,6 +517,8 @@ impl<'t, 'o> Reader<'t, 'o> {
     }
     let integral_end = at;
     let mut integer = true;
+    let mut fraction_digits = 0;
+    let mut explicit: i64 = 0;
     if text.get(at) == Some(&b'.') {
       integer = false;
       at += 1;
@@ -535,7 +535,9 @@ impl<'t, 'o> Reader<'t, 'o> {
         self.at = at;
         return self.fail("invalid number");
       }
+      fraction_digits = at - first;
     }
+    let digits_end = at;
     if matches!(text.get(at), Some(b'e' | b'E')) {
       integer = false;
       at += 1;
@@ -553,19 +555,18 @@ impl<'t, 'o> Reader<'t, 'o> {
       let first = at;
       let mut power: i64 = 0;
       while let Some(&d @ b'0'..=b'9') = text.get(at) {
-        power = (power * 10 + i64::from(d - b'0')).min(1 << 20);
+        // Capped far beyond any text's length (no run of zeros can offset it), never overflowing.
+        power = (power * 10 + i64::from(d - b'0')).min(1 << 40);
         at += 1;
       }
       if at == first {
         self.at = at;
         return self.fail("invalid number");
       }
-      exponent += sign * power;
+      explicit = sign * power;
+      exponent += explicit;
     }
     self.at = at;
-    if !wanted {
-      return Ok(Number::Int(0));
-    }
     if integer && !self.options.doubles {
       let magnitude = if digits <= 19 {
         Some(mantissa)
@@ -586,6 +587,9 @@ impl<'t, 'o> Reader<'t, 'o> {
       1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19,
       1e20, 1e21, 1e22,
     ];
+    if explicit.unsigned_abs() > u64::from(u16::MAX) {
+      return self.rewritten_float(start, integral_start..digits_end, explicit - fraction_digits as i64);
+    }
     if digits <= 19 && mantissa <= 1 << 53 && exponent.unsigned_abs() <= 22 {
       let m = mantissa as f64;
       let power = POWERS[exponent.unsigned_abs() as usize];
@@ -593,6 +597,44 @@ impl<'t, 'o> Reader<'t, 'o> {
       return Ok(Number::Float(if negative { -n } else { n }));
     }
     self.float(start, at)
+  }
+
+  /// A number with an exponent above 65535, which the standard library's parser stops reading
+  /// (`dec2flt`): it gets the significant digits of `text[digits]` (without the point) and the
+  /// exponent that applies to them as an integer, `power`. At most 800 digits are kept, a dropped
+  /// nonzero tail standing as a final 1, so rounding still sees it (768 digits decide a double).
+  fn rewritten_float(&mut self, start: usize, digits: std::ops::Range<usize>, mut power: i64) -> Parsed<Number> {
+    const KEPT: usize = 800;
+    let significant: Vec<u8> = self.text[digits]
+      .iter()
+      .copied()
+      .filter(|&b| b != b'.')
+      .skip_while(|&b| b == b'0')
+      .collect();
+    let mut text: String = if self.text[start] == b'-' {
+      "-".into()
+    } else {
+      String::new()
+    };
+    if significant.is_empty() {
+      text.push('0');
+    } else {
+      let kept = significant.len().min(KEPT);
+      text.extend(significant[..kept].iter().map(|&b| char::from(b)));
+      power += (significant.len() - kept) as i64;
+      if significant[kept..].iter().any(|&b| b != b'0') {
+        text.push('1');
+        power -= 1;
+      }
+    }
+    text.push_str(&format!("e{power}"));
+    match text.parse::<f64>() {
+      Ok(n) if n.is_finite() => Ok(Number::Float(n)),
+      _ => {
+        self.at = start;
+        self.fail("number out of range")
+      }
+    }
   }
 
   /// `text[start..end]` (a valid JSON number) as the nearest double, by the standard library.
@@ -615,7 +657,6 @@ struct Discard;
 impl<'t> Build<'t> for Discard {
   type Value = ();
   type Key = ();
-  const BUILDS: bool = false;
   fn null(self) {}
   fn bool(self, _: bool) {}
   fn int(self, _: i64) {}
@@ -650,6 +691,22 @@ mod tests {
       parse("18446744073709551615").unwrap().to_string(),
       "18446744073709551615"
     );
+  }
+
+  /// Exponents past what the standard library's parser reads, offset by runs of zeros.
+  #[test]
+  fn huge_exponents() {
+    let zeros = "0".repeat(1_048_585);
+    assert_eq!(
+      parse(&format!("0.{zeros}1e1048676")).unwrap(),
+      Val::Num(Num::Float(1e90))
+    );
+    assert!(parse(&format!("0.{zeros}1e2000000")).is_err());
+    assert_eq!(parse("1e-99999999999").unwrap(), Val::Num(Num::Float(0.0)));
+    assert_eq!(parse("-0.0e99999").unwrap(), Val::Num(Num::Float(-0.0)));
+    // 100,000 digits times 1e-99990: about 10^10 / 3.
+    let value = parse(&format!("{}e-99990", "3".repeat(100_000))).unwrap();
+    assert_eq!(value, Val::Num(Num::Float(3333333333.3333335)));
   }
 
   #[test]
@@ -750,6 +807,9 @@ mod tests {
     let v = parse_one(Vals(&text), &text, 0..text.len(), &shape, &ReadOptions::default()).unwrap();
     assert_eq!(v.to_string(), r#"{"b":"kept","c":{"d":1}}"#);
     let text = Bytes::from_static(br#"{"a":[1,{"x":tru}],"b":1}"#);
+    assert!(parse_one(Vals(&text), &text, 0..text.len(), &shape, &ReadOptions::default()).is_err());
+    // A skipped number out of the double range is refused as a read one is.
+    let text = Bytes::from_static(br#"{"a":1e400,"b":1}"#);
     assert!(parse_one(Vals(&text), &text, 0..text.len(), &shape, &ReadOptions::default()).is_err());
     let deep = format!("{{\"a\":{}{}}}", "[".repeat(300), "]".repeat(300));
     let text = Bytes::from(deep.into_bytes());
