@@ -534,6 +534,15 @@ export interface PoolOptions {
    * Default: unbounded. 0 means no job may wait.
    */
   maxQueue?: number
+  /**
+   * How pool threads share the CPU. `'background'` (default; the `OFFLOOP_PRIORITY` environment
+   * variable can set either): on Linux they run in the `SCHED_IDLE` class, so the JS thread, GC
+   * and libuv's threads get a core the moment they want one, and jobs use the CPU time those leave.
+   * `'normal'`: the JS thread's own class; jobs get a fair share of a machine whose other threads
+   * want every core (several busy cluster workers, say), and the event loop waits for the
+   * scheduler more often. Elsewhere than Linux both run at normal priority.
+   */
+  priority?: 'background' | 'normal'
 }
 
 /** Returns the pool's counters; starts the pool if it is not running yet. */
@@ -543,6 +552,8 @@ export declare function poolStats(): PoolStats
 export interface PoolStats {
   /** Worker threads in the pool. */
   threads: number
+  /** The priority the threads run at: `'normal'` where `'background'` is not available. */
+  priority: 'background' | 'normal'
   /** Jobs waiting for a thread. */
   queued: number
   /** Jobs running now. */

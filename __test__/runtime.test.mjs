@@ -10,15 +10,47 @@ const requireOffloop = `import { createRequire } from 'node:module'; const offlo
 describe('pool', () => {
   test('poolStats() reports the pool; configure() after start throws', () => {
     const stats = offloop.poolStats();
-    assert.deepEqual(Object.keys(stats).sort(), ['cancelled', 'completed', 'failed', 'queued', 'running', 'threads']);
+    assert.deepEqual(Object.keys(stats).sort(), ['cancelled', 'completed', 'failed', 'priority', 'queued', 'running', 'threads']);
     assert.ok(stats.threads >= 1);
-    for (const v of Object.values(stats)) assert.equal(typeof v, 'number');
+    const { priority, ...counters } = stats;
+    assert.equal(priority, process.platform === 'linux' ? 'background' : 'normal');
+    for (const v of Object.values(counters)) assert.equal(typeof v, 'number');
     throwsWith(() => offloop.configure({ threads: 2 }), Error, 'ERR_OFFLOOP_ALREADY_STARTED');
     throwsWith(() => offloop.configure({ threads: 0 }), RangeError, 'ERR_OUT_OF_RANGE');
     throwsWith(() => offloop.configure({ threads: 1.5 }), RangeError, 'ERR_OUT_OF_RANGE');
     throwsWith(() => offloop.configure({ maxQueue: -1 }), RangeError, 'ERR_OUT_OF_RANGE');
     throwsWith(() => offloop.configure({ threads: '2' }), TypeError, 'ERR_INVALID_ARG_TYPE');
     throwsWith(() => offloop.configure(2), TypeError, 'ERR_INVALID_ARG_TYPE');
+    throwsWith(() => offloop.configure({ priority: 'low' }), TypeError, 'ERR_INVALID_ARG_VALUE');
+    throwsWith(() => offloop.configure({ priority: 1 }), TypeError, 'ERR_INVALID_ARG_TYPE');
+  });
+
+  // The scheduling class of each pool thread, from the kernel: field 41 of /proc/<tid>/stat.
+  const poolClasses = `
+    offloop.poolStats();
+    const { readdirSync, readFileSync } = await import('node:fs');
+    await new Promise((r) => setTimeout(r, 50));
+    const classes = readdirSync('/proc/self/task')
+      .filter((t) => readFileSync('/proc/self/task/' + t + '/comm', 'utf8').startsWith('offloop-'))
+      .map((t) => {
+        const stat = readFileSync('/proc/self/task/' + t + '/stat', 'utf8');
+        return { 0: 'SCHED_OTHER', 5: 'SCHED_IDLE' }[stat.slice(stat.lastIndexOf(')') + 2).split(' ')[38]] ?? 'other';
+      });
+    console.log(JSON.stringify({ classes, priority: offloop.poolStats().priority }));`;
+  const classes = (names, n) => Array.from({ length: n }, () => names);
+
+  test('priority: pool threads run in SCHED_IDLE by default; normal on request', { skip: process.platform !== 'linux' }, async () => {
+    const byDefault = childJson(await runChild(`${requireOffloop} offloop.configure({ threads: 2 }); ${poolClasses}`, { env: { OFFLOOP_PRIORITY: '' } }));
+    assert.deepEqual(byDefault, { classes: ['SCHED_IDLE', 'SCHED_IDLE'], priority: 'background' });
+    const normal = childJson(await runChild(`${requireOffloop} offloop.configure({ threads: 3, priority: 'normal' }); ${poolClasses}`));
+    assert.deepEqual(normal, { classes: classes('SCHED_OTHER', 3), priority: 'normal' });
+    const fromEnv = childJson(await runChild(`${requireOffloop} ${poolClasses}`, { env: { OFFLOOP_PRIORITY: 'normal', OFFLOOP_THREADS: '2' } }));
+    assert.deepEqual(fromEnv, { classes: classes('SCHED_OTHER', 2), priority: 'normal' });
+    // configure() wins over the environment, as it does for threads.
+    const overridden = childJson(
+      await runChild(`${requireOffloop} offloop.configure({ priority: 'background' }); ${poolClasses}`, { env: { OFFLOOP_PRIORITY: 'normal', OFFLOOP_THREADS: '2' } }),
+    );
+    assert.deepEqual(overridden, { classes: classes('SCHED_IDLE', 2), priority: 'background' });
   });
 
   test('configure() and OFFLOOP_THREADS size the pool; threads are named offloop-N', async () => {

@@ -4,7 +4,7 @@ use napi::Env;
 use napi_derive::napi;
 
 use super::args::JsArg;
-use super::pool::{self, PoolConfig, MAX_THREADS};
+use super::pool::{self, PoolConfig, Priority, MAX_THREADS};
 use super::sync;
 
 /// Options of `configure()`.
@@ -16,6 +16,14 @@ pub struct PoolOptions {
   /// How many jobs may wait for a thread before calls reject with `ERR_QUEUE_FULL`.
   /// Default: unbounded. 0 means no job may wait.
   pub max_queue: Option<u32>,
+  /// How pool threads share the CPU. `'background'` (default; the `OFFLOOP_PRIORITY` environment
+  /// variable can set either): on Linux they run in the `SCHED_IDLE` class, so the JS thread, GC
+  /// and libuv's threads get a core the moment they want one, and jobs use the CPU time those leave.
+  /// `'normal'`: the JS thread's own class; jobs get a fair share of a machine whose other threads
+  /// want every core (several busy cluster workers, say), and the event loop waits for the
+  /// scheduler more often. Elsewhere than Linux both run at normal priority.
+  #[napi(ts_type = "'background' | 'normal'")]
+  pub priority: Option<String>,
 }
 
 /// Sizes offloop's thread pool. Call it once, before the first offloop call (for example at the
@@ -30,10 +38,12 @@ pub fn configure(env: Env, options: JsArg) -> napi::Result<()> {
     let options = PoolOptions {
       threads: options.integer("threads", 1, MAX_THREADS as u64)?.map(|n| n as u32),
       max_queue: options.integer("maxQueue", 0, u32::MAX as u64)?.map(|n| n as u32),
+      priority: options.one_of("priority", &Priority::NAMES)?.map(str::to_owned),
     };
     pool::configure(PoolConfig {
       threads: options.threads.map(|n| n as usize),
       max_queue: options.max_queue.map(|n| n as usize),
+      priority: options.priority.as_deref().and_then(Priority::from_name),
     })
   })
 }
@@ -43,6 +53,9 @@ pub fn configure(env: Env, options: JsArg) -> napi::Result<()> {
 pub struct PoolStats {
   /// Worker threads in the pool.
   pub threads: u32,
+  /// The priority the threads run at: `'normal'` where `'background'` is not available.
+  #[napi(ts_type = "'background' | 'normal'")]
+  pub priority: String,
   /// Jobs waiting for a thread.
   pub queued: u32,
   /// Jobs running now.
@@ -61,6 +74,7 @@ pub fn pool_stats() -> PoolStats {
   let stats = pool::pool().stats();
   PoolStats {
     threads: stats.threads as u32,
+    priority: stats.priority.name().to_owned(),
     queued: stats.queued as u32,
     running: stats.running as u32,
     completed: stats.completed as f64,
