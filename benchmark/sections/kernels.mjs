@@ -263,7 +263,25 @@ async function statistics(bench) {
   );
 }
 
+/**
+ * The loop's stall with no work at all: the machine's own floor under every "loop delay" of the
+ * run. On a VM it is not zero: a vCPU that halts while the loop sleeps can wake late.
+ */
+function noiseFloorRow(bench) {
+  bench.note("Noise floor: the loop delay of an idle event loop in this run; every other row's loop delay includes it.");
+  return bench.run({
+    group: 'event loop with no work (noise floor)',
+    task: 'noise floor',
+    impl: 'a 50 ms timer, nothing else',
+    params: 'no offloop call',
+    reference: true,
+    durationMs: bench.quick ? 400 : 3000,
+    op: () => new Promise((resolve) => setTimeout(resolve, 50)),
+  });
+}
+
 export default async function kernelsSection(bench) {
+  await noiseFloorRow(bench);
   const bandwidth = await bandwidthRow(bench);
   await vectorSearch(bench, bandwidth);
   await statistics(bench);
