@@ -137,7 +137,8 @@ export interface Argon2HashInfo {
  * settles), in `sort()`'s order. Stable: equal values keep their index order, in both directions,
  * as sorting indices with `Array.prototype.sort` would.
  *
- * Rejects with `ERR_INVALID_ARG_TYPE` (TypeError) for anything but a numeric TypedArray, and
+ * Rejects with `ERR_INVALID_ARG_TYPE` (TypeError) for anything but a numeric TypedArray (and an
+ * `into` that is not a Uint32Array), `ERR_INVALID_ARG_VALUE` for an `into` of another length, and
  * `ERR_OUT_OF_RANGE` beyond 2^32 elements.
  */
 export declare function argsort(data: TypedArray, options?: SortOptions): Promise<Uint32Array>
@@ -594,11 +595,12 @@ export interface SearchResult {
 
 /**
  * A sorted copy of a numeric TypedArray (of the same type), on all cores; the input is read in
- * place (do not modify it until the promise settles) and left untouched. The order is
- * `TypedArray.prototype.sort`'s: numeric, `-0` before `+0`, NaN last. `descending` reverses the
- * numbers (`+0` before `-0`) and keeps NaN last.
+ * place (do not modify it until the promise settles) and left untouched, unless it is also
+ * `options.into`. The order is `TypedArray.prototype.sort`'s: numeric, `-0` before `+0`, NaN last.
+ * `descending` reverses the numbers (`+0` before `-0`) and keeps NaN last.
  *
- * Rejects with `ERR_INVALID_ARG_TYPE` (TypeError) for anything but a numeric TypedArray.
+ * Rejects with `ERR_INVALID_ARG_TYPE` (TypeError) for anything but a numeric TypedArray (and an
+ * `into` of another type than `data`), `ERR_INVALID_ARG_VALUE` for an `into` of another length.
  */
 export declare function sort<T extends TypedArray>(data: T, options?: SortOptions): Promise<T>
 
@@ -606,6 +608,13 @@ export declare function sort<T extends TypedArray>(data: T, options?: SortOption
 export interface SortOptions {
   /** Largest first; NaN still last. Default `false`. */
   descending?: boolean
+  /**
+   * Writes the result into this array and resolves with it, instead of a new one: for `sort()`
+   * a TypedArray of `data`'s type (`data` itself sorts in place), for `argsort()` a Uint32Array;
+   * as many elements as `data`. Reusing one array spares V8 a full GC per call for a result of
+   * tens of MB. Do not read or write it until the promise settles. Default: a new array.
+   */
+  into?: TypedArray
   /** Aborts the call while it waits for a thread; the promise rejects with an `AbortError`. */
   signal?: AbortSignal
 }

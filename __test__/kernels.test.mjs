@@ -89,6 +89,14 @@ group('sort and argsort', () => {
         assertSameElements(data, before, 'input modified')
         const descending = await sort(data, { descending: true })
         assertSameElements(descending, Type.from(Array.from(data).sort(compare(true))), `${Type.name} n=${n} descending`)
+        // into: the same order in the caller's array (small ones too: never a copy), input untouched;
+        // into the input itself: sorted in place.
+        const into = new Type(n)
+        assert.equal(await sort(data, { into }), into)
+        assertSameElements(into, sorted, `${Type.name} n=${n} into`)
+        assertSameElements(data, before, 'input modified by into')
+        assert.equal(await sort(data, { into: data, descending: true }), data)
+        assertSameElements(data, descending, `${Type.name} n=${n} in place`)
       }
     })
 
@@ -100,6 +108,9 @@ group('sort and argsort', () => {
           const cmp = compare(descending)
           const expected = Uint32Array.from(Array.from(data.keys()).sort((i, j) => cmp(data[i], data[j])))
           assertSameElements(await argsort(data, { descending }), expected, `${Type.name} n=${n} descending=${descending}`)
+          const into = new Uint32Array(n).fill(7)
+          assert.equal(await argsort(data, { descending, into }), into)
+          assertSameElements(into, expected, `${Type.name} n=${n} descending=${descending} into`)
         }
       }
     })
@@ -147,6 +158,11 @@ group('sort and argsort', () => {
     await rejects(argsort('abc'), TypeError, 'ERR_INVALID_ARG_TYPE')
     await rejects(sort(new Float64Array(2), { descending: 'yes' }), TypeError, 'ERR_INVALID_ARG_TYPE')
     await rejects(sort(new Float64Array(2), 5), TypeError, 'ERR_INVALID_ARG_TYPE')
+    await rejects(sort(new Float64Array(2), { into: new Float32Array(2) }), TypeError, 'ERR_INVALID_ARG_TYPE', /options\.into.*Float64Array/)
+    await rejects(sort(new Float64Array(2), { into: [0, 0] }), TypeError, 'ERR_INVALID_ARG_TYPE')
+    await rejects(sort(new Float64Array(2), { into: new Float64Array(3) }), TypeError, 'ERR_INVALID_ARG_VALUE', /as many elements as data \(2\)/)
+    await rejects(argsort(new Float64Array(2), { into: new Int32Array(2) }), TypeError, 'ERR_INVALID_ARG_TYPE', /Uint32Array/)
+    await rejects(argsort(new Int8Array(4), { into: new Uint32Array(2) }), TypeError, 'ERR_INVALID_ARG_VALUE')
     const aborted = AbortSignal.abort()
     await assert.rejects(sort(new Float64Array(2), { signal: aborted }), { name: 'AbortError' })
   })

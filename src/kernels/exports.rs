@@ -4,6 +4,8 @@
 //! place, not copied: the caller must not modify them until the promise settles. Queries and the
 //! vectors given to `VectorIndex.add` are small or owned by the index, so they are copied.
 
+use std::any::Any;
+
 use napi::bindgen_prelude::{Float32Array, Float64Array, PromiseRaw, Uint32Array};
 use napi::Env;
 use napi_derive::napi;
@@ -15,7 +17,7 @@ use super::stats;
 use super::vector::{self, Index, Metric, Neighbors, MAX_ROWS};
 use crate::runtime::abort::Signal;
 use crate::runtime::args::{with_typed_view, AnyTypedArray, Kind, Options, TypedArrayArg};
-use crate::runtime::bytes::View;
+use crate::runtime::bytes::{Output, View};
 use crate::runtime::{spawn, sync, Cancel, Job, JsArg, OffloopError, Result};
 
 /// Largest vector dimension accepted.
@@ -494,6 +496,12 @@ pub fn histogram<'env>(env: &'env Env, data: JsArg, options: JsArg) -> napi::Res
 pub struct SortOptions<'env> {
   /// Largest first; NaN still last. Default `false`.
   pub descending: Option<bool>,
+  /// Writes the result into this array and resolves with it, instead of a new one: for `sort()`
+  /// a TypedArray of `data`'s type (`data` itself sorts in place), for `argsort()` a Uint32Array;
+  /// as many elements as `data`. Reusing one array spares V8 a full GC per call for a result of
+  /// tens of MB. Do not read or write it until the promise settles. Default: a new array.
+  #[napi(ts_type = "TypedArray")]
+  pub into: Option<JsArg>,
   /// Aborts the call while it waits for a thread; the promise rejects with an `AbortError`.
   #[napi(ts_type = "AbortSignal")]
   pub signal: Option<Signal<'env>>,
@@ -504,24 +512,62 @@ impl<'env> SortOptions<'env> {
     let options = options.options("options")?;
     Ok(SortOptions {
       descending: options.boolean("descending")?,
+      into: options.get("into")?.map(|(into, _)| into),
       signal: options.signal()?,
     })
   }
 }
 
-fn sorted<A: TypedArrayArg>(view: View<A>, descending: bool) -> Result<AnyTypedArray>
+/// `options.into` as an [`Output`] of `A` with `len` elements (type-erased, so that one job type
+/// serves every element type; the job downcasts it back to the same `A`).
+fn output<A: TypedArrayArg>(into: JsArg, len: usize) -> Result<Output<A>> {
+  let output = into.typed_output::<A>("options.into")?;
+  if output.len() != len {
+    return Err(OffloopError::invalid_value(
+      "options.into",
+      &format!(
+        "must have as many elements as data ({len}). Received one of {}",
+        output.len()
+      ),
+    ));
+  }
+  Ok(output)
+}
+
+/// The result array: `into`, filled with `result`, else a new array over `result`.
+fn deliver<A: TypedArrayArg>(result: Vec<A::Element>, into: Option<Output<A>>) -> Result<A> {
+  match into {
+    Some(into) => into.write(|out| out.copy_from_slice(&result)),
+    None => Ok(A::from_vec(result)),
+  }
+}
+
+fn sorted<A: TypedArrayArg>(view: View<A>, into: Option<Box<dyn Any + Send>>, descending: bool) -> Result<AnyTypedArray>
 where
   A::Element: Element,
 {
-  Ok(A::from_vec(view.read(|data| sort::sort(data, descending))?).into())
+  let into = match into.map(|into| into.downcast::<Output<A>>()) {
+    Some(Ok(into)) => Some(*into),
+    // Unreachable: `into` was decoded with data's element type.
+    Some(Err(_)) => {
+      return Err(OffloopError::error(
+        "ERR_OFFLOOP_INTERNAL",
+        "offloop: sort's into lost its type",
+      ))
+    }
+    None => None,
+  };
+  let result = view.read(|data| sort::sort(data, descending))?;
+  Ok(deliver(result, into)?.into())
 }
 
 /// A sorted copy of a numeric TypedArray (of the same type), on all cores; the input is read in
-/// place (do not modify it until the promise settles) and left untouched. The order is
-/// `TypedArray.prototype.sort`'s: numeric, `-0` before `+0`, NaN last. `descending` reverses the
-/// numbers (`+0` before `-0`) and keeps NaN last.
+/// place (do not modify it until the promise settles) and left untouched, unless it is also
+/// `options.into`. The order is `TypedArray.prototype.sort`'s: numeric, `-0` before `+0`, NaN last.
+/// `descending` reverses the numbers (`+0` before `-0`) and keeps NaN last.
 ///
-/// Rejects with `ERR_INVALID_ARG_TYPE` (TypeError) for anything but a numeric TypedArray.
+/// Rejects with `ERR_INVALID_ARG_TYPE` (TypeError) for anything but a numeric TypedArray (and an
+/// `into` of another type than `data`), `ERR_INVALID_ARG_VALUE` for an `into` of another length.
 #[napi(
   ts_generic_types = "T extends TypedArray",
   ts_args_type = "data: T, options?: SortOptions",
@@ -532,15 +578,25 @@ pub fn sort<'env>(env: &'env Env, data: JsArg, options: JsArg) -> napi::Result<P
     let data = data.any_typed_view("data", NUMERIC_ARRAY)?;
     let options = SortOptions::decode(options)?;
     let descending = options.descending.unwrap_or(false);
-    Ok(Job::new(move |_| with_typed_view!(data, |view| sorted(view, descending))).abortable(options.signal))
+    let into = match options.into {
+      Some(into) => Some(with_typed_view!(&data, |view| output_of_like(view, into))?),
+      None => None,
+    };
+    Ok(Job::new(move |_| with_typed_view!(data, |view| sorted(view, into, descending))).abortable(options.signal))
   })
+}
+
+/// [`output`] of `data`'s element type, erased.
+fn output_of_like<A: TypedArrayArg>(data: &View<A>, into: JsArg) -> Result<Box<dyn Any + Send>> {
+  Ok(Box::new(output::<A>(into, data.len())?))
 }
 
 /// The indices that sort a numeric TypedArray (read in place: do not modify it until the promise
 /// settles), in `sort()`'s order. Stable: equal values keep their index order, in both directions,
 /// as sorting indices with `Array.prototype.sort` would.
 ///
-/// Rejects with `ERR_INVALID_ARG_TYPE` (TypeError) for anything but a numeric TypedArray, and
+/// Rejects with `ERR_INVALID_ARG_TYPE` (TypeError) for anything but a numeric TypedArray (and an
+/// `into` that is not a Uint32Array), `ERR_INVALID_ARG_VALUE` for an `into` of another length, and
 /// `ERR_OUT_OF_RANGE` beyond 2^32 elements.
 #[napi(ts_args_type = "data: TypedArray, options?: SortOptions")]
 pub fn argsort<'env>(env: &'env Env, data: JsArg, options: JsArg) -> napi::Result<PromiseRaw<'env, Uint32Array>> {
@@ -556,10 +612,11 @@ pub fn argsort<'env>(env: &'env Env, data: JsArg, options: JsArg) -> napi::Resul
     }
     let options = SortOptions::decode(options)?;
     let descending = options.descending.unwrap_or(false);
+    let into = options.into.map(|into| output::<Uint32Array>(into, len)).transpose()?;
     Ok(
       Job::new(move |_| {
         let order = with_typed_view!(data, |view| view.read(|data| sort::argsort(data, descending)))?;
-        Ok(Uint32Array::from_vec(order))
+        deliver(order, into)
       })
       .abortable(options.signal),
     )

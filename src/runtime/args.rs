@@ -15,7 +15,7 @@ use napi::bindgen_prelude::{
 use napi::{sys, ValueType};
 
 use super::abort::{clear_exception, Signal};
-use super::bytes::{ByteView, View};
+use super::bytes::{ByteView, Output, View};
 use super::error::{OffloopError, Result};
 
 /// A JS value received by an export: `undefined` when the caller passed fewer arguments.
@@ -541,6 +541,12 @@ impl JsArg {
     View::of(self.env, self.typed_array(name)?)
   }
 
+  /// A TypedArray of exactly type `A` that a job writes its result into: always the caller's own
+  /// memory, however small (see [`Output`]).
+  pub fn typed_output<A: TypedArrayArg>(&self, name: &str) -> Result<Output<A>> {
+    Output::of(self.env, self.typed_array(name)?)
+  }
+
   /// Any numeric TypedArray for the pool, like [`typed_view`](Self::typed_view). `expected` words
   /// the TypeError (`"an instance of ..."`).
   pub fn any_typed_view(&self, name: &str, expected: &str) -> Result<AnyTypedView> {
@@ -654,6 +660,12 @@ pub trait TypedArrayArg:
   /// freed on a pool thread when JS collects it: unmapping hundreds of MB inside a GC finalizer
   /// would stall the event loop for milliseconds.
   fn from_vec(data: Vec<Self::Element>) -> Self;
+  /// The elements, writable.
+  ///
+  /// # Safety
+  /// No other reference to the memory may be alive meanwhile, and JS must not touch it (the
+  /// caller's contract for an `into` array).
+  unsafe fn elements_mut(&mut self) -> &mut [Self::Element];
 }
 
 macro_rules! typed_arrays {
@@ -686,6 +698,10 @@ macro_rules! typed_arrays {
               super::pool::pool().drop_later(Vec::from_raw_parts(ptr, len, capacity))
             })
           }
+        }
+        unsafe fn elements_mut(&mut self) -> &mut [$element] {
+          // SAFETY: the caller's contract, passed on.
+          unsafe { self.as_mut() }
         }
       }
 

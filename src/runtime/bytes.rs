@@ -73,6 +73,43 @@ impl<A: TypedArrayArg> View<A> {
   }
 }
 
+/// A caller's TypedArray that a job fills with its result (`options.into`), then resolves with.
+/// Never copied, however small: the point is to write the caller's own memory. Registered with its
+/// environment like a shared [`View`], so a terminating worker_thread waits for the write.
+pub struct Output<A: TypedArrayArg> {
+  array: A,
+  readers: Arc<Readers>,
+}
+
+impl<A: TypedArrayArg> Output<A> {
+  /// On the JS thread of `env`.
+  pub(super) fn of(env: sys::napi_env, array: A) -> Result<Self> {
+    Ok(Output {
+      array,
+      readers: Readers::of(env)?,
+    })
+  }
+
+  pub fn len(&self) -> usize {
+    self.array.len()
+  }
+
+  /// Runs `f` on the elements, writable, and gives the array back to resolve with. Once its
+  /// environment's teardown has begun, `f` is not run and the result is an `AbortError`.
+  pub fn write(self, f: impl FnOnce(&mut [A::Element])) -> Result<A> {
+    let Output { mut array, readers } = self;
+    {
+      let _writing = readers.enter()?;
+      // SAFETY: `array` holds a reference that keeps the JS object alive, and `_writing` keeps its
+      // environment from freeing the memory. No Rust reference to the memory is alive: a job reads
+      // its input (which may be this same array) to the end before it writes. JS leaves the array
+      // alone until the promise settles: the documented contract of `into`.
+      f(unsafe { array.elements_mut() });
+    }
+    Ok(array)
+  }
+}
+
 /// The pool threads reading one environment's memory.
 pub struct Readers {
   state: Mutex<ReadersState>,
