@@ -95,6 +95,8 @@ group('sort and argsort', () => {
         assert.equal(await sort(data, { into }), into)
         assertSameElements(into, sorted, `${Type.name} n=${n} into`)
         assertSameElements(data, before, 'input modified by into')
+        const order = await argsort(before)
+        assertSameElements(await argsort(before, { into: new Uint32Array(n) }), order, `${Type.name} n=${n} argsort into`)
         assert.equal(await sort(data, { into: data, descending: true }), data)
         assertSameElements(data, descending, `${Type.name} n=${n} in place`)
       }
@@ -163,6 +165,10 @@ group('sort and argsort', () => {
     await rejects(sort(new Float64Array(2), { into: new Float64Array(3) }), TypeError, 'ERR_INVALID_ARG_VALUE', /as many elements as data \(2\)/)
     await rejects(argsort(new Float64Array(2), { into: new Int32Array(2) }), TypeError, 'ERR_INVALID_ARG_TYPE', /Uint32Array/)
     await rejects(argsort(new Int8Array(4), { into: new Uint32Array(2) }), TypeError, 'ERR_INVALID_ARG_VALUE')
+    // An aborted call rejects at once, but a running sort cannot stop mid-write: the pair is refused.
+    const signal = new AbortController().signal
+    await rejects(sort(new Float64Array(2), { into: new Float64Array(2), signal }), TypeError, 'ERR_INVALID_ARG_VALUE', /signal/)
+    await rejects(argsort(new Float64Array(2), { into: new Uint32Array(2), signal }), TypeError, 'ERR_INVALID_ARG_VALUE', /signal/)
     const aborted = AbortSignal.abort()
     await assert.rejects(sort(new Float64Array(2), { signal: aborted }), { name: 'AbortError' })
   })
@@ -407,6 +413,8 @@ test('worker_threads terminated while kernels read their memory in place: no cra
       const matrix = new Float32Array(1 << 20).map(() => Math.random());
       for (let i = 0; i < 4; i++) {
         o.sort(data).catch(() => {});
+        o.sort(data, { into: new Float64Array(data.length) }).catch(() => {});
+        o.argsort(data.subarray(0, 100), { into: new Uint32Array(100) }).catch(() => {});
         o.describe(data).catch(() => {});
         o.histogram(data).catch(() => {});
         o.topK(matrix, 64, matrix.subarray(0, 64), 5).catch(() => {});

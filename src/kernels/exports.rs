@@ -499,7 +499,8 @@ pub struct SortOptions<'env> {
   /// Writes the result into this array and resolves with it, instead of a new one: for `sort()`
   /// a TypedArray of `data`'s type (`data` itself sorts in place), for `argsort()` a Uint32Array;
   /// as many elements as `data`. Reusing one array spares V8 a full GC per call for a result of
-  /// tens of MB. Do not read or write it until the promise settles. Default: a new array.
+  /// tens of MB. Do not read, write or pass it to another call until the promise settles. Not with
+  /// `signal` (`ERR_INVALID_ARG_VALUE`). Default: a new array.
   #[napi(ts_type = "TypedArray")]
   pub into: Option<JsArg>,
   /// Aborts the call while it waits for a thread; the promise rejects with an `AbortError`.
@@ -510,11 +511,20 @@ pub struct SortOptions<'env> {
 impl<'env> SortOptions<'env> {
   fn decode(options: JsArg) -> Result<Self> {
     let options = options.options("options")?;
-    Ok(SortOptions {
+    let decoded = SortOptions {
       descending: options.boolean("descending")?,
       into: options.get("into")?.map(|(into, _)| into),
       signal: options.signal()?,
-    })
+    };
+    // An abort rejects the promise at once, while a running sort goes on to write its result:
+    // the caller would get the array back, then see it change.
+    if decoded.into.is_some() && decoded.signal.is_some() {
+      return Err(OffloopError::invalid_value(
+        "options.into",
+        "cannot be combined with options.signal: an aborted call could still be writing into it",
+      ));
+    }
+    Ok(decoded)
   }
 }
 
@@ -537,7 +547,8 @@ fn output<A: TypedArrayArg>(into: JsArg, len: usize) -> Result<Output<A>> {
 /// The result array: `into`, filled with `result`, else a new array over `result`.
 fn deliver<A: TypedArrayArg>(result: Vec<A::Element>, into: Option<Output<A>>) -> Result<A> {
   match into {
-    Some(into) => into.write(|out| out.copy_from_slice(&result)),
+    // SAFETY: `result` is owned; the input view's read has ended.
+    Some(into) => unsafe { into.write(|out| out.copy_from_slice(&result)) },
     None => Ok(A::from_vec(result)),
   }
 }
@@ -596,7 +607,8 @@ fn output_of_like<A: TypedArrayArg>(data: &View<A>, into: JsArg) -> Result<Box<d
 /// as sorting indices with `Array.prototype.sort` would.
 ///
 /// Rejects with `ERR_INVALID_ARG_TYPE` (TypeError) for anything but a numeric TypedArray (and an
-/// `into` that is not a Uint32Array), `ERR_INVALID_ARG_VALUE` for an `into` of another length, and
+/// `into` that is not a Uint32Array), `ERR_INVALID_ARG_VALUE` for an `into` of another length or
+/// with a `signal`, and
 /// `ERR_OUT_OF_RANGE` beyond 2^32 elements.
 #[napi(ts_args_type = "data: TypedArray, options?: SortOptions")]
 pub fn argsort<'env>(env: &'env Env, data: JsArg, options: JsArg) -> napi::Result<PromiseRaw<'env, Uint32Array>> {

@@ -96,14 +96,18 @@ impl<A: TypedArrayArg> Output<A> {
 
   /// Runs `f` on the elements, writable, and gives the array back to resolve with. Once its
   /// environment's teardown has begun, `f` is not run and the result is an `AbortError`.
-  pub fn write(self, f: impl FnOnce(&mut [A::Element])) -> Result<A> {
+  ///
+  /// # Safety
+  /// No Rust reference to the array's memory may be alive: not inside a [`View::read`] of the
+  /// same array (`into` may be the input itself).
+  pub unsafe fn write(self, f: impl FnOnce(&mut [A::Element])) -> Result<A> {
     let Output { mut array, readers } = self;
     {
       let _writing = readers.enter()?;
       // SAFETY: `array` holds a reference that keeps the JS object alive, and `_writing` keeps its
-      // environment from freeing the memory. No Rust reference to the memory is alive: a job reads
-      // its input (which may be this same array) to the end before it writes. JS leaves the array
-      // alone until the promise settles: the documented contract of `into`.
+      // environment from freeing the memory. No Rust reference to the memory is alive (this
+      // function's contract). JS leaves the array alone until the promise settles: the documented
+      // contract of `into`, and no abort settles it early (`into` refuses a `signal`).
       f(unsafe { array.elements_mut() });
     }
     Ok(array)

@@ -178,6 +178,10 @@ impl Pool {
     };
     let priority_refused = Arc::new(AtomicBool::new(false));
     let refused = Arc::clone(&priority_refused);
+    // Rayon starts its threads without waiting for them: wait here until each has taken its
+    // priority, so the first `stats()` already reports what holds.
+    let started = Arc::new(std::sync::Barrier::new(threads + 1));
+    let thread_started = Arc::clone(&started);
     let threads = rayon::ThreadPoolBuilder::new()
       .num_threads(threads)
       .thread_name(|i| format!("offloop-{i}"))
@@ -190,12 +194,14 @@ impl Pool {
             refused.store(true, Ordering::Relaxed);
           }
         }
+        thread_started.wait();
       })
       // Jobs catch their own panics (see `submit`); this handler only keeps a panic that escapes
       // anyway from aborting the user's process, which is Rayon's default.
       .panic_handler(|_| {})
       .build()
       .expect("offloop: cannot start the thread pool");
+    started.wait();
     Pool {
       threads,
       max_queue,
@@ -333,10 +339,7 @@ mod tests {
       (Priority::Normal, libc::SCHED_OTHER),
     ] {
       let pool = Box::leak(Box::new(Pool::new(2, None, priority)));
-      let classes: Vec<i32> = pool.install(|| {
-        use rayon::prelude::*;
-        (0..2).into_par_iter().map(|_| scheduling_class()).collect()
-      });
+      let classes = pool.install(|| rayon::broadcast(|_| scheduling_class()));
       assert_eq!(classes, [class, class], "{priority:?}");
       assert_eq!(pool.stats().priority, priority);
     }
