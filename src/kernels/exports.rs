@@ -4,8 +4,6 @@
 //! place, not copied: the caller must not modify them until the promise settles. Queries and the
 //! vectors given to `VectorIndex.add` are small or owned by the index, so they are copied.
 
-use std::any::Any;
-
 use napi::bindgen_prelude::{Float32Array, Float64Array, PromiseRaw, Uint32Array};
 use napi::Env;
 use napi_derive::napi;
@@ -528,8 +526,7 @@ impl<'env> SortOptions<'env> {
   }
 }
 
-/// `options.into` as an [`Output`] of `A` with `len` elements (type-erased, so that one job type
-/// serves every element type; the job downcasts it back to the same `A`).
+/// `options.into` as an [`Output`] of `A` with `len` elements.
 fn output<A: TypedArrayArg>(into: JsArg, len: usize) -> Result<Output<A>> {
   let output = into.typed_output::<A>("options.into")?;
   if output.len() != len {
@@ -553,23 +550,19 @@ fn deliver<A: TypedArrayArg>(result: Vec<A::Element>, into: Option<Output<A>>) -
   }
 }
 
-fn sorted<A: TypedArrayArg>(view: View<A>, into: Option<Box<dyn Any + Send>>, descending: bool) -> Result<AnyTypedArray>
+/// One sort job of any element type.
+type SortWork = Box<dyn FnOnce(&Cancel) -> Result<AnyTypedArray> + Send>;
+
+/// Decodes `into` as an array of `view`'s own type (on the JS thread) and returns the job.
+fn sort_work<A: TypedArrayArg>(view: View<A>, into: Option<JsArg>, descending: bool) -> Result<SortWork>
 where
   A::Element: Element,
 {
-  let into = match into.map(|into| into.downcast::<Output<A>>()) {
-    Some(Ok(into)) => Some(*into),
-    // Unreachable: `into` was decoded with data's element type.
-    Some(Err(_)) => {
-      return Err(OffloopError::error(
-        "ERR_OFFLOOP_INTERNAL",
-        "offloop: sort's into lost its type",
-      ))
-    }
-    None => None,
-  };
-  let result = view.read(|data| sort::sort(data, descending))?;
-  Ok(deliver(result, into)?.into())
+  let into = into.map(|into| output::<A>(into, view.len())).transpose()?;
+  Ok(Box::new(move |_| {
+    let result = view.read(|data| sort::sort(data, descending))?;
+    Ok(deliver(result, into)?.into())
+  }))
 }
 
 /// A sorted copy of a numeric TypedArray (of the same type), on all cores; the input is read in
@@ -589,17 +582,9 @@ pub fn sort<'env>(env: &'env Env, data: JsArg, options: JsArg) -> napi::Result<P
     let data = data.any_typed_view("data", NUMERIC_ARRAY)?;
     let options = SortOptions::decode(options)?;
     let descending = options.descending.unwrap_or(false);
-    let into = match options.into {
-      Some(into) => Some(with_typed_view!(&data, |view| output_of_like(view, into))?),
-      None => None,
-    };
-    Ok(Job::new(move |_| with_typed_view!(data, |view| sorted(view, into, descending))).abortable(options.signal))
+    let work = with_typed_view!(data, |view| sort_work(view, options.into, descending))?;
+    Ok(Job::new(work).abortable(options.signal))
   })
-}
-
-/// [`output`] of `data`'s element type, erased.
-fn output_of_like<A: TypedArrayArg>(data: &View<A>, into: JsArg) -> Result<Box<dyn Any + Send>> {
-  Ok(Box::new(output::<A>(into, data.len())?))
 }
 
 /// The indices that sort a numeric TypedArray (read in place: do not modify it until the promise

@@ -43,17 +43,15 @@ pub enum Priority {
 }
 
 impl Priority {
-  pub const NAMES: [&'static str; 2] = ["background", "normal"];
+  pub const NAMES: [&'static str; 2] = [Priority::Background.name(), Priority::Normal.name()];
 
   pub fn from_name(name: &str) -> Option<Self> {
-    match name {
-      "background" => Some(Priority::Background),
-      "normal" => Some(Priority::Normal),
-      _ => None,
-    }
+    [Priority::Background, Priority::Normal]
+      .into_iter()
+      .find(|p| p.name() == name)
   }
 
-  pub fn name(self) -> &'static str {
+  pub const fn name(self) -> &'static str {
     match self {
       Priority::Background => "background",
       Priority::Normal => "normal",
@@ -65,7 +63,8 @@ pub struct Pool {
   threads: rayon::ThreadPool,
   max_queue: Option<usize>,
   priority: Priority,
-  /// Set by a thread that could not take the configured priority: `stats()` reports what holds.
+  /// Set by a thread that could not take the configured priority (every thread, off Linux):
+  /// `stats()` reports what holds.
   priority_refused: Arc<AtomicBool>,
   queued: AtomicUsize,
   running: AtomicUsize,
@@ -172,10 +171,6 @@ fn default_threads() -> usize {
 
 impl Pool {
   fn new(threads: usize, max_queue: Option<usize>, priority: Priority) -> Self {
-    let priority = match cfg!(target_os = "linux") {
-      true => priority,
-      false => Priority::Normal,
-    };
     let priority_refused = Arc::new(AtomicBool::new(false));
     let refused = Arc::clone(&priority_refused);
     // Rayon starts its threads without waiting for them: wait here until each has taken its
