@@ -138,8 +138,7 @@ export interface Argon2HashInfo {
  * as sorting indices with `Array.prototype.sort` would.
  *
  * Rejects with `ERR_INVALID_ARG_TYPE` (TypeError) for anything but a numeric TypedArray (and an
- * `into` that is not a Uint32Array), `ERR_INVALID_ARG_VALUE` for an `into` of another length or
- * with a `signal`, and
+ * `into` that is not a Uint32Array), `ERR_INVALID_ARG_VALUE` for an `into` of another length, and
  * `ERR_OUT_OF_RANGE` beyond 2^32 elements.
  */
 export declare function argsort(data: TypedArray, options?: SortOptions): Promise<Uint32Array>
@@ -613,11 +612,16 @@ export interface SortOptions {
    * Writes the result into this array and resolves with it, instead of a new one: for `sort()`
    * a TypedArray of `data`'s type (`data` itself sorts in place), for `argsort()` a Uint32Array;
    * as many elements as `data`. Reusing one array spares V8 a full GC per call for a result of
-   * tens of MB. Do not read, write or pass it to another call until the promise settles. Not with
-   * `signal` (`ERR_INVALID_ARG_VALUE`). Default: a new array.
+   * tens of MB. Do not read, write or pass it to another call until the promise settles. An
+   * aborted call leaves it as it was, or, when the abort came too late, holds the result. Default:
+   * a new array.
    */
   into?: TypedArray
-  /** Aborts the call while it waits for a thread; the promise rejects with an `AbortError`. */
+  /**
+   * Aborts the call; the promise rejects with an `AbortError`. A sort under way cannot stop, so
+   * with `into` the rejection comes when it ends (then nothing writes to `into` any more), without
+   * `into` at once.
+   */
   signal?: AbortSignal
 }
 

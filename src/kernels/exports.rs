@@ -497,11 +497,14 @@ pub struct SortOptions<'env> {
   /// Writes the result into this array and resolves with it, instead of a new one: for `sort()`
   /// a TypedArray of `data`'s type (`data` itself sorts in place), for `argsort()` a Uint32Array;
   /// as many elements as `data`. Reusing one array spares V8 a full GC per call for a result of
-  /// tens of MB. Do not read, write or pass it to another call until the promise settles. Not with
-  /// `signal` (`ERR_INVALID_ARG_VALUE`). Default: a new array.
+  /// tens of MB. Do not read, write or pass it to another call until the promise settles. An
+  /// aborted call leaves it as it was, or, when the abort came too late, holds the result. Default:
+  /// a new array.
   #[napi(ts_type = "TypedArray")]
   pub into: Option<JsArg>,
-  /// Aborts the call while it waits for a thread; the promise rejects with an `AbortError`.
+  /// Aborts the call; the promise rejects with an `AbortError`. A sort under way cannot stop, so
+  /// with `into` the rejection comes when it ends (then nothing writes to `into` any more), without
+  /// `into` at once.
   #[napi(ts_type = "AbortSignal")]
   pub signal: Option<Signal<'env>>,
 }
@@ -509,20 +512,11 @@ pub struct SortOptions<'env> {
 impl<'env> SortOptions<'env> {
   fn decode(options: JsArg) -> Result<Self> {
     let options = options.options("options")?;
-    let decoded = SortOptions {
+    Ok(SortOptions {
       descending: options.boolean("descending")?,
       into: options.get("into")?.map(|(into, _)| into),
       signal: options.signal()?,
-    };
-    // An abort rejects the promise at once, while a running sort goes on to write its result:
-    // the caller would get the array back, then see it change.
-    if decoded.into.is_some() && decoded.signal.is_some() {
-      return Err(OffloopError::invalid_value(
-        "options.into",
-        "cannot be combined with options.signal: an aborted call could still be writing into it",
-      ));
-    }
-    Ok(decoded)
+    })
   }
 }
 
@@ -559,8 +553,10 @@ where
   A::Element: Element,
 {
   let into = into.map(|into| output::<A>(into, view.len())).transpose()?;
-  Ok(Box::new(move |_| {
+  Ok(Box::new(move |cancel| {
     let result = view.read(|data| sort::sort(data, descending))?;
+    // An abort during the sort: `into` is left as it was, and no new array is made for nobody.
+    cancel.check()?;
     Ok(deliver(result, into)?.into())
   }))
 }
@@ -582,8 +578,13 @@ pub fn sort<'env>(env: &'env Env, data: JsArg, options: JsArg) -> napi::Result<P
     let data = data.any_typed_view("data", NUMERIC_ARRAY)?;
     let options = SortOptions::decode(options)?;
     let descending = options.descending.unwrap_or(false);
+    let writes_into = options.into.is_some();
     let work = with_typed_view!(data, |view| sort_work(view, options.into, descending))?;
-    Ok(Job::new(work).abortable(options.signal))
+    Ok(
+      Job::new(work)
+        .abortable(options.signal)
+        .writes_caller_memory(writes_into),
+    )
   })
 }
 
@@ -592,8 +593,7 @@ pub fn sort<'env>(env: &'env Env, data: JsArg, options: JsArg) -> napi::Result<P
 /// as sorting indices with `Array.prototype.sort` would.
 ///
 /// Rejects with `ERR_INVALID_ARG_TYPE` (TypeError) for anything but a numeric TypedArray (and an
-/// `into` that is not a Uint32Array), `ERR_INVALID_ARG_VALUE` for an `into` of another length or
-/// with a `signal`, and
+/// `into` that is not a Uint32Array), `ERR_INVALID_ARG_VALUE` for an `into` of another length, and
 /// `ERR_OUT_OF_RANGE` beyond 2^32 elements.
 #[napi(ts_args_type = "data: TypedArray, options?: SortOptions")]
 pub fn argsort<'env>(env: &'env Env, data: JsArg, options: JsArg) -> napi::Result<PromiseRaw<'env, Uint32Array>> {
@@ -610,12 +610,15 @@ pub fn argsort<'env>(env: &'env Env, data: JsArg, options: JsArg) -> napi::Resul
     let options = SortOptions::decode(options)?;
     let descending = options.descending.unwrap_or(false);
     let into = options.into.map(|into| output::<Uint32Array>(into, len)).transpose()?;
+    let writes_into = into.is_some();
     Ok(
-      Job::new(move |_| {
+      Job::new(move |cancel| {
         let order = with_typed_view!(data, |view| view.read(|data| sort::argsort(data, descending)))?;
+        cancel.check()?;
         deliver(order, into)
       })
-      .abortable(options.signal),
+      .abortable(options.signal)
+      .writes_caller_memory(writes_into),
     )
   })
 }

@@ -69,6 +69,7 @@ impl Cancel {
 pub struct Job<'s, F> {
   work: F,
   signal: Option<Signal<'s>>,
+  writes_caller_memory: bool,
 }
 
 impl<'s, T, F> Job<'s, F>
@@ -77,12 +78,24 @@ where
   T: ToNapiValue + Send + 'static,
 {
   pub fn new(work: F) -> Self {
-    Job { work, signal: None }
+    Job {
+      work,
+      signal: None,
+      writes_caller_memory: false,
+    }
   }
 
   /// Ties the job to the caller's `AbortSignal` (the `signal` option of every async export).
   pub fn abortable(mut self, signal: Option<Signal<'s>>) -> Self {
     self.signal = signal;
+    self
+  }
+
+  /// Says whether the job writes memory the caller owns (an `into` array). An abort then rejects
+  /// the promise only once the job has stopped, not at once: a caller who sees the rejection may
+  /// reuse the array, and nothing writes to it any more.
+  pub fn writes_caller_memory(mut self, writes: bool) -> Self {
+    self.writes_caller_memory = writes;
     self
   }
 }
@@ -157,6 +170,21 @@ impl Shared {
 struct Pending {
   deferred: sys::napi_deferred,
   abort: Option<AbortLink>,
+  /// The job writes caller memory: an abort leaves the promise pending until the job stops.
+  holds_abort: bool,
+  /// The `AbortError` such a promise rejects with once its job has stopped.
+  aborted: Option<sys::napi_ref>,
+}
+
+impl Pending {
+  fn new(deferred: sys::napi_deferred, abort: Option<AbortLink>, holds_abort: bool) -> Self {
+    Pending {
+      deferred,
+      abort,
+      holds_abort,
+      aborted: None,
+    }
+  }
 }
 
 /// One environment's bridge, living on its JS thread (each worker_thread has its own).
@@ -226,7 +254,7 @@ where
     }
     None => (Cancel::default(), None),
   };
-  let work = job.work;
+  let (work, holds_abort) = (job.work, job.writes_caller_memory);
   let queued = with_bridge(env, |bridge| {
     let shared = bridge.shared.clone();
     let job_cancel = cancel.clone();
@@ -237,7 +265,7 @@ where
   });
   match queued {
     Ok(()) => with_bridge(env, |bridge| {
-      bridge.pending.insert(id, Pending { deferred, abort });
+      bridge.pending.insert(id, Pending::new(deferred, abort, holds_abort));
       bridge.update_ref();
       Ok(())
     }),
@@ -251,13 +279,19 @@ where
 }
 
 /// The pool-thread side of a job: runs the work unless it was aborted or its environment is gone.
+/// An aborted job still completes (with an `AbortError`): a promise that holds its abort until the
+/// job stops is settled by that completion; for any other the abort already settled it.
 fn run<T, F>(shared: &Shared, id: u64, cancel: &Cancel, work: F) -> (Outcome, Option<Completion>)
 where
   F: FnOnce(&Cancel) -> Result<T>,
   T: ToNapiValue + Send + 'static,
 {
-  if cancel.is_cancelled() || !shared.is_alive() {
+  if !shared.is_alive() {
     return (Outcome::Cancelled, None);
+  }
+  if cancel.is_cancelled() {
+    let outcome = Err(OffloopError::aborted());
+    return (Outcome::Cancelled, Some(Completion { id, outcome }));
   }
   let result = catch_unwind(AssertUnwindSafe(|| work(cancel))).unwrap_or_else(|payload| Err(panic_error(payload)));
   let outcome = if result.is_ok() {
@@ -311,7 +345,7 @@ pub(crate) fn promise<T: ToNapiValue + Send + 'static>(env: sys::napi_env) -> Re
     // The same id sequence as jobs (`queue`), so a settler and a job never share an id.
     bridge.next_id += 1;
     let id = bridge.next_id;
-    bridge.pending.insert(id, Pending { deferred, abort: None });
+    bridge.pending.insert(id, Pending::new(deferred, None, false));
     bridge.update_ref();
     Ok((
       promise,
@@ -382,22 +416,42 @@ fn panic_error(payload: Box<dyn std::any::Any + Send>) -> OffloopError {
   )
 }
 
-/// Called by the abort listener: rejects the job's promise with an `AbortError` if it is still
-/// pending, and tells the job to stop.
+/// Called by the abort listener: tells the job to stop and rejects its promise with an `AbortError`
+/// if it is still pending: at once, or, for a job that writes caller memory, when the job stops.
 pub(super) fn abort(env: sys::napi_env, id: u64, reason: sys::napi_value) {
-  let Some(pending) = take_pending(env, id) else { return };
-  if let Some(link) = pending.abort {
-    link.cancel.cancel();
-    link.forget(env);
-  }
+  // Made before the table is borrowed: setting `cause` can run JS (a setter on Error.prototype).
   // SAFETY: the abort listener runs on the JS thread of `env`.
   let error = unsafe { OffloopError::aborted().to_js(env) };
   if !error.is_null() && !reason.is_null() {
     // SAFETY: JS thread; both values are live in this callback's scope.
     unsafe { sys::napi_set_named_property(env, error, c"cause".as_ptr(), reason) };
   }
-  // SAFETY: JS thread; the deferred was taken out of the table, so it is settled only here.
-  unsafe { sys::napi_reject_deferred(env, pending.deferred, error) };
+  let found = BRIDGE.with(|cell| {
+    let mut slot = cell.borrow_mut();
+    let bridge = slot.as_mut().filter(|b| b.env == env)?;
+    let pending = bridge.pending.get_mut(&id)?;
+    let link = pending.abort.take();
+    if pending.holds_abort {
+      let mut error_ref = ptr::null_mut();
+      // SAFETY: JS thread; the reference is deleted when the promise settles (`drain`), or by
+      // N-API with the environment.
+      unsafe { sys::napi_create_reference(env, error, 1, &mut error_ref) };
+      pending.aborted = Some(error_ref);
+      return Some((link, None));
+    }
+    let pending = bridge.pending.remove(&id);
+    bridge.update_ref();
+    Some((link, pending))
+  });
+  let Some((link, settle_now)) = found else { return };
+  if let Some(link) = link {
+    link.cancel.cancel();
+    link.forget(env);
+  }
+  if let Some(pending) = settle_now {
+    // SAFETY: JS thread; the deferred was taken out of the table, so it is settled only here.
+    unsafe { sys::napi_reject_deferred(env, pending.deferred, error) };
+  }
 }
 
 fn take_pending(env: sys::napi_env, id: u64) -> Option<Pending> {
@@ -446,7 +500,16 @@ unsafe extern "C" fn drain(
     if let Some(link) = pending.abort {
       link.unlisten(env);
     }
-    settle(env, pending.deferred, completion.outcome);
+    match pending.aborted {
+      // SAFETY: JS thread; the reference was made in `abort` and is deleted once, here.
+      Some(error_ref) => unsafe {
+        let mut error = ptr::null_mut();
+        sys::napi_get_reference_value(env, error_ref, &mut error);
+        sys::napi_delete_reference(env, error_ref);
+        sys::napi_reject_deferred(env, pending.deferred, error);
+      },
+      None => settle(env, pending.deferred, completion.outcome),
+    }
     // SAFETY: closes the scope opened above.
     unsafe { sys::napi_close_handle_scope(env, scope) };
   }

@@ -107,7 +107,8 @@ impl<A: TypedArrayArg> Output<A> {
       // SAFETY: `array` holds a reference that keeps the JS object alive, and `_writing` keeps its
       // environment from freeing the memory. No Rust reference to the memory is alive (this
       // function's contract). JS leaves the array alone until the promise settles: the documented
-      // contract of `into`, and no abort settles it early (`into` refuses a `signal`).
+      // contract of `into`, and an abort settles it only once this job has stopped
+      // (`Job::writes_caller_memory`).
       f(unsafe { array.elements_mut() });
     }
     Ok(array)
