@@ -1,7 +1,7 @@
 // The measuring core of `npm run bench`: runs one implementation of a task for a fixed time with a
 // fixed number of operations in flight, and records throughput, latency, the event loop's delay,
 // CPU use and peak RSS for that run.
-import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { constants, monitorEventLoopDelay, performance, PerformanceObserver } from 'node:perf_hooks';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 
 /** Sorted-array percentile with linear interpolation. */
@@ -13,21 +13,33 @@ export function percentile(sorted, p) {
   return sorted[lo] + (sorted[hi] - sorted[lo]) * (rank - lo);
 }
 
+/** Milliseconds of `intervals` ([start, end] pairs) that fall inside [start, end]. */
+function overlapMs(intervals, start, end) {
+  let total = 0;
+  for (const [s, e] of intervals) total += Math.max(0, Math.min(e, end) - Math.max(s, start));
+  return total;
+}
+
 /**
  * Watches the event loop while a run goes: `monitorEventLoopDelay` for the distribution, plus a 1 ms
  * interval probe whose gaps catch a loop that is blocked outright (the histogram then gets no
- * samples), plus RSS sampled on each probe tick.
+ * samples), plus RSS sampled on each probe tick. V8's GC pauses are recorded too, so each stall
+ * can be split into GC and everything else (what the code under test did on the JS thread).
  */
 class LoopWatch {
   start() {
     this.histogram = monitorEventLoopDelay({ resolution: 1 });
     this.histogram.enable();
     this.maxGap = 0;
+    this.gaps = [];
+    this.gcPauses = [];
+    this.gcObserver = new PerformanceObserver((list) => this.recordGc(list.getEntries()));
+    this.gcObserver.observe({ entryTypes: ['gc'] });
     this.peakRss = process.memoryUsage.rss();
     this.last = performance.now();
     this.timer = setInterval(() => {
       const now = performance.now();
-      this.maxGap = Math.max(this.maxGap, now - this.last - 1);
+      this.recordGap(now);
       this.last = now;
       this.peakRss = Math.max(this.peakRss, process.memoryUsage.rss());
     }, 1);
@@ -35,11 +47,37 @@ class LoopWatch {
     this.wall = performance.now();
   }
 
+  recordGap(now) {
+    const gap = now - this.last - 1;
+    this.maxGap = Math.max(this.maxGap, gap);
+    if (gap > 1) this.gaps.push([this.last, now]);
+  }
+
+  /**
+   * Scavenges and mark-compacts only: those are pauses of the JS thread from start to end. An
+   * incremental-marking entry spans work that may interleave with JS, so its time counts as
+   * outside GC (which can only make that number larger, never hide a stall of ours).
+   */
+  recordGc(entries) {
+    for (const e of entries) {
+      if (e.detail?.kind !== constants.NODE_PERFORMANCE_GC_INCREMENTAL) this.gcPauses.push([e.startTime, e.startTime + e.duration]);
+    }
+  }
+
+  /** The longest probe gap once the GC pauses inside each gap are taken out. */
+  longestStallOutsideGc() {
+    let longest = 0;
+    for (const [start, end] of this.gaps) longest = Math.max(longest, end - start - 1 - overlapMs(this.gcPauses, start, end));
+    return Math.max(0, longest);
+  }
+
   stop() {
     clearInterval(this.timer);
     const now = performance.now();
     // A loop blocked until the very end never fired the probe again: count that last gap too.
-    this.maxGap = Math.max(this.maxGap, now - this.last - 1);
+    this.recordGap(now);
+    this.recordGc(this.gcObserver.takeRecords());
+    this.gcObserver.disconnect();
     this.histogram.disable();
     const cpu = process.cpuUsage(this.cpu);
     const wallMs = now - this.wall;
@@ -48,6 +86,8 @@ class LoopWatch {
     return {
       loopDelayP99Ms: Math.max(0, p99 - 1),
       loopDelayMaxMs: Math.max(this.maxGap, h.count > 0 ? h.max / 1e6 - 1 : 0),
+      loopStallOutsideGcMaxMs: this.longestStallOutsideGc(),
+      gcPauseMaxMs: this.gcPauses.reduce((max, [s, e]) => Math.max(max, e - s), 0),
       cpuPercent: ((cpu.user + cpu.system) / 1000 / wallMs) * 100,
       peakRssMb: this.peakRss / 2 ** 20,
     };
@@ -130,7 +170,7 @@ export class Bench {
     };
     this.rows.push(row);
     this.log(
-      `    ${fmt(row.opsPerSec)} ops/s${row.mbPerSec ? `, ${fmt(row.mbPerSec)} MB/s` : ''}, p50 ${fmt(row.p50Ms)} ms, p99 ${fmt(row.p99Ms)} ms, loop delay p99 ${fmt(row.loopDelayP99Ms)} / max ${fmt(row.loopDelayMaxMs)} ms, cpu ${Math.round(row.cpuPercent)}%`,
+      `    ${fmt(row.opsPerSec)} ops/s${row.mbPerSec ? `, ${fmt(row.mbPerSec)} MB/s` : ''}, p50 ${fmt(row.p50Ms)} ms, p99 ${fmt(row.p99Ms)} ms, loop delay p99 ${fmt(row.loopDelayP99Ms)} / max ${fmt(row.loopDelayMaxMs)} ms (outside GC ${fmt(row.loopStallOutsideGcMaxMs)}, GC pause ${fmt(row.gcPauseMaxMs)}), cpu ${Math.round(row.cpuPercent)}%`,
     );
     return row;
   }

@@ -39,7 +39,8 @@ export function markdown(result) {
     'Every row of a group does the same work with the same parameters, in the same run. ' +
       '**Bold** ratio: offloop against the fastest peer of its group (>1 = offloop faster). ' +
       'Loop delay: how late the event loop ran while the row ran (p99 from `monitorEventLoopDelay`, max from a 1 ms timer probe); ' +
-      'near 0 means the server stays responsive. CPU: % of one core. RSS: peak resident memory of the process during the row.',
+      'near 0 means the server stays responsive. Longest stall outside GC: the longest probe gap less the scavenge and mark-compact pauses V8 reported inside it ' +
+      '(incremental marking is counted as outside, so this can only overstate what the code under test did); GC pause: the longest such pause in the row. CPU: % of one core. RSS: peak resident memory of the process during the row.',
     '',
     'Versions: ' + Object.entries(result.versions).map(([k, v]) => `${k} ${v}`).join(', '),
     '',
@@ -58,12 +59,12 @@ export function markdown(result) {
       out.push(serverTable(g.rows), '');
       continue;
     }
-    out.push('| implementation | params | in flight | ops/s | MB/s | p50 ms | p99 ms | loop delay p99 / max ms | CPU % | RSS MB |');
-    out.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+    out.push('| implementation | params | in flight | ops/s | MB/s | p50 ms | p99 ms | loop delay p99 / max ms | longest stall outside GC / GC pause ms | CPU % | RSS MB |');
+    out.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
     for (const row of g.rows) {
       const name = isOurs(row) ? `**${row.impl}**` : `${row.impl}${row.reference ? ' (reference)' : ''}`;
       out.push(
-        `| ${name} | ${row.params ?? ''} | ${row.inFlight ?? ''} | ${fmt(row.opsPerSec)} | ${fmt(row.mbPerSec)} | ${fmt(row.p50Ms)} | ${fmt(row.p99Ms)} | ${fmt(row.loopDelayP99Ms)} / ${fmt(row.loopDelayMaxMs)} | ${row.cpuPercent === undefined ? '-' : Math.round(row.cpuPercent)} | ${fmt(row.peakRssMb)} |`,
+        `| ${name} | ${row.params ?? ''} | ${row.inFlight ?? ''} | ${fmt(row.opsPerSec)} | ${fmt(row.mbPerSec)} | ${fmt(row.p50Ms)} | ${fmt(row.p99Ms)} | ${fmt(row.loopDelayP99Ms)} / ${fmt(row.loopDelayMaxMs)} | ${row.loopStallOutsideGcMaxMs === undefined ? '-' : `${fmt(row.loopStallOutsideGcMaxMs)} / ${fmt(row.gcPauseMaxMs)}`} | ${row.cpuPercent === undefined ? '-' : Math.round(row.cpuPercent)} | ${fmt(row.peakRssMb)} |`,
       );
     }
     out.push('');

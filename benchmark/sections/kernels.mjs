@@ -236,7 +236,8 @@ async function statistics(bench) {
       return sortedInto.sort();
     }],
   ]) {
-    await bench.run({ group: sortGroup, task: 'sort', impl, params, bytesPerOp: bytes, op, minOps: 3 });
+    const row = await bench.run({ group: sortGroup, task: 'sort', impl, params, bytesPerOp: bytes, op, minOps: 3 });
+    if (impl === 'offloop sort()') await allocationFloorRow(bench, sortGroup, n, row.p50Ms);
   }
 
   const small = data.subarray(0, n / 10);
@@ -270,6 +271,29 @@ async function statistics(bench) {
     'sort, argsort, describe and histogram run on the pool (all cores) and keep the event loop free; the JS rows block it for their whole duration. ' +
       'describe finds percentiles by selection on a copy (no full sort); targets: sort and describe >= 3x the JS way.',
   );
+}
+
+/**
+ * What one new result array costs the loop by itself, with no sort: V8 starts a full GC for every
+ * 64 MB of new ArrayBuffer memory, so plain JS allocating an array of the size sort() returns, as
+ * often as sort() returns one, stalls the loop as well. The floor of any call that returns a new
+ * array this large.
+ */
+function allocationFloorRow(bench, group, n, periodMs) {
+  let held;
+  return bench.run({
+    group,
+    task: 'sort',
+    impl: `new Float64Array(${n / 1e6}M) alone`,
+    params: `one new array every ${Math.round(periodMs)} ms (as often as sort() returns one), no sort`,
+    reference: true,
+    minOps: 3,
+    op: async () => {
+      held = new Float64Array(n);
+      await new Promise((resolve) => setTimeout(resolve, periodMs));
+      return held;
+    },
+  });
 }
 
 /**
