@@ -6,7 +6,7 @@ import { createRequire } from 'node:module'
 
 import { runChild, childJson, root } from './helpers.mjs'
 
-const { VectorIndex, topK, describe, histogram, sort, argsort } = createRequire(import.meta.url)('../index.js')
+const { VectorIndex, topK, describe, histogram, sort, argsort, poolStats } = createRequire(import.meta.url)('../index.js')
 
 // A seeded PRNG (mulberry32), so a failure can be replayed.
 function rng(seed) {
@@ -119,7 +119,6 @@ group('sort and argsort', () => {
   }
 
   test('an aborted sort into an array rejects only once nothing writes to it any more', async () => {
-    const { poolStats } = createRequire(import.meta.url)('../index.js')
     const data = randomArray(Float64Array, 2_000_000, rng(7), { special: false })
     const calls = [
       ['sort', (into, signal) => sort(data, { into, signal }), new Float64Array(data.length)],

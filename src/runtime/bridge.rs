@@ -259,7 +259,7 @@ where
     let shared = bridge.shared.clone();
     let job_cancel = cancel.clone();
     pool().submit(move || {
-      let (outcome, completion) = run(&shared, id, &job_cancel, work);
+      let (outcome, completion) = run(&shared, id, &job_cancel, holds_abort, work);
       (outcome, move || completion.into_iter().for_each(|c| shared.deliver(c)))
     })
   });
@@ -279,9 +279,9 @@ where
 }
 
 /// The pool-thread side of a job: runs the work unless it was aborted or its environment is gone.
-/// An aborted job still completes (with an `AbortError`): a promise that holds its abort until the
-/// job stops is settled by that completion; for any other the abort already settled it.
-fn run<T, F>(shared: &Shared, id: u64, cancel: &Cancel, work: F) -> (Outcome, Option<Completion>)
+/// A job aborted before it ran completes only if its promise holds the abort (an `AbortError`
+/// settles it); any other promise the abort already settled, and the JS thread is not woken for it.
+fn run<T, F>(shared: &Shared, id: u64, cancel: &Cancel, holds_abort: bool, work: F) -> (Outcome, Option<Completion>)
 where
   F: FnOnce(&Cancel) -> Result<T>,
   T: ToNapiValue + Send + 'static,
@@ -290,8 +290,11 @@ where
     return (Outcome::Cancelled, None);
   }
   if cancel.is_cancelled() {
-    let outcome = Err(OffloopError::aborted());
-    return (Outcome::Cancelled, Some(Completion { id, outcome }));
+    let completion = holds_abort.then(|| Completion {
+      id,
+      outcome: Err(OffloopError::aborted()),
+    });
+    return (Outcome::Cancelled, completion);
   }
   let result = catch_unwind(AssertUnwindSafe(|| work(cancel))).unwrap_or_else(|payload| Err(panic_error(payload)));
   let outcome = if result.is_ok() {
