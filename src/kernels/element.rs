@@ -1,8 +1,8 @@
 //! The element types of JS TypedArrays, as every kernel sees them: one generic code path per kernel,
 //! compiled for each type.
 
-/// A number stored in a TypedArray.
-pub trait Element: Copy + Send + Sync + 'static {
+/// A number stored in a TypedArray: plain bits (`Pod`), so a buffer of one can be viewed as another.
+pub trait Element: bytemuck::Pod + Send + Sync {
   /// The value as a JS number would hold it (64-bit integers round to the nearest double).
   fn to_f64(self) -> f64;
 

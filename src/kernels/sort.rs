@@ -17,11 +17,24 @@ fn key<T: Element>(x: T, descending: bool) -> u64 {
   }
 }
 
+/// The values of sorted keys. For 8-byte types (float64, the 64-bit integers) each value is
+/// written over its own key and the allocation is handed on as the result: no second array of the
+/// input's size (80 MB for 10M float64) to map, fault in and free per call.
+fn values<T: Element>(mut keys: Vec<u64>) -> Vec<T> {
+  if std::mem::size_of::<T>() != std::mem::size_of::<u64>() {
+    return keys.into_par_iter().map(T::from_sort_key).collect();
+  }
+  keys
+    .par_iter_mut()
+    .for_each(|key| *key = bytemuck::cast(T::from_sort_key(*key)));
+  bytemuck::allocation::cast_vec(keys)
+}
+
 /// A sorted copy of `data`.
 pub fn sort<T: Element>(data: &[T], descending: bool) -> Vec<T> {
   let mut keys: Vec<u64> = data.par_iter().map(|x| x.sort_key()).collect();
   keys.par_sort_unstable();
-  let mut sorted: Vec<T> = keys.into_par_iter().map(T::from_sort_key).collect();
+  let mut sorted: Vec<T> = values(keys);
   if descending {
     // Equal numbers are identical, so reversing the ascending order is the descending one.
     let numbers = sorted.partition_point(|x| !x.is_nan());
@@ -106,6 +119,13 @@ mod tests {
     );
     assert!(sorted[4].is_nan());
     assert_eq!(sort(&[i64::MIN, 5, -5, i64::MAX], true), [i64::MAX, 5, -5, i64::MIN]);
+  }
+
+  #[test]
+  fn sixty_four_bit_integers_keep_their_extremes_through_the_keys_buffer() {
+    assert_eq!(sort(&[u64::MAX, 0, 7, 1 << 63], false), [0, 7, 1 << 63, u64::MAX]);
+    assert_eq!(sort(&[i64::MAX, -1, i64::MIN, 0], false), [i64::MIN, -1, 0, i64::MAX]);
+    assert_eq!(sort(&[u64::MAX, 0, 7], true), [u64::MAX, 7, 0]);
   }
 
   #[test]
