@@ -122,7 +122,7 @@ mod tests {
   }
 
   #[test]
-  fn sixty_four_bit_integers_keep_their_extremes_through_the_keys_buffer() {
+  fn sixty_four_bit_integers_come_back_exactly_from_their_keys() {
     assert_eq!(sort(&[u64::MAX, 0, 7, 1 << 63], false), [0, 7, 1 << 63, u64::MAX]);
     assert_eq!(sort(&[i64::MAX, -1, i64::MIN, 0], false), [i64::MIN, -1, 0, i64::MAX]);
     assert_eq!(sort(&[u64::MAX, 0, 7], true), [u64::MAX, 7, 0]);
