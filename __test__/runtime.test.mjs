@@ -250,3 +250,54 @@ describe('worker_threads', () => {
     assert.ok(out.stats.cancelled > 0, 'queued jobs of terminated workers were skipped');
   });
 });
+
+describe('loaded twice', () => {
+  // Test runners and hot-reload tools clear require.cache and load the addon again: Node then gives
+  // the second copy its own napi_env inside the same environment, on the same thread.
+  const loadTwice = `
+    const { createRequire } = await import('node:module');
+    const require = createRequire(import.meta.url);
+    const first = require(${index});
+    for (const key of Object.keys(require.cache)) delete require.cache[key];
+    const second = require(${index});
+    if (first === second) throw new Error('the second require was served from the cache');`;
+
+  test('both copies work, interleaved, with aborts, streams and classes', async () => {
+    const r = await runChild(`${loadTwice}
+      const crypto = await import('node:crypto');
+      const expect = (s) => crypto.createHash('sha256').update(s).digest('hex');
+      const results = await Promise.all([0, 1, 2, 3].map((i) => [first, second][i % 2].hash('sha256', 'x' + i)));
+      const hashers = [first, second].map((m, i) => m.createHasher('sha256').update('h' + i).digest());
+      const streams = [first, second].map((m, i) => m.hashStream('sha256', ['s', String(i)]));
+      const c = new AbortController();
+      const aborted = [first, second].map((m) => m.hashPassword('pw', { memoryCost: 64, timeCost: 50, signal: c.signal }).catch((e) => e.name));
+      c.abort();
+      console.log(JSON.stringify({
+        ok: results.every((h, i) => h === expect('x' + i)),
+        hashers: (await Promise.all(hashers)).map((h, i) => h === expect('h' + i)),
+        streams: (await Promise.all(streams)).map((h, i) => h === expect('s' + i)),
+        aborted: await Promise.all(aborted),
+        index: new second.VectorIndex(2).add(new Float32Array([1, 0, 0, 1])),
+      }));`);
+    assert.deepEqual(childJson(r), { ok: true, hashers: [true, true], streams: [true, true], aborted: ['AbortError', 'AbortError'], index: 0 });
+  });
+
+  test("in worker_threads too: terminating a worker that loaded it twice leaves other environments' promises alone", async () => {
+    const r = await runChild(`${requireOffloop}
+      const { Worker } = await import('node:worker_threads');
+      const src = \`
+        const { parentPort, workerData } = require('node:worker_threads');
+        const first = require(workerData.index);
+        for (const key of Object.keys(require.cache)) delete require.cache[key];
+        const second = require(workerData.index);
+        for (let i = 0; i < 500; i++) for (const m of [first, second]) m.hashPassword('pw', { memoryCost: 256, timeCost: 1 }).catch(() => {});
+        Promise.all([first.hash('sha256', 'a'), second.hash('sha256', 'a')]).then((h) => parentPort.postMessage(h[0] === h[1]));\`;
+      const pending = Array.from({ length: 200 }, () => offloop.hashPassword('pw', { memoryCost: 256, timeCost: 1 }));
+      const workers = Array.from({ length: 3 }, () => new Worker(src, { eval: true, execArgv: [], workerData: { index: ${index} } }));
+      const agreed = await Promise.all(workers.map((w) => new Promise((resolve, reject) => { w.once('message', resolve); w.once('error', reject); })));
+      await Promise.all(workers.map((w) => w.terminate()));
+      const hashes = await Promise.all(pending);
+      console.log(JSON.stringify({ agreed, settled: hashes.length, ok: await offloop.verifyPassword(hashes[0], 'pw') }));`, { timeoutMs: 120_000 });
+    assert.deepEqual(childJson(r), { agreed: [true, true, true], settled: 200, ok: true });
+  });
+});

@@ -19,7 +19,7 @@
 //! job id. Whoever removes the entry first (the drain with a result, or the abort listener) settles
 //! it; a later comer finds nothing and drops what it had.
 
-use std::cell::RefCell;
+use std::cell::{RefCell, RefMut};
 use std::ffi::c_void;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
@@ -31,6 +31,7 @@ use napi::{sys, Env};
 use nohash_hasher::IntMap;
 
 use super::abort::{AbortLink, Signal};
+use super::env::EnvState;
 use super::error::{OffloopError, Result};
 use super::pool::{pool, Outcome};
 
@@ -187,19 +188,20 @@ impl Pending {
   }
 }
 
-/// One environment's bridge, living on its JS thread (each worker_thread has its own).
-struct EnvBridge {
-  env: sys::napi_env,
+/// One environment's bridge (see `env`): the pending promises, owned by its JS thread, and the part
+/// its pool threads deliver completions to.
+pub(super) struct Bridge {
   shared: Arc<Shared>,
+  table: RefCell<Table>,
+}
+
+struct Table {
+  env: sys::napi_env,
   channels: Channels,
   /// Keyed by sequential job ids, so no hashing is needed.
   pending: IntMap<u64, Pending>,
   next_id: u64,
   referenced: bool,
-}
-
-thread_local! {
-  static BRIDGE: RefCell<Option<EnvBridge>> = const { RefCell::new(None) };
 }
 
 /// Queues `job` and returns its promise at once. Errors from `prepare` (argument decoding, on the JS
@@ -239,10 +241,11 @@ where
   F: FnOnce(&Cancel) -> Result<T> + Send + 'static,
   T: ToNapiValue + Send + 'static,
 {
-  let id = with_bridge(env, |bridge| {
-    bridge.next_id += 1;
-    Ok(bridge.next_id)
-  })?;
+  let id = {
+    let mut table = table(env)?;
+    table.next_id += 1;
+    table.next_id
+  };
   // The listener goes on before the job is queued, outside any bridge borrow (addEventListener
   // runs JS): if that fails, nothing was queued and the caller rejects the promise; once queued,
   // the promise belongs to the table and is settled only from there.
@@ -255,8 +258,8 @@ where
     None => (Cancel::default(), None),
   };
   let (work, holds_abort) = (job.work, job.writes_caller_memory);
-  let queued = with_bridge(env, |bridge| {
-    let shared = bridge.shared.clone();
+  let queued = with_bridge(env, |_, shared| {
+    let shared = shared.clone();
     let job_cancel = cancel.clone();
     pool().submit(move || {
       let (outcome, completion) = run(&shared, id, &job_cancel, holds_abort, work);
@@ -264,11 +267,12 @@ where
     })
   });
   match queued {
-    Ok(()) => with_bridge(env, |bridge| {
-      bridge.pending.insert(id, Pending::new(deferred, abort, holds_abort));
-      bridge.update_ref();
+    Ok(()) => {
+      let mut table = table(env)?;
+      table.pending.insert(id, Pending::new(deferred, abort, holds_abort));
+      table.update_ref();
       Ok(())
-    }),
+    }
     Err(error) => {
       if let Some(link) = abort {
         link.unlisten(env);
@@ -344,16 +348,16 @@ pub(crate) fn promise<T: ToNapiValue + Send + 'static>(env: sys::napi_env) -> Re
       "offloop: cannot create a promise",
     ));
   }
-  with_bridge(env, |bridge| {
+  with_bridge(env, |table, shared| {
     // The same id sequence as jobs (`queue`), so a settler and a job never share an id.
-    bridge.next_id += 1;
-    let id = bridge.next_id;
-    bridge.pending.insert(id, Pending::new(deferred, None, false));
-    bridge.update_ref();
+    table.next_id += 1;
+    let id = table.next_id;
+    table.pending.insert(id, Pending::new(deferred, None, false));
+    table.update_ref();
     Ok((
       promise,
       Settler {
-        shared: bridge.shared.clone(),
+        shared: shared.clone(),
         id,
         settled: false,
         _value: std::marker::PhantomData,
@@ -429,10 +433,8 @@ pub(super) fn abort(env: sys::napi_env, id: u64, reason: sys::napi_value) {
     // SAFETY: JS thread; both values are live in this callback's scope.
     unsafe { sys::napi_set_named_property(env, error, c"cause".as_ptr(), reason) };
   }
-  let found = BRIDGE.with(|cell| {
-    let mut slot = cell.borrow_mut();
-    let bridge = slot.as_mut().filter(|b| b.env == env)?;
-    let pending = bridge.pending.get_mut(&id)?;
+  let found = table(env).ok().and_then(|mut table| {
+    let pending = table.pending.get_mut(&id)?;
     let link = pending.abort.take();
     if pending.holds_abort {
       let mut error_ref = ptr::null_mut();
@@ -442,8 +444,8 @@ pub(super) fn abort(env: sys::napi_env, id: u64, reason: sys::napi_value) {
       pending.aborted = Some(error_ref);
       return Some((link, None));
     }
-    let pending = bridge.pending.remove(&id);
-    bridge.update_ref();
+    let pending = table.pending.remove(&id);
+    table.update_ref();
     Some((link, pending))
   });
   let Some((link, settle_now)) = found else { return };
@@ -458,13 +460,10 @@ pub(super) fn abort(env: sys::napi_env, id: u64, reason: sys::napi_value) {
 }
 
 fn take_pending(env: sys::napi_env, id: u64) -> Option<Pending> {
-  BRIDGE.with(|cell| {
-    let mut slot = cell.borrow_mut();
-    let bridge = slot.as_mut().filter(|b| b.env == env)?;
-    let pending = bridge.pending.remove(&id);
-    bridge.update_ref();
-    pending
-  })
+  let mut table = table(env).ok()?;
+  let pending = table.pending.remove(&id);
+  table.update_ref();
+  pending
 }
 
 /// Settles a deferred with a result built on the JS thread. Never throws into JS.
@@ -490,7 +489,7 @@ unsafe extern "C" fn drain(
   if env.is_null() {
     return; // the TSFN is being finalized; nothing can be settled any more
   }
-  // SAFETY: `context` is an `Arc<Shared>` leaked in `EnvBridge::new`, freed only by the TSFN's
+  // SAFETY: `context` is an `Arc<Shared>` leaked in `new_channel`, freed only by the TSFN's
   // finalizer, which runs after the last call of this callback.
   let shared = unsafe { &*(context as *const Shared) };
   for completion in shared.take_completions(channel as usize) {
@@ -519,32 +518,25 @@ unsafe extern "C" fn drain(
 }
 
 unsafe extern "C" fn finalize_shared(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {
-  // SAFETY: `data` is the pointer from `Arc::into_raw` in `EnvBridge::new`; N-API calls this once.
+  // SAFETY: `data` is the pointer from `Arc::into_raw` in `new_channel`; N-API calls this once.
   drop(unsafe { Arc::from_raw(data as *const Shared) });
 }
 
-/// The environment's cleanup hook: from here on no job runs or delivers for it.
-unsafe extern "C" fn env_teardown(_arg: *mut c_void) {
-  BRIDGE.with(|cell| {
-    if let Some(bridge) = cell.borrow_mut().take() {
-      // The pending deferreds and abort references die with the environment; N-API frees them.
-      bridge.shared.state.lock().unwrap_or_else(|e| e.into_inner()).alive = false;
-    }
-  });
+/// The pending-promise table of `env`'s bridge, made on the env's first call.
+fn table<'a>(env: sys::napi_env) -> Result<RefMut<'a, Table>> {
+  // SAFETY: every caller runs on the JS thread of `env` (an export or a callback of it).
+  let state = unsafe { EnvState::of(env)? };
+  Ok(state.bridge.table.borrow_mut())
 }
 
-fn with_bridge<R>(env: sys::napi_env, f: impl FnOnce(&mut EnvBridge) -> Result<R>) -> Result<R> {
-  BRIDGE.with(|cell| {
-    let mut slot = cell.borrow_mut();
-    if slot.as_ref().is_none_or(|b| b.env != env) {
-      *slot = Some(EnvBridge::new(env)?);
-    }
-    f(slot.as_mut().expect("bridge was just created"))
-  })
+fn with_bridge<R>(env: sys::napi_env, f: impl FnOnce(&mut Table, &Arc<Shared>) -> Result<R>) -> Result<R> {
+  // SAFETY: as in `table`.
+  let state = unsafe { EnvState::of(env)? };
+  f(&mut state.bridge.table.borrow_mut(), &state.bridge.shared)
 }
 
-impl EnvBridge {
-  fn new(env: sys::napi_env) -> Result<Self> {
+impl Bridge {
+  pub(super) fn new(env: sys::napi_env) -> Result<Self> {
     let shared = Arc::new(Shared {
       state: Mutex::new(SharedState {
         alive: true,
@@ -554,20 +546,27 @@ impl EnvBridge {
       }),
     });
     let channels = [new_channel(env, &shared)?, new_channel(env, &shared)?];
-    // SAFETY: JS thread of `env`. The cleanup hook is added after the TSFNs so it runs before
-    // N-API's own hooks finalize them (hooks run in reverse order of addition).
-    unsafe { sys::napi_add_env_cleanup_hook(env, Some(env_teardown), ptr::null_mut()) };
     shared.state.lock().unwrap_or_else(|e| e.into_inner()).channels = channels;
-    Ok(EnvBridge {
-      env,
+    Ok(Bridge {
       shared,
-      channels,
-      pending: IntMap::default(),
-      next_id: 0,
-      referenced: false,
+      table: RefCell::new(Table {
+        env,
+        channels,
+        pending: IntMap::default(),
+        next_id: 0,
+        referenced: false,
+      }),
     })
   }
 
+  /// The environment is being torn down: from here on no job runs or delivers for it. The pending
+  /// deferreds and abort references die with the environment; N-API frees them.
+  pub(super) fn close(&self) {
+    self.shared.state.lock().unwrap_or_else(|e| e.into_inner()).alive = false;
+  }
+}
+
+impl Table {
   /// Keeps the process alive exactly while promises are pending, as libuv work would.
   fn update_ref(&mut self) {
     let want = !self.pending.is_empty();

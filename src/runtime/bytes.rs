@@ -8,14 +8,13 @@
 //! environment's cleanup hook waits for the readers still running before teardown goes on; a read
 //! that starts after teardown began is refused with an `AbortError` (nobody awaits its result).
 
-use std::cell::RefCell;
-use std::ffi::c_void;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use napi::bindgen_prelude::Uint8Array;
 use napi::sys;
 
 use super::args::TypedArrayArg;
+use super::env::EnvState;
 use super::error::{OffloopError, Result};
 
 /// A caller's TypedArray on its way to the pool (generic over the element type).
@@ -116,52 +115,23 @@ impl<A: TypedArrayArg> Output<A> {
 }
 
 /// The pool threads reading one environment's memory.
+#[derive(Default)]
 pub struct Readers {
   state: Mutex<ReadersState>,
   idle: Condvar,
 }
 
+#[derive(Default)]
 struct ReadersState {
-  alive: bool,
+  closed: bool,
   reading: usize,
 }
 
-thread_local! {
-  /// This JS thread's environment and its readers (one environment per JS thread at a time).
-  static READERS: RefCell<Option<(sys::napi_env, Arc<Readers>)>> = const { RefCell::new(None) };
-}
-
 impl Readers {
+  /// The readers of `env`. On the JS thread of `env`.
   fn of(env: sys::napi_env) -> Result<Arc<Readers>> {
-    READERS.with(|cell| {
-      let mut slot = cell.borrow_mut();
-      if let Some((known, readers)) = slot.as_ref() {
-        if *known == env {
-          return Ok(readers.clone());
-        }
-      }
-      let readers = Arc::new(Readers {
-        state: Mutex::new(ReadersState {
-          alive: true,
-          reading: 0,
-        }),
-        idle: Condvar::new(),
-      });
-      let hook_arg = Arc::into_raw(readers.clone()) as *mut c_void;
-      // SAFETY: JS thread of `env`. The hook owns one strong count, released in `teardown`; hooks
-      // run in reverse order of addition, so this one runs before N-API's own cleanup of the
-      // references a `Uint8Array` holds.
-      if unsafe { sys::napi_add_env_cleanup_hook(env, Some(teardown), hook_arg) } != sys::Status::napi_ok {
-        // SAFETY: the hook was not added, so this count is still ours.
-        drop(unsafe { Arc::from_raw(hook_arg as *const Readers) });
-        return Err(OffloopError::error(
-          "ERR_OFFLOOP_INTERNAL",
-          "offloop: cannot watch the environment's teardown",
-        ));
-      }
-      *slot = Some((env, readers.clone()));
-      Ok(readers)
-    })
+    // SAFETY: every caller runs on the JS thread of `env`.
+    Ok(unsafe { EnvState::of(env)? }.readers.clone())
   }
 
   fn lock(&self) -> MutexGuard<'_, ReadersState> {
@@ -170,11 +140,23 @@ impl Readers {
 
   fn enter(&self) -> Result<Reading<'_>> {
     let mut state = self.lock();
-    if !state.alive {
+    if state.closed {
       return Err(OffloopError::aborted());
     }
     state.reading += 1;
     Ok(Reading(self))
+  }
+
+  /// The environment is being torn down: refuses new reads, then waits for the running ones.
+  /// Hashing reads large inputs slice by slice; a kernel reads its input for one pass (its whole
+  /// job for a sort or `describe`: about 0.1 s per 80 MB), so this waits milliseconds to a fraction
+  /// of a second.
+  pub(super) fn close(&self) {
+    let mut state = self.lock();
+    state.closed = true;
+    while state.reading > 0 {
+      state = self.idle.wait(state).unwrap_or_else(|e| e.into_inner());
+    }
   }
 }
 
@@ -189,24 +171,4 @@ impl Drop for Reading<'_> {
       self.0.idle.notify_all();
     }
   }
-}
-
-/// The environment's cleanup hook: refuses new reads, then waits for the running ones. Hashing
-/// reads large inputs slice by slice; a kernel reads its input for one pass (its whole job for a
-/// sort or `describe`: about 0.1 s per 80 MB), so this waits milliseconds to a fraction of a second.
-unsafe extern "C" fn teardown(arg: *mut c_void) {
-  // SAFETY: `arg` is the count leaked in `Readers::of` for this hook, which N-API calls once.
-  let readers = unsafe { Arc::from_raw(arg as *const Readers) };
-  let mut state = readers.lock();
-  state.alive = false;
-  while state.reading > 0 {
-    state = readers.idle.wait(state).unwrap_or_else(|e| e.into_inner());
-  }
-  drop(state);
-  READERS.with(|cell| {
-    let mut slot = cell.borrow_mut();
-    if slot.as_ref().is_some_and(|(_, known)| Arc::ptr_eq(known, &readers)) {
-      *slot = None;
-    }
-  });
 }

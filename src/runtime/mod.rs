@@ -8,6 +8,7 @@ pub mod abort;
 pub mod args;
 pub mod bridge;
 pub mod bytes;
+mod env;
 pub mod error;
 mod exports;
 pub mod fs;
