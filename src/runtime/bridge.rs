@@ -23,7 +23,7 @@ use std::cell::{RefCell, RefMut};
 use std::ffi::c_void;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use napi::bindgen_prelude::{PromiseRaw, ToNapiValue};
@@ -33,6 +33,7 @@ use nohash_hasher::IntMap;
 use super::abort::{AbortLink, Signal};
 use super::env::EnvState;
 use super::error::{OffloopError, Result};
+use super::inbox::Inbox;
 use super::pool::{pool, Outcome};
 
 /// What a job reads to learn that its caller aborted. Long jobs check it between chunks.
@@ -109,61 +110,66 @@ struct Completion {
   outcome: Result<Settle>,
 }
 
-/// The part of an environment's bridge that pool threads touch.
+/// The part of an environment's bridge that pool threads touch. No locks: the JS thread must
+/// never wait for a pool thread (see `inbox`).
 struct Shared {
-  state: Mutex<SharedState>,
+  completions: Inbox<Completion>,
+  /// Pool threads inside a wake-up call right now, and `CLOSED` once the environment is torn
+  /// down (a worker terminated, the process exiting): jobs then skip their work, their results
+  /// are dropped, and nobody calls the TSFNs again.
+  gate: AtomicUsize,
+  channels: [AtomicPtr<sys::napi_threadsafe_function__>; 2],
+  /// The channel the next wake-up goes through: the one not drained last.
+  next_channel: AtomicUsize,
 }
 
-struct SharedState {
-  /// False once the environment is torn down (a worker terminated, the process exiting): jobs then
-  /// skip their work and their results are dropped, and nobody touches the TSFNs again.
-  alive: bool,
-  completions: Vec<Completion>,
-  channels: Channels,
-  /// The channel the next wake-up goes through: the one not drained last.
-  next_channel: usize,
-}
+const CLOSED: usize = 1 << (usize::BITS - 1);
 
 /// The two completion TSFNs (see the module comment for why two).
 type Channels = [sys::napi_threadsafe_function; 2];
 
-// SAFETY: the only non-Send fields are the TSFN handles, which N-API allows any thread to call;
-// they are used only under the mutex while `alive`, and `alive` is cleared (under the same mutex)
-// by the environment's cleanup hook before N-API finalizes the TSFNs.
-unsafe impl Send for SharedState {}
-
 impl Shared {
   fn is_alive(&self) -> bool {
-    self.state.lock().unwrap_or_else(|e| e.into_inner()).alive
+    self.gate.load(Ordering::Acquire) & CLOSED == 0
   }
 
   fn deliver(&self, completion: Completion) {
-    let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-    if !state.alive {
-      return;
+    if self.is_alive() && self.completions.put(completion) {
+      self.wake();
     }
-    let wake = state.completions.is_empty();
-    state.completions.push(completion);
-    if wake {
-      let channel = state.next_channel;
-      // SAFETY: `alive` under the lock guarantees the TSFN is not finalized (see SharedState).
-      // Non-blocking on an unbounded queue cannot fail for lack of room. The data pointer only
-      // carries the channel's index to `drain`; it is never dereferenced.
+  }
+
+  /// Calls the next channel's TSFN, unless the environment is closed.
+  fn wake(&self) {
+    if self.gate.fetch_add(1, Ordering::AcqRel) & CLOSED == 0 {
+      let channel = self.next_channel.load(Ordering::Acquire);
+      // SAFETY: the gate was open when this call entered it, and `close` waits for the calls in
+      // the gate before teardown goes on to finalize the TSFNs. Non-blocking on an unbounded queue
+      // cannot fail for lack of room. The data pointer only carries the channel's index to `drain`.
       unsafe {
         sys::napi_call_threadsafe_function(
-          state.channels[channel],
+          self.channels[channel].load(Ordering::Acquire),
           channel as *mut c_void,
           sys::ThreadsafeFunctionCallMode::nonblocking,
         )
       };
     }
+    self.gate.fetch_sub(1, Ordering::AcqRel);
   }
 
   /// Takes every completion queued so far; wake-ups from now on go through the other channel.
   fn take_completions(&self, drained_channel: usize) -> Vec<Completion> {
-    let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-    state.next_channel = 1 - drained_channel;
-    std::mem::take(&mut state.completions)
+    self.next_channel.store(1 - drained_channel, Ordering::Release);
+    self.completions.take()
+  }
+
+  /// Closes the gate and waits for the wake-up calls inside it: a few instructions each, so this
+  /// only waits when a pool thread was preempted in one.
+  fn close(&self) {
+    self.gate.fetch_or(CLOSED, Ordering::AcqRel);
+    while self.gate.load(Ordering::Acquire) != CLOSED {
+      std::thread::yield_now();
+    }
   }
 }
 
@@ -538,15 +544,15 @@ fn with_bridge<R>(env: sys::napi_env, f: impl FnOnce(&mut Table, &Arc<Shared>) -
 impl Bridge {
   pub(super) fn new(env: sys::napi_env) -> Result<Self> {
     let shared = Arc::new(Shared {
-      state: Mutex::new(SharedState {
-        alive: true,
-        completions: Vec::new(),
-        channels: [ptr::null_mut(); 2],
-        next_channel: 0,
-      }),
+      completions: Inbox::default(),
+      gate: AtomicUsize::new(0),
+      channels: Default::default(),
+      next_channel: AtomicUsize::new(0),
     });
     let channels = [new_channel(env, &shared)?, new_channel(env, &shared)?];
-    shared.state.lock().unwrap_or_else(|e| e.into_inner()).channels = channels;
+    for (slot, tsfn) in shared.channels.iter().zip(channels) {
+      slot.store(tsfn, Ordering::Release);
+    }
     Ok(Bridge {
       shared,
       table: RefCell::new(Table {
@@ -562,7 +568,7 @@ impl Bridge {
   /// The environment is being torn down: from here on no job runs or delivers for it. The pending
   /// deferreds and abort references die with the environment; N-API frees them.
   pub(super) fn close(&self) {
-    self.shared.state.lock().unwrap_or_else(|e| e.into_inner()).alive = false;
+    self.shared.close();
   }
 }
 

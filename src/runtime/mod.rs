@@ -12,6 +12,7 @@ mod env;
 pub mod error;
 mod exports;
 pub mod fs;
+mod inbox;
 pub mod iterate;
 #[cfg(test)]
 pub mod mutate;
