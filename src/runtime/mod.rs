@@ -5,6 +5,7 @@
 //! stall (`text`).
 
 pub mod abort;
+mod alloc;
 pub mod args;
 pub mod bridge;
 pub mod bytes;
