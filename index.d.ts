@@ -546,7 +546,11 @@ export interface PoolOptions {
   priority?: 'background' | 'normal'
 }
 
-/** Returns the pool's counters; starts the pool if it is not running yet. */
+/**
+ * Returns the pool's counters; starts the pool if it is not running yet.
+ *
+ * @throws {Error} `ERR_OFFLOOP_POOL_START` when the pool cannot start its threads.
+ */
 export declare function poolStats(): PoolStats
 
 /** A snapshot of offloop's pool, cheap enough for a metrics endpoint. */

@@ -2,7 +2,9 @@
 // Most tests run in a child process: the pool is per process and configure() works only once.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { offloop, runChild, childJson, loadHooks, rejectsWith, throwsWith, root } from './helpers.mjs';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { offloop, runChild, runNode, childJson, loadHooks, hooksPath, rejectsWith, throwsWith, root } from './helpers.mjs';
 
 const index = JSON.stringify(`${root}/index.js`);
 const requireOffloop = `import { createRequire } from 'node:module'; const offloop = createRequire(import.meta.url)(${index});`;
@@ -299,5 +301,65 @@ describe('loaded twice', () => {
       const hashes = await Promise.all(pending);
       console.log(JSON.stringify({ agreed, settled: hashes.length, ok: await offloop.verifyPassword(hashes[0], 'pw') }));`, { timeoutMs: 120_000 });
     assert.deepEqual(childJson(r), { agreed: [true, true, true], settled: 200, ok: true });
+  });
+});
+
+describe('panics and a pool that cannot start', () => {
+  const everyExport = (path, env = {}) => runNode([join(root, '__test__', 'fixtures', 'every-export.mjs'), path], { env });
+  // Exports that never decode an argument, so an injected decoding panic cannot reach them.
+  const NO_ARGUMENTS = ['poolStats', 'VectorIndex.size', 'VectorIndex.dim', 'VectorIndex.metric', 'VectorIndex.clear'];
+
+  test('a panic while decoding arguments is ERR_OFFLOOP_PANIC from every export, sync or async', async () => {
+    const { outcomes, missing } = childJson(await everyExport(hooksPath, { OFFLOOP_PANIC_DECODE: '1' }));
+    assert.deepEqual(missing, []);
+    for (const [name, outcome] of Object.entries(outcomes)) {
+      assert.equal(outcome, NO_ARGUMENTS.includes(name) ? 'ok' : 'ERR_OFFLOOP_PANIC', name);
+    }
+  });
+
+  test('a panic while a result is made on the JS thread rejects with ERR_OFFLOOP_PANIC', async () => {
+    const r = await runChild(`${loadHooks}
+      const outcome = await h.testPanicInSettle().then(() => 'resolved', (e) => e.code);
+      console.log(JSON.stringify({ outcome, after: await h.testSleep(1) >= 1 }));`);
+    assert.deepEqual(childJson(r), { outcome: 'ERR_OFFLOOP_PANIC', after: true });
+  });
+
+  // What needs the pool rejects or throws ERR_OFFLOOP_POOL_START; what runs on the calling thread works.
+  const NEEDS_POOL = [
+    'hash', 'hmac', 'hashMany', 'hashFile', 'hashFiles', 'hashStream', 'Hasher.update', 'Hasher.digest',
+    'hashPassword', 'verifyPassword', 'jq', 'jqValues', 'jqFile', 'JqProgram.run', 'JqProgram.runValues',
+    'canonicalizeJson', 'topK', 'describe', 'histogram', 'sort', 'argsort', 'VectorIndex.search',
+    'VectorIndex.searchBatch', 'poolStats',
+  ];
+  const assertPoolStartFailed = ({ outcomes, missing }) => {
+    assert.deepEqual(missing, []);
+    for (const [name, outcome] of Object.entries(outcomes)) {
+      assert.equal(outcome, NEEDS_POOL.includes(name) ? 'ERR_OFFLOOP_POOL_START' : 'ok', name);
+    }
+  };
+
+  // RLIMIT_NPROC counts the threads of the real user and does not bind root: the child runs as
+  // `nobody`, limited to the threads Node itself starts (no pool thread), or one more (the pool's
+  // second thread fails after its first started).
+  const canDropPrivileges = process.platform === 'linux' && process.getuid?.() === 0;
+  test('a pool that cannot start its threads (RLIMIT_NPROC, for real): every export ends with a coded error, none aborts', { skip: !canDropPrivileges && 'needs Linux and root (prlimit + setpriv)' }, async () => {
+    const asNobody = (nproc, argv, env = {}) =>
+      new Promise((resolve) => {
+        const setpriv = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, ...argv];
+        const [command, ...args] = nproc ? ['prlimit', `--nproc=${nproc}`, ...setpriv] : setpriv;
+        execFile(command, args, { cwd: root, env: { ...process.env, OFFLOOP_THREADS: '2', ...env } }, (error, stdout, stderr) =>
+          resolve({ code: error ? error.code : 0, signal: error?.signal ?? null, stdout, stderr, timedOut: false }),
+        );
+      });
+    const argv = [join(root, '__test__', 'fixtures', 'every-export.mjs'), join(root, 'index.js')];
+    const { threads } = childJson(await asNobody(null, argv, { OFFLOOP_COUNT_THREADS: '1' }));
+    for (const started of [0, 1]) assertPoolStartFailed(childJson(await asNobody(threads + started, argv)));
+  });
+
+  test('a pool that cannot start its threads (a test hook fails the spawn): every export ends with a coded error', async () => {
+    for (const after of ['0', '1']) {
+      const r = await everyExport(hooksPath, { OFFLOOP_THREADS: '2', OFFLOOP_TEST_SPAWN_FAILS_AFTER: after });
+      assertPoolStartFailed(childJson(r));
+    }
   });
 });

@@ -357,7 +357,8 @@ impl Hasher {
     ts_return_type = "Promise<E extends 'buffer' ? Buffer : string>"
   )]
   pub fn digest<'env>(&mut self, env: &'env Env, encoding: JsArg) -> napi::Result<PromiseRaw<'env, Encoded>> {
-    let result = self::encoding(encoding).and_then(|encoding| {
+    let result = OffloopError::catching(|| {
+      let encoding = self::encoding(encoding)?;
       let incremental = self.incremental.take().ok_or_else(finalized)?;
       finish(env.raw(), &incremental, encoding)
     });
@@ -429,7 +430,7 @@ pub fn hash_stream<'env>(
   source: JsArg,
   encoding: JsArg,
 ) -> napi::Result<PromiseRaw<'env, Encoded>> {
-  let decoded = self::algorithm(algorithm).and_then(|algorithm| Ok((algorithm, self::encoding(encoding)?)));
+  let decoded = OffloopError::catching(|| Ok((self::algorithm(algorithm)?, self::encoding(encoding)?)));
   match decoded {
     Ok((algorithm, encoding)) => for_await(
       env,

@@ -503,7 +503,7 @@ impl Index {
     if vectors.len() * 4 < 2 * BLOCK_BYTES {
       jobs.into_iter().for_each(fill);
     } else {
-      pool().install(|| jobs.into_par_iter().for_each(fill));
+      pool()?.install(|| jobs.into_par_iter().for_each(fill));
     }
     rows.len += count;
     Ok(first)

@@ -10,7 +10,7 @@ use std::ptr;
 use napi::sys;
 
 use super::bridge::{self, Cancel};
-use super::error::{OffloopError, Result};
+use super::error::{contain, OffloopError, Result};
 
 /// A caller's `AbortSignal`, valid during the export call on the JS thread (not `Send`).
 pub struct Signal<'env> {
@@ -176,7 +176,7 @@ unsafe extern "C" fn on_abort(env: sys::napi_env, info: sys::napi_callback_info)
       reason = ptr::null_mut();
     }
   }
-  bridge::abort(env, data as usize as u64, reason);
+  contain(|| bridge::abort(env, data as usize as u64, reason));
   ptr::null_mut()
 }
 

@@ -70,6 +70,8 @@ impl JsArg {
   }
 
   pub fn kind(&self) -> Kind {
+    #[cfg(feature = "test-hooks")]
+    super::test_hooks::decode_hook();
     let mut t = 0;
     // SAFETY: JS thread of `self.env`; `self.value` is live for the current call.
     unsafe { sys::napi_typeof(self.env, self.value, &mut t) };
@@ -150,6 +152,8 @@ impl JsArg {
 
   /// The element type of a TypedArray (a Buffer is a Uint8Array); `None` for anything else.
   fn typed_array_kind(&self) -> Option<sys::napi_typedarray_type> {
+    #[cfg(feature = "test-hooks")]
+    super::test_hooks::decode_hook();
     let mut yes = false;
     let mut kind = 0;
     // SAFETY: JS thread; the info call only runs on a typed array.
@@ -695,7 +699,7 @@ macro_rules! typed_arrays {
           // closure exactly once, when JS collects the array (or Rust drops it unconverted).
           unsafe {
             $array::with_external_data(ptr, len, move |ptr, len| {
-              super::pool::pool().drop_later(Vec::from_raw_parts(ptr, len, capacity))
+              super::pool::drop_later(Vec::from_raw_parts(ptr, len, capacity))
             })
           }
         }

@@ -21,7 +21,6 @@
 
 use std::cell::{RefCell, RefMut};
 use std::ffi::c_void;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -32,7 +31,7 @@ use nohash_hasher::IntMap;
 
 use super::abort::{AbortLink, Signal};
 use super::env::EnvState;
-use super::error::{OffloopError, Result};
+use super::error::{contain, OffloopError, Result};
 use super::inbox::Inbox;
 use super::pool::{pool, Outcome};
 
@@ -225,7 +224,7 @@ where
   let mut promise = ptr::null_mut();
   // SAFETY: on the JS thread of `env` (we are inside a #[napi] call).
   check(unsafe { sys::napi_create_promise(raw_env, &mut deferred, &mut promise) })?;
-  if let Err(error) = prepare().and_then(|job| queue(raw_env, deferred, job)) {
+  if let Err(error) = OffloopError::catching(|| prepare().and_then(|job| queue(raw_env, deferred, job))) {
     settle(raw_env, deferred, Err(error));
   }
   Ok(PromiseRaw::new(raw_env, promise))
@@ -267,7 +266,7 @@ where
   let queued = with_bridge(env, |_, shared| {
     let shared = shared.clone();
     let job_cancel = cancel.clone();
-    pool().submit(move || {
+    pool()?.submit(move || {
       let (outcome, completion) = run(&shared, id, &job_cancel, holds_abort, work);
       (outcome, move || completion.into_iter().for_each(|c| shared.deliver(c)))
     })
@@ -306,7 +305,7 @@ where
     });
     return (Outcome::Cancelled, completion);
   }
-  let result = catch_unwind(AssertUnwindSafe(|| work(cancel))).unwrap_or_else(|payload| Err(panic_error(payload)));
+  let result = OffloopError::catching(|| work(cancel));
   let outcome = if result.is_ok() {
     Outcome::Completed
   } else {
@@ -417,18 +416,6 @@ impl<T> Drop for Settler<T> {
   }
 }
 
-fn panic_error(payload: Box<dyn std::any::Any + Send>) -> OffloopError {
-  let detail = payload
-    .downcast_ref::<&str>()
-    .map(|s| s.to_string())
-    .or_else(|| payload.downcast_ref::<String>().cloned())
-    .unwrap_or_default();
-  OffloopError::error(
-    "ERR_OFFLOOP_PANIC",
-    format!("offloop: a job panicked (this is a bug in offloop): {detail}"),
-  )
-}
-
 /// Called by the abort listener: tells the job to stop and rejects its promise with an `AbortError`
 /// if it is still pending: at once, or, for a job that writes caller memory, when the job stops.
 pub(super) fn abort(env: sys::napi_env, id: u64, reason: sys::napi_value) {
@@ -472,9 +459,9 @@ fn take_pending(env: sys::napi_env, id: u64) -> Option<Pending> {
   pending
 }
 
-/// Settles a deferred with a result built on the JS thread. Never throws into JS.
+/// Settles a deferred with a result built on the JS thread. Never throws into JS, never panics.
 fn settle(env: sys::napi_env, deferred: sys::napi_deferred, outcome: Result<Settle>) {
-  let value = outcome.and_then(|build| build(env));
+  let value = outcome.and_then(|build| OffloopError::catching(|| build(env)));
   // SAFETY: JS thread of `env`; each deferred reaches here once (it was removed from the table or
   // never entered it).
   unsafe {
@@ -499,28 +486,33 @@ unsafe extern "C" fn drain(
   // finalizer, which runs after the last call of this callback.
   let shared = unsafe { &*(context as *const Shared) };
   for completion in shared.take_completions(channel as usize) {
-    let Some(pending) = take_pending(env, completion.id) else {
-      continue;
-    };
-    let mut scope = ptr::null_mut();
-    // SAFETY: JS thread. A scope per result keeps a large batch from piling up handles.
-    unsafe { sys::napi_open_handle_scope(env, &mut scope) };
-    if let Some(link) = pending.abort {
-      link.unlisten(env);
-    }
-    match pending.aborted {
-      // SAFETY: JS thread; the reference was made in `abort` and is deleted once, here.
-      Some(error_ref) => unsafe {
-        let mut error = ptr::null_mut();
-        sys::napi_get_reference_value(env, error_ref, &mut error);
-        sys::napi_delete_reference(env, error_ref);
-        sys::napi_reject_deferred(env, pending.deferred, error);
-      },
-      None => settle(env, pending.deferred, completion.outcome),
-    }
-    // SAFETY: closes the scope opened above.
-    unsafe { sys::napi_close_handle_scope(env, scope) };
+    contain(|| settle_completion(env, completion));
   }
+}
+
+/// Settles the promise of one completion, if it is still pending.
+fn settle_completion(env: sys::napi_env, completion: Completion) {
+  let Some(pending) = take_pending(env, completion.id) else {
+    return;
+  };
+  let mut scope = ptr::null_mut();
+  // SAFETY: JS thread. A scope per result keeps a large batch from piling up handles.
+  unsafe { sys::napi_open_handle_scope(env, &mut scope) };
+  if let Some(link) = pending.abort {
+    link.unlisten(env);
+  }
+  match pending.aborted {
+    // SAFETY: JS thread; the reference was made in `abort` and is deleted once, here.
+    Some(error_ref) => unsafe {
+      let mut error = ptr::null_mut();
+      sys::napi_get_reference_value(env, error_ref, &mut error);
+      sys::napi_delete_reference(env, error_ref);
+      sys::napi_reject_deferred(env, pending.deferred, error);
+    },
+    None => settle(env, pending.deferred, completion.outcome),
+  }
+  // SAFETY: closes the scope opened above.
+  unsafe { sys::napi_close_handle_scope(env, scope) };
 }
 
 unsafe extern "C" fn finalize_shared(_env: sys::napi_env, data: *mut c_void, _hint: *mut c_void) {

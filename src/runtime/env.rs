@@ -16,7 +16,7 @@ use napi::sys;
 
 use super::bridge::Bridge;
 use super::bytes::Readers;
-use super::error::{OffloopError, Result};
+use super::error::{contain, OffloopError, Result};
 
 /// One environment's state. Created on the env's first offloop call, on its JS thread.
 pub(crate) struct EnvState {
@@ -74,12 +74,14 @@ fn internal() -> OffloopError {
 unsafe extern "C" fn teardown(state: *mut c_void) {
   // SAFETY: `state` is this env's `EnvState`, alive until `free`, which runs after the hooks.
   let state = unsafe { &*(state as *const EnvState) };
-  state.bridge.close();
-  state.readers.close();
+  contain(|| {
+    state.bridge.close();
+    state.readers.close();
+  });
 }
 
 /// The instance data's finalizer, when N-API deletes the env.
 unsafe extern "C" fn free(_env: sys::napi_env, state: *mut c_void, _hint: *mut c_void) {
   // SAFETY: the box leaked in `EnvState::of`; N-API calls this once.
-  drop(unsafe { Box::from_raw(state as *mut EnvState) });
+  contain(|| drop(unsafe { Box::from_raw(state as *mut EnvState) }));
 }

@@ -28,8 +28,9 @@ pub(crate) use bridge::promise;
 pub use bridge::{rejected, spawn, Cancel, Job};
 pub use error::{ErrorKind, OffloopError, Result};
 
-/// Runs a sync export's body, turning an `OffloopError` into a thrown JS error of the right class.
+/// Runs a sync export's body, turning an `OffloopError` (or a panic, `ERR_OFFLOOP_PANIC`) into a
+/// thrown JS error of the right class.
 pub fn sync<T>(env: &napi::Env, body: impl FnOnce() -> Result<T>) -> napi::Result<T> {
   // SAFETY: napi-rs hands a `&Env` to #[napi] functions only, on their JS thread.
-  body().map_err(|e| unsafe { e.throw(env.raw()) })
+  OffloopError::catching(body).map_err(|e| unsafe { e.throw(env.raw()) })
 }

@@ -47,7 +47,8 @@ impl<S: Send + 'static> Serial<S> {
       return Ok(());
     }
     let inner = self.inner.clone();
-    pool().submit(move || (drain(&inner), || ())).inspect_err(|_| {
+    let submitted = pool().and_then(|pool| pool.submit(move || (drain(&inner), || ())));
+    submitted.inspect_err(|_| {
       // No drain job exists, so the inbox holds only what this call put in: take it back.
       drop(self.inner.tasks.take());
       self.inner.draining.store(false, Ordering::Release);
