@@ -216,6 +216,51 @@ describe('AbortSignal', () => {
     await Promise.all(Array.from({ length: 30 }, () => offloop.hashPassword('pw', { memoryCost: 64, timeCost: 1, signal: controller.signal })));
     assert.equal(getEventListeners(controller.signal, 'abort').length, 0);
   });
+  test('one listener per signal: 10,000 concurrent calls share it, then nothing is left behind', async () => {
+    const r = await runChild(`${loadHooks}
+      const { getEventListeners } = await import('node:events');
+      const warnings = [];
+      process.on('warning', (w) => warnings.push(w.name));
+      h.configure({ threads: 1 });
+      const shared = new AbortController();
+      const calls = Array.from({ length: 10000 }, (_, i) => h.testSleep(i < 2 ? 200 : 0, { signal: shared.signal }).then(() => 'ok', (e) => e.name));
+      const whilePending = getEventListeners(shared.signal, 'abort').length;
+      const outcomes = await Promise.all(calls);
+      const afterSettled = getEventListeners(shared.signal, 'abort').length;
+      // Aborting a signal shared by many pending calls rejects every one of them.
+      const aborting = new AbortController();
+      const pending = Array.from({ length: 1000 }, () => h.testSleep(50, { signal: aborting.signal }).then(() => 'ok', (e) => e.name));
+      const duringAbort = getEventListeners(aborting.signal, 'abort').length;
+      aborting.abort();
+      const aborted = await Promise.all(pending);
+      await new Promise((r) => setTimeout(r, 10));
+      console.log(JSON.stringify({
+        whilePending, afterSettled, duringAbort, ok: outcomes.filter((o) => o === 'ok').length,
+        abortErrors: aborted.filter((o) => o === 'AbortError').length, afterAbort: getEventListeners(aborting.signal, 'abort').length, warnings,
+      }));`);
+    assert.deepEqual(childJson(r), { whilePending: 1, afterSettled: 0, duringAbort: 1, ok: 10000, abortErrors: 1000, afterAbort: 0, warnings: [] });
+  });
+
+  test('a hostile signal (throwing getters, traps or addEventListener) rejects the call with a coded error', async () => {
+    const r = await runChild(`${requireOffloop}
+      const hostile = {
+        'aborted getter throws': { get aborted() { throw new Error('no'); }, addEventListener() {} },
+        'proxy whose traps throw': new Proxy({}, { has() { throw new Error('no'); }, get() { throw new Error('no'); } }),
+        'addEventListener throws': { aborted: false, addEventListener() { throw new Error('no'); }, removeEventListener() {} },
+        'removeEventListener throws': { aborted: false, addEventListener() {}, removeEventListener() { throw new Error('no'); } },
+      };
+      const out = {};
+      for (const [name, signal] of Object.entries(hostile)) {
+        out[name] = await offloop.hash('sha256', 'x', 'hex', { signal }).then(() => 'resolved', (e) => e.code);
+      }
+      console.log(JSON.stringify(out));`, { timeoutMs: 20_000 });
+    assert.deepEqual(childJson(r), {
+      'aborted getter throws': 'ERR_INVALID_ARG_TYPE',
+      'proxy whose traps throw': 'ERR_INVALID_ARG_TYPE',
+      'addEventListener throws': 'ERR_INVALID_ARG_TYPE',
+      'removeEventListener throws': 'resolved',
+    });
+  });
 });
 
 describe('worker_threads', () => {

@@ -225,6 +225,10 @@ where
   // SAFETY: on the JS thread of `env` (we are inside a #[napi] call).
   check(unsafe { sys::napi_create_promise(raw_env, &mut deferred, &mut promise) })?;
   if let Err(error) = OffloopError::catching(|| prepare().and_then(|job| queue(raw_env, deferred, job))) {
+    // A caller's getter or trap that threw while its value was decoded must not escape as a throw
+    // from an async export: the error reported is offloop's coded one.
+    // SAFETY: JS thread of `raw_env`.
+    unsafe { super::abort::clear_exception(raw_env) };
     settle(raw_env, deferred, Err(error));
   }
   Ok(PromiseRaw::new(raw_env, promise))
@@ -280,7 +284,7 @@ where
     }
     Err(error) => {
       if let Some(link) = abort {
-        link.unlisten(env);
+        link.unlisten(env, id);
       }
       Err(error)
     }
@@ -416,8 +420,9 @@ impl<T> Drop for Settler<T> {
   }
 }
 
-/// Called by the abort listener: tells the job to stop and rejects its promise with an `AbortError`
-/// if it is still pending: at once, or, for a job that writes caller memory, when the job stops.
+/// Called by the abort listener for each pending call of the signal (whose job it already told to
+/// stop): rejects the call's promise with an `AbortError` if it is still pending: at once, or, for
+/// a job that writes caller memory, when the job stops.
 pub(super) fn abort(env: sys::napi_env, id: u64, reason: sys::napi_value) {
   // Made before the table is borrowed: setting `cause` can run JS (a setter on Error.prototype).
   // SAFETY: the abort listener runs on the JS thread of `env`.
@@ -426,26 +431,22 @@ pub(super) fn abort(env: sys::napi_env, id: u64, reason: sys::napi_value) {
     // SAFETY: JS thread; both values are live in this callback's scope.
     unsafe { sys::napi_set_named_property(env, error, c"cause".as_ptr(), reason) };
   }
-  let found = table(env).ok().and_then(|mut table| {
+  let settle_now = table(env).ok().and_then(|mut table| {
     let pending = table.pending.get_mut(&id)?;
-    let link = pending.abort.take();
+    // The listener fired and its signal's entry is gone: nothing to leave when the call settles.
+    pending.abort = None;
     if pending.holds_abort {
       let mut error_ref = ptr::null_mut();
       // SAFETY: JS thread; the reference is deleted when the promise settles (`drain`), or by
       // N-API with the environment.
       unsafe { sys::napi_create_reference(env, error, 1, &mut error_ref) };
       pending.aborted = Some(error_ref);
-      return Some((link, None));
+      return None;
     }
     let pending = table.pending.remove(&id);
     table.update_ref();
-    Some((link, pending))
+    pending
   });
-  let Some((link, settle_now)) = found else { return };
-  if let Some(link) = link {
-    link.cancel.cancel();
-    link.forget(env);
-  }
   if let Some(pending) = settle_now {
     // SAFETY: JS thread; the deferred was taken out of the table, so it is settled only here.
     unsafe { sys::napi_reject_deferred(env, pending.deferred, error) };
@@ -499,7 +500,7 @@ fn settle_completion(env: sys::napi_env, completion: Completion) {
   // SAFETY: JS thread. A scope per result keeps a large batch from piling up handles.
   unsafe { sys::napi_open_handle_scope(env, &mut scope) };
   if let Some(link) = pending.abort {
-    link.unlisten(env);
+    link.unlisten(env, completion.id);
   }
   match pending.aborted {
     // SAFETY: JS thread; the reference was made in `abort` and is deleted once, here.

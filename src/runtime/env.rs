@@ -8,12 +8,14 @@
 //! in its instance data (`napi_set_instance_data`), found from the env alone, and its one cleanup
 //! hook takes that state as its argument, which no other env shares.
 
+use std::cell::RefCell;
 use std::ffi::c_void;
 use std::ptr;
 use std::sync::Arc;
 
 use napi::sys;
 
+use super::abort::Signals;
 use super::bridge::Bridge;
 use super::bytes::Readers;
 use super::error::{contain, OffloopError, Result};
@@ -22,6 +24,7 @@ use super::error::{contain, OffloopError, Result};
 pub(crate) struct EnvState {
   pub(super) bridge: Bridge,
   pub(super) readers: Arc<Readers>,
+  pub(super) signals: RefCell<Signals>,
 }
 
 impl EnvState {
@@ -42,6 +45,7 @@ impl EnvState {
     let state = Box::into_raw(Box::new(EnvState {
       bridge: Bridge::new(env)?,
       readers: Arc::new(Readers::default()),
+      signals: RefCell::default(),
     }));
     // SAFETY: JS thread of `env`. The cleanup hook is added after the bridge made its threadsafe
     // functions, so it runs before N-API's own hooks finalize them (hooks run in reverse order of
