@@ -19,12 +19,15 @@ use super::abort::Signals;
 use super::bridge::Bridge;
 use super::bytes::Readers;
 use super::error::{contain, OffloopError, Result};
+use super::stage::Decoded;
 
 /// One environment's state. Created on the env's first offloop call, on its JS thread.
 pub(crate) struct EnvState {
   pub(super) bridge: Bridge,
   pub(super) readers: Arc<Readers>,
   pub(super) signals: RefCell<Signals>,
+  /// What the call being decoded needs besides its values (see `stage::record`).
+  pub(super) decoding: RefCell<Decoded>,
 }
 
 impl EnvState {
@@ -46,6 +49,7 @@ impl EnvState {
       bridge: Bridge::new(env)?,
       readers: Arc::new(Readers::default()),
       signals: RefCell::default(),
+      decoding: RefCell::default(),
     }));
     // SAFETY: JS thread of `env`. The cleanup hook is added after the bridge made its threadsafe
     // functions, so it runs before N-API's own hooks finalize them (hooks run in reverse order of

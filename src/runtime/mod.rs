@@ -19,13 +19,14 @@ pub mod iterate;
 pub mod mutate;
 pub mod pool;
 pub mod serial;
+pub mod stage;
 #[cfg(feature = "test-hooks")]
 mod test_hooks;
 pub mod text;
 
 pub use args::JsArg;
 pub(crate) use bridge::promise;
-pub use bridge::{rejected, spawn, Cancel, Job};
+pub use bridge::{rejected, spawn, Cancel, Job, JobOutput, JobResult};
 pub use error::{ErrorKind, OffloopError, Result};
 
 /// Runs a sync export's body, turning an `OffloopError` (or a panic, `ERR_OFFLOOP_PANIC`) into a

@@ -185,6 +185,13 @@ thread_local! {
   static IN_BACKGROUND: Cell<bool> = const { Cell::new(false) };
 }
 
+/// Gives the calling thread (a helper of the runtime's own) the pool's priority.
+pub(crate) fn take_pool_priority() {
+  if pool().is_ok_and(|pool| pool.priority == Priority::Background) {
+    run_in_background();
+  }
+}
+
 /// Moves the calling thread to `SCHED_IDLE`; false where that is not available.
 fn run_in_background() -> bool {
   #[cfg(target_os = "linux")]

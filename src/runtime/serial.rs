@@ -18,6 +18,14 @@ pub struct Serial<S> {
   inner: Arc<Inner<S>>,
 }
 
+impl<S> Clone for Serial<S> {
+  fn clone(&self) -> Self {
+    Serial {
+      inner: self.inner.clone(),
+    }
+  }
+}
+
 struct Inner<S> {
   tasks: Inbox<Task<S>>,
   /// Set while a drain job is queued or running: only that job touches `state`.
