@@ -468,7 +468,8 @@ export interface JqFileOptions {
    * Write the outputs (one per line, as `jq()` returns them) to this file instead of returning
    * them, and resolve with their number. Written to a temporary file in the same directory and
    * renamed over `outputPath` at the end: the file never exists half written, and on any error no
-   * file is left behind.
+   * file is left behind. A new file gets the mode `fs.writeFile` would give it (0o666 less the
+   * umask); a file it replaces keeps its mode.
    */
   outputPath?: string
   /** See `JqOptions.maxOutputBytes` (it applies to the file too). */
