@@ -6,7 +6,7 @@
 //! under its [`Budget`] (`Budget::enter` on each thread that works for it); each allocation and
 //! free on that thread is charged to it, and once its net total passes the limit the budget is
 //! marked exceeded. The allocator itself never fails an allocation for this (Rust aborts the
-//! process when an allocation fails): the work polls [`exceeded`] at its check points and stops
+//! process when an allocation fails): the work polls [`check`] at its check points and stops
 //! with an error, and sizes computed from a caller's data are checked with [`reserve`] before they
 //! are allocated.
 //!
@@ -186,18 +186,21 @@ fn current() -> Option<&'static Budget> {
   (!budget.is_null()).then(|| unsafe { &*budget })
 }
 
-/// Whether the call this thread works for has gone past its budget: work polls it at its check
-/// points and stops.
-#[inline]
-pub fn exceeded() -> bool {
-  current().is_some_and(Budget::is_exceeded)
-}
-
 /// The call this thread works for went past its memory budget, or would with an allocation it was
 /// about to make.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OverBudget {
   pub limit: usize,
+}
+
+/// `Err` once the call this thread works for has gone past its budget: work polls it at its check
+/// points and stops.
+#[inline]
+pub fn check() -> Result<(), OverBudget> {
+  match current() {
+    Some(budget) if budget.is_exceeded() => Err(OverBudget { limit: budget.limit }),
+    _ => Ok(()),
+  }
 }
 
 /// Checks that `bytes` more fit in the current call's budget, before allocating a size computed
@@ -240,7 +243,7 @@ mod tests {
     assert!(budget.used() <= -(1 << 20) + FLUSH as isize, "{}", budget.used());
     assert!(budget.peak() >= (4 << 20) - FLUSH as isize);
     assert!(!budget.is_exceeded());
-    assert!(!exceeded(), "no budget outside the scope");
+    assert!(check().is_ok(), "no budget outside the scope");
   }
 
   #[test]
@@ -252,12 +255,13 @@ mod tests {
     let budget = Budget::new(8 << 20);
     let _scope = budget.enter();
     let mut held = Vec::new();
-    while !exceeded() {
+    while check().is_ok() {
       held.push(vec![0u8; 1 << 20]);
       assert!(held.len() < 16, "never marked exceeded");
     }
     assert!(budget.used() > 8 << 20);
     assert!(reserve(1).is_err());
+    assert_eq!(check(), Err(OverBudget { limit: 8 << 20 }));
   }
 
   #[test]
