@@ -30,9 +30,9 @@ def run(case):
         jq.compile(program, args=variables)
     except ValueError as e:
         return {"compile": str(e)}
-    # The newline ends a trailing comment; `|` binds loosest after `def`, so the program's outputs
-    # go through `tojson`, and defs at its start still scope over all of it.
-    wrapped = f"try ({program}\n| tojson | {{v: .}}) catch {{e: tojson}}"
+    # In parentheses (`as` and `def` bodies reach to the end of the program); the newline ends a
+    # trailing comment.
+    wrapped = f"try (({program}\n) | tojson | {{v: .}}) catch {{e: tojson}}"
     values = []
     try:
         results = jq.compile(wrapped, args=variables).input_text(text).all()

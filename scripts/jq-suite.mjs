@@ -212,7 +212,7 @@ export async function runCase(c) {
     // offloop returns nothing of a run that fails: the outputs before the error, as jq's runner
     // sees them, come from the program inside `try`.
     try {
-      actual = (await outputs(`try (${c.program}\n| [.]) catch "\\u0000"`, c.input)).filter((t) => t !== '"\\u0000"')
+      actual = (await outputs(`try ((${c.program}\n) | [.]) catch "\\u0000"`, c.input)).filter((t) => t !== '"\\u0000"')
       actual = actual.map((t) => JSON.stringify(JSON.parse(t)[0]))
     } catch {
       actual = []
