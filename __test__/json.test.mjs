@@ -349,6 +349,8 @@ describe('differential: jq 1.8.2', () => {
     '.tags[]?',
     '[.id, .v] | @csv',
     'if .v % 2 == 0 then .id else empty end',
+    'select(.deleted | not) | .id',
+    'select(.tags[0] | not) | .id',
   ]
   const asCase = ([program, name, extra]) => ({ program, name, input: inputText(name), vars: typeof extra === 'object' ? extra : undefined, reason: typeof extra === 'string' ? extra : undefined })
   const lists = {
