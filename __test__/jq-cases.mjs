@@ -639,6 +639,11 @@ export const cases = [
   ['.text | ascii_downcase | split(" ") | map(select(length > 0)) | length', 'people'],
 
   // jq 1.7 and 1.8 behaviour offloop has (from issue #17, jq 1.8.2's own tests and the manual)
+  ['[{a: (1,2)} | .a + (10,20)]', 'null'],
+  ['[(1,2) as $x | $x * (3,4)]', 'null'],
+  ['[(1,2) == (1,2)]', 'null'],
+  ['(error("x")) + empty', 'null'],
+  ['{a: empty, b: error("x")}', 'null'],
   // The reader keeps what a path walks through and what `not` tests (#17).
   ['.a | not', 'flat'],
   ['.a.b | true', 'a5'],
@@ -940,6 +945,13 @@ export const differences = [
 // that each still differs, so a case that starts agreeing with jq fails the test and moves to
 // `cases`: this list only shrinks.
 export const toFix = [
+  ['[(1,2) + (10,20)]', 'null', 'O-order: jq runs the right operand of a binary operator in the outer loop, jaq the left'],
+  ['[(1,2) < (1,2)]', 'null', 'O-order'],
+  ['[[1,2][] + ([10,20][])]', 'null', 'O-order'],
+  ['empty + error("x")', 'null', 'O-order: jq meets the error of the right operand, jaq stops at the empty left one'],
+  ['{a: error("x"), b: empty}', 'null', 'O-order: an object entry that fails before an empty one'],
+  ['{(error("k")): empty}', 'null', 'O-order'],
+  ['["v=\\(1,2)\\(3,4)"]', 'null', 'O-order: the later part of a string interpolation is the outer loop in jq'],
   ['"YQ" | @base64d', 'null', 'B-base64d: padding is optional, trailing bits are dropped'],
   ['"=" | @base64d', 'null', 'B-base64d'],
   ['"cWl4YmF6Cg" | @base64d', 'null', 'B-base64d'],
