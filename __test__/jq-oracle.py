@@ -10,7 +10,8 @@ stdin: a JSON array of {"program": str, "input": str (JSON text, any number of v
 
 It uses PyPI's `jq` module (jq.py), which has jq built in. jq.py turns outputs into Python values,
 losing what jq 1.8 keeps of numbers (`1.000`, `100000000000000000001`, `-0`), so each output goes
-through `tojson` inside jq and comes back as jq's own text.
+through `tojson` inside jq and comes back as jq's own text. jq.py ignores `halt` and
+`halt_error` (they end the run without an error there), so programs using them are not compared.
 """
 
 import json

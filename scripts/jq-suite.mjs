@@ -178,7 +178,7 @@ function sameButStrings(want, got) {
   return jqEqual(want, got)
 }
 
-const BY_DESIGN = /modules cannot be imported|undefined filter (input|inputs|env|input_filename|get_search_list|modulemeta|input_line_number|get_prog_origin|get_jq_origin|\$__prog_name)\/|undefined variable \$(ENV|__prog_args)\b/
+const BY_DESIGN = /modules cannot be imported|undefined filter (input|inputs|env|input_filename|get_search_list|modulemeta|input_line_number|get_prog_origin|get_jq_origin)\/|undefined variable \$(ENV|__prog_args)\b/
 
 async function outputs(program, input) {
   const text = await jq(program, input, { signal: AbortSignal.timeout(10_000), maxOutputBytes: 64 << 20 })
