@@ -8,6 +8,23 @@ import { join } from 'node:path'
 
 import { root } from './helpers.mjs'
 
+/** A JSON value to compare with another: object keys as a set, -0 as 0 (JSON values, not texts). */
+export const normalize = (value) =>
+  Array.isArray(value)
+    ? value.map(normalize)
+    : value && typeof value === 'object'
+      ? Object.fromEntries(
+          Object.keys(value)
+            .sort()
+            .map((k) => [k, normalize(value[k])]),
+        )
+      : Object.is(value, -0)
+        ? 0
+        : value
+
+/** What the differential tests compare: the values as JSON values, or the kind of error. */
+export const outcome = (r) => (r.error ? `error (${r.error})` : JSON.stringify(normalize(r.values.map((text) => JSON.parse(text)))))
+
 export const oraclePython = process.env.JQ_ORACLE_PYTHON || join(root, '.jq-oracle', 'bin', 'python')
 
 /**

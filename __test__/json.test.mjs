@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url'
 import canonicalize from 'canonicalize'
 
 import { cases, differences, toFix, inputText } from './jq-cases.mjs'
-import { jqOracle } from './jq-oracle.mjs'
+import { jqOracle, normalize, outcome } from './jq-oracle.mjs'
 import { runChild, childJson } from './helpers.mjs'
 
 const { jq, jqValues, compileJq, JqProgram, jqFile, canonicalizeJson, canonicalizeJsonSync } = createRequire(import.meta.url)(
@@ -16,20 +16,6 @@ const { jq, jqValues, compileJq, JqProgram, jqFile, canonicalizeJson, canonicali
 )
 
 const here = dirname(fileURLToPath(import.meta.url))
-
-// Object keys compared as a set, -0 as 0: JSON values, not texts.
-const normalize = (value) =>
-  Array.isArray(value)
-    ? value.map(normalize)
-    : value && typeof value === 'object'
-      ? Object.fromEntries(
-          Object.keys(value)
-            .sort()
-            .map((k) => [k, normalize(value[k])]),
-        )
-      : Object.is(value, -0)
-        ? 0
-        : value
 
 // offloop's outcome as the oracle's: { values: [JSON text] } or { error: kind, message }.
 async function offloop(program, input, vars) {
@@ -42,8 +28,6 @@ async function offloop(program, input, vars) {
   }
 }
 
-// Values compared as JSON values (object keys as a set, -0 as 0), errors by kind.
-const outcome = (r) => (r.error ? `error (${r.error})` : JSON.stringify(normalize(r.values.map((text) => JSON.parse(text)))))
 
 async function inBatches(items, size, fn) {
   const results = []
