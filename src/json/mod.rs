@@ -14,4 +14,6 @@ pub mod program;
 pub mod read;
 pub mod run;
 pub mod shape;
+#[cfg(feature = "test-hooks")]
+mod test_hooks;
 pub mod write;
