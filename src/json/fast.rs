@@ -30,7 +30,7 @@ use super::shape::{same_key, static_key};
 use super::value::{interrupt, text, Num, Val};
 
 /// A JSON value borrowing from the text it was parsed from (and from the program).
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub enum Fv<'t> {
   Null,
   Bool(bool),
@@ -39,6 +39,28 @@ pub enum Fv<'t> {
   Arr(Vec<Fv<'t>>),
   /// Entries in input order; a repeated key is kept (jq keeps the last value, at the first place).
   Obj(Vec<(Cow<'t, str>, Fv<'t>)>),
+}
+
+/// Values are copied deeply (`[.[], .[]]` copies its input): a copy counts its steps, so that
+/// it can be aborted, and checks a large array against the memory budget first.
+impl Clone for Fv<'_> {
+  fn clone(&self) -> Self {
+    interrupt::tick();
+    match self {
+      Fv::Null => Fv::Null,
+      Fv::Bool(b) => Fv::Bool(*b),
+      Fv::Num(n) => Fv::Num(n.clone()),
+      Fv::Str(s) => Fv::Str(s.clone()),
+      Fv::Arr(items) => {
+        interrupt::reserve_items::<Fv>(items.len());
+        Fv::Arr(items.clone())
+      }
+      Fv::Obj(entries) => {
+        interrupt::reserve_items::<(Cow<str>, Fv)>(entries.len());
+        Fv::Obj(entries.clone())
+      }
+    }
+  }
 }
 
 /// The evaluator gave up on this input: run it through jaq instead.

@@ -21,7 +21,7 @@ use std::borrow::Cow;
 use bytes::Bytes;
 
 use super::shape::Shape;
-use super::value::interrupt::Steps;
+use super::value::interrupt::tick;
 use super::value::num::Decimal;
 use super::value::{Map, Num, Str, Val};
 
@@ -204,8 +204,6 @@ struct Reader<'t, 'o> {
   text: &'t [u8],
   at: usize,
   options: &'o ReadOptions,
-  /// Values read, for polling the run's abort and memory budget.
-  steps: Steps,
 }
 
 /// Errors are boxed: a parse moves many results up its recursion, and a small error keeps
@@ -214,12 +212,7 @@ type Parsed<T> = Result<T, Box<ParseError>>;
 
 impl<'t, 'o> Reader<'t, 'o> {
   fn new(text: &'t [u8], at: usize, options: &'o ReadOptions) -> Self {
-    Reader {
-      text,
-      at,
-      options,
-      steps: Steps::default(),
-    }
+    Reader { text, at, options }
   }
 
   #[cold]
@@ -248,7 +241,8 @@ impl<'t, 'o> Reader<'t, 'o> {
   }
 
   fn value<B: Build<'t>>(&mut self, build: B, shape: &Shape, depth: usize) -> Parsed<B::Value> {
-    self.steps.step();
+    // Polls the run's abort and memory budget now and then.
+    tick();
     match self.space() {
       Some(b'{') => self.object(build, shape, self.nested(depth)?),
       Some(b'[') => self.array(build, self.nested(depth)?),

@@ -787,6 +787,92 @@ mod tests {
     assert!(e.message.contains("10000 levels, this one 10001"), "{}", e.message);
   }
 
+  /// Runs `code` until `cancel` is aborted from another thread after a moment; the run must
+  /// notice (if a walk never polled, the test would hang).
+  fn aborted(code: &str, input: &str) -> OffloopError {
+    let cancel = Cancel::for_test();
+    let trigger = cancel.clone();
+    let aborter = std::thread::spawn(move || {
+      std::thread::sleep(std::time::Duration::from_millis(200));
+      trigger.abort_for_test();
+    });
+    let program = compile(code).unwrap();
+    let globals = Globals::new(&program, None).unwrap();
+    let input = Bytes::copy_from_slice(input.as_bytes());
+    let result = run(&program, &globals, Text::shared(&input), &options(false), &cancel);
+    aborter.join().unwrap();
+    result.expect_err(code)
+  }
+
+  /// Values that share their children: walks over them (printing, comparing, containment,
+  /// merging) and the fast evaluator's exponential programs poll for aborts. Under a memory
+  /// budget, as calls run.
+  #[test]
+  fn long_walks_abort() {
+    let budget = crate::runtime::memory::Budget::new(2 << 30);
+    let _scope = budget.enter();
+    let dag = "reduce range(60) as $i (0; [., .])";
+    let objects = "reduce range(60) as $i (0; {a: ., b: .})";
+    for code in [
+      format!("{dag} | tojson"),
+      format!("{dag} | tostring | length"),
+      format!("{dag} as $a | {dag} | . == $a"),
+      format!("{dag} as $a | {dag} | . < $a"),
+      format!("{dag} as $a | [{dag}, $a] | sort"),
+      format!("{dag} | contains(.)"),
+      format!("{objects} | . * ."),
+      "[range(100000)] - [range(100000)]".to_owned(),
+      "[range(3000000)] | sort | length".to_owned(),
+      format!("{dag} | [paths] | length"),
+      // Runs in the fast evaluator entirely.
+      ".[], .[] | [.[], .[]] | [.[], .[]] | [.[], .[]] | [.[], .[]] | [.[], .[]] | [.[], .[]] | [.[], .[]] | [.[], .[]] | [.[], .[]] | [.[], .[]] | [.[], .[]] | [.[], .[]] | [.[], .[]] | [.[], .[]] | [.[], .[]] | [.[], .[]] | [.[], .[]] | [.[], .[]] | [.[], .[]] | [.[], .[]] | [.[], .[]] | [.[], .[]] | [.[], .[]] | [.[], .[]] | [.[], .[]] | [.[], .[]] | [.[], .[]] | [.[], .[]] | [.[], .[]] | [.[], .[]] | [.[], .[]] | [.[], .[]] | [.[], .[]] | [.[], .[]] | [.[], .[]] | [.[], .[]] | [.[], .[]] | [.[], .[]] | [.[], .[]] | [.[], .[]] | length".to_owned(),
+    ] {
+      let e = aborted(&code, "[[1, 2]]");
+      assert_eq!(e.code, "ABORT_ERR", "{code}: {e}");
+    }
+    assert!(compile(".[], .[] | [.[], .[]] | [.[], .[]] | length")
+      .unwrap()
+      .fast
+      .is_some());
+  }
+
+  /// Sizes that come from values are checked against the call's memory budget before they are
+  /// allocated, and memory a program builds up is noticed while it runs.
+  #[test]
+  fn memory_budget() {
+    let budget = crate::runtime::memory::Budget::new(64 << 20);
+    let _scope = budget.enter();
+    for code in [
+      "\"ab\" * 500000000",
+      "null | setpath([500000000]; 0)",
+      "[] | .[500000000] = 1",
+      "\"x\" | until(length > 1e12; . + .)",
+      "[range(1e9)] | length",
+      "reduce range(1e8) as $i ([]; . + [$i]) | length",
+      "[range(500000000)] | implode",
+      "[limit(1e8; repeat(\"abcdefgh\"))] | add | length",
+    ] {
+      let e = jq(code, "null").unwrap_err();
+      assert_eq!(e.code, "ERR_JQ_MEMORY_LIMIT", "{code}: {e}");
+      assert_eq!(e.message, "jq call exceeded maxMemoryBytes (67108864 bytes)");
+    }
+  }
+
+  /// jq's own limits stay jq's catchable errors.
+  #[test]
+  fn jq_size_limits() {
+    for (code, message) in [
+      ("\"ab\" * 1e15", "Repeat string result too long"),
+      ("null | setpath([1e15]; 0)", "Array index too large"),
+      ("[] | .[1e9] = 1", "Array index too large"),
+    ] {
+      assert_eq!(
+        jq(&format!("try ({code}) catch ."), "null").unwrap(),
+        format!("\"{message}\"\n")
+      );
+    }
+  }
+
   #[test]
   fn formats() {
     let array = RunOptions {

@@ -300,7 +300,10 @@ impl Arr {
   pub fn into_vec(self) -> Vec<Val> {
     match Rc::try_unwrap(self.0) {
       Ok(mut data) => std::mem::take(&mut data.items),
-      Err(shared) => shared.items.clone(),
+      Err(shared) => {
+        interrupt::reserve_items::<Val>(shared.items.len());
+        shared.items.clone()
+      }
     }
   }
 
@@ -345,7 +348,10 @@ impl Obj {
   pub fn into_map(self) -> Map {
     match Rc::try_unwrap(self.0) {
       Ok(mut data) => std::mem::take(&mut data.map),
-      Err(shared) => shared.map.clone(),
+      Err(shared) => {
+        interrupt::reserve_items::<(Str, Val, u64)>(shared.map.len());
+        shared.map.clone()
+      }
     }
   }
 
@@ -362,8 +368,11 @@ impl Obj {
   }
 }
 
+/// Copies (made by `Rc::make_mut` when an update meets a shared container) are checked against
+/// the call's memory budget first.
 impl Clone for ArrData {
   fn clone(&self) -> Self {
+    interrupt::reserve_items::<Val>(self.items.len());
     ArrData {
       depth: self.depth,
       items: self.items.clone(),
@@ -373,6 +382,7 @@ impl Clone for ArrData {
 
 impl Clone for ObjData {
   fn clone(&self) -> Self {
+    interrupt::reserve_items::<(Str, Val, u64)>(self.map.len());
     ObjData {
       depth: self.depth,
       map: self.map.clone(),

@@ -4,7 +4,7 @@
 
 use std::ops::{Add, Div, Mul, Neg, Rem, Sub};
 
-use super::interrupt::reserve;
+use super::interrupt::{self, reserve};
 use super::order::equal;
 use super::text::brief;
 use super::{Arr, Error, Map, Num, Obj, Str, Val, ValR};
@@ -113,7 +113,10 @@ impl Mul for Val {
     match (self, rhs) {
       (Val::Num(a), Val::Num(b)) => Ok(Val::float(a.value() * b.value())),
       (Val::Str(s), Val::Num(n)) | (Val::Num(n), Val::Str(s)) => repeat(&s, &n),
-      (Val::Obj(a), Val::Obj(b)) => Ok(Val::Obj(merge(a, &b))),
+      (Val::Obj(a), Val::Obj(b)) => {
+        let depth = a.0.depth.min(b.0.depth);
+        Ok(Val::Obj(interrupt::on_stack(depth, || merge(a, &b))))
+      }
       (a, b) => Err(type_error2(&a, &b, "cannot be multiplied")),
     }
   }
@@ -144,6 +147,8 @@ fn repeat(s: &Str, n: &Num) -> ValR {
 fn merge(mut a: Obj, b: &Obj) -> Obj {
   a.update(b.0.depth.saturating_sub(1), |map: &mut Map| {
     for (k, v) in b.map() {
+      // Objects that share their children make the merge long: it polls.
+      interrupt::tick();
       let merged = match (map.get(k), v) {
         (Some(Val::Obj(old)), Val::Obj(new)) => Val::Obj(merge(old.clone(), new)),
         _ => v.clone(),

@@ -438,6 +438,7 @@ pub fn delpaths(root: Val, paths: &Val) -> ValR {
 /// Deletes the sorted `paths` (all at least `start + 1` long, sharing their first `start` keys)
 /// from `object` (`delpaths_sorted`).
 fn delete_sorted(mut object: Val, paths: &[&[Val]], start: usize) -> ValR {
+  super::interrupt::tick();
   let mut keys = Vec::new();
   let mut i = 0;
   while i < paths.len() {
