@@ -224,12 +224,9 @@ fn implode(v: &Val) -> ValR {
   Ok(Val::Str(Str::from(s)))
 }
 
-/// `isnan` and the like.
+/// `isnan` and the like: false for anything but a number.
 fn classify(v: &Val, test: fn(f64) -> bool) -> ValR {
-  match v {
-    Val::Num(n) => Ok(Val::Bool(test(n.value()))),
-    other => Err(type_error(other, "number required")),
-  }
+  Ok(Val::Bool(v.as_num().is_some_and(|n| test(n.value()))))
 }
 
 /// `keys` (sorted) and `keys_unsorted`: an object's keys, an array's indices.

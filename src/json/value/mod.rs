@@ -29,6 +29,9 @@ pub mod order;
 pub mod path;
 pub mod text;
 
+#[cfg(test)]
+pub mod oracle;
+
 use std::fmt;
 use std::rc::Rc;
 
