@@ -41,21 +41,22 @@ pub enum Fv<'t> {
   Obj(Vec<(Cow<'t, str>, Fv<'t>)>),
 }
 
-/// Values are copied deeply (`[.[], .[]]` copies its input): a copy counts its steps, so that
-/// it can be aborted, and checks a large array against the memory budget first.
+/// Values are copied deeply (`[.[], .[]]` copies its input): a copy counts its containers, so
+/// that it can be aborted, and checks a large array against the memory budget first.
 impl Clone for Fv<'_> {
   fn clone(&self) -> Self {
-    interrupt::tick();
     match self {
       Fv::Null => Fv::Null,
       Fv::Bool(b) => Fv::Bool(*b),
       Fv::Num(n) => Fv::Num(n.clone()),
       Fv::Str(s) => Fv::Str(s.clone()),
       Fv::Arr(items) => {
+        interrupt::tick();
         interrupt::reserve_items::<Fv>(items.len());
         Fv::Arr(items.clone())
       }
       Fv::Obj(entries) => {
+        interrupt::tick();
         interrupt::reserve_items::<(Cow<str>, Fv)>(entries.len());
         Fv::Obj(entries.clone())
       }
@@ -157,11 +158,11 @@ impl<'t> Fv<'t> {
 /// never makes NaN equal to anything). Objects are left to jaq (they compare by sorted keys).
 fn compare(a: &Fv, b: &Fv) -> Res<Ordering> {
   use Fv::*;
-  interrupt::tick();
   Ok(match (a, b) {
     (Num(x), Num(y)) => x.jq_cmp(y),
     (Str(x), Str(y)) => x.as_bytes().cmp(y.as_bytes()),
     (Arr(x), Arr(y)) => {
+      interrupt::tick();
       for (x, y) in x.iter().zip(y) {
         match compare(x, y)? {
           Ordering::Equal => {}
@@ -427,10 +428,16 @@ type V<'a> = Cow<'a, Fv<'a>>;
 
 impl Expr {
   /// Runs the expression on `input`, handing each output to `emit` in order.
+  /// Programs without recursion do work in proportion to the elements they iterate and the values
+  /// they copy: those count their steps (`interrupt::tick`), so that `[.[], .[]]` forty times
+  /// over can be aborted.
   pub fn run<'a>(&'a self, input: V<'a>, vars: &'a [Fv<'a>], emit: &mut dyn FnMut(V<'a>) -> Res<()>) -> Res<()> {
-    interrupt::tick();
     match self {
       Expr::Iter(base, opt) => {
+        let mut emit = |value: V<'a>| {
+          interrupt::tick();
+          emit(value)
+        };
         let mut each = |value: V<'a>| match value {
           Cow::Borrowed(Fv::Arr(items)) => items.iter().try_for_each(|item| emit(Cow::Borrowed(item))),
           Cow::Borrowed(Fv::Obj(entries)) => iterate_object(entries, &mut |v| emit(Cow::Borrowed(v))),
@@ -468,7 +475,6 @@ impl Expr {
 
   /// Runs an expression that yields at most one value (`at_most_one`).
   fn one<'a>(&'a self, input: V<'a>, vars: &'a [Fv<'a>]) -> Res<Option<V<'a>>> {
-    interrupt::tick();
     let owned = |v: Fv<'a>| Ok(Some(Cow::Owned(v)));
     match self {
       Expr::Id => Ok(Some(input)),
@@ -723,13 +729,13 @@ fn to_string(value: &Fv) -> Res<String> {
 
 /// Writes a value as compact JSON, exactly as `value::text` writes the jq value it stands for.
 pub fn write_value(out: &mut Vec<u8>, value: &Fv) -> Res<()> {
-  interrupt::tick();
   match value {
     Fv::Null => out.extend_from_slice(b"null"),
     Fv::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
     Fv::Num(n) => n.write(out),
     Fv::Str(s) => text::string(out, s),
     Fv::Arr(items) => {
+      interrupt::tick();
       out.push(b'[');
       for (i, item) in items.iter().enumerate() {
         if i > 0 {
@@ -743,6 +749,7 @@ pub fn write_value(out: &mut Vec<u8>, value: &Fv) -> Res<()> {
       if has_repeated_key(entries) {
         return Err(Fallback);
       }
+      interrupt::tick();
       out.push(b'{');
       for (i, (key, item)) in entries.iter().enumerate() {
         if i > 0 {

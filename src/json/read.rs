@@ -21,7 +21,7 @@ use std::borrow::Cow;
 use bytes::Bytes;
 
 use super::shape::Shape;
-use super::value::interrupt::tick;
+use super::value::interrupt::Steps;
 use super::value::num::Decimal;
 use super::value::{Map, Num, Str, Val};
 
@@ -204,6 +204,8 @@ struct Reader<'t, 'o> {
   text: &'t [u8],
   at: usize,
   options: &'o ReadOptions,
+  /// Values read: the reader polls the run's abort and memory budget now and then.
+  steps: Steps,
 }
 
 /// Errors are boxed: a parse moves many results up its recursion, and a small error keeps
@@ -212,7 +214,12 @@ type Parsed<T> = Result<T, Box<ParseError>>;
 
 impl<'t, 'o> Reader<'t, 'o> {
   fn new(text: &'t [u8], at: usize, options: &'o ReadOptions) -> Self {
-    Reader { text, at, options }
+    Reader {
+      text,
+      at,
+      options,
+      steps: Steps::new(),
+    }
   }
 
   #[cold]
@@ -241,8 +248,7 @@ impl<'t, 'o> Reader<'t, 'o> {
   }
 
   fn value<B: Build<'t>>(&mut self, build: B, shape: &Shape, depth: usize) -> Parsed<B::Value> {
-    // Polls the run's abort and memory budget now and then.
-    tick();
+    self.steps.step();
     match self.space() {
       Some(b'{') => self.object(build, shape, self.nested(depth)?),
       Some(b'[') => self.array(build, self.nested(depth)?),
@@ -564,9 +570,17 @@ impl<'t, 'o> Reader<'t, 'o> {
       exponent += explicit;
     }
     self.at = at;
+    if integer && integral_end - integral_start <= 15 {
+      // Most numbers: exact as doubles, and printed as written.
+      let n = mantissa as f64;
+      return Ok(Number {
+        value: if negative { -n } else { n },
+        literal: None,
+      });
+    }
     let jq = !self.options.doubles;
     // JSON number syntax is ASCII.
-    let raw = std::str::from_utf8(&text[start..at]).unwrap_or_default();
+    let raw = || std::str::from_utf8(&text[start..at]).unwrap_or_default();
     // Clinger's fast path: both factors exact in a double, so one correctly rounded operation.
     const POWERS: [f64; 23] = [
       1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19,
@@ -585,30 +599,29 @@ impl<'t, 'o> Reader<'t, 'o> {
       self.rewritten_float(start, integral_start..digits_end, explicit - fraction_digits as i64)
     } else if jq && digits > 17 {
       // jq rounds a literal to 17 significant digits before it finds the double.
-      match Decimal::parse(raw) {
+      match Decimal::parse(raw()) {
         Some(Ok(decimal)) => decimal.to_f64(),
         _ => f64::NAN,
       }
     } else {
-      raw.parse().unwrap_or(f64::NAN)
+      raw().parse().unwrap_or(f64::NAN)
     };
     if !value.is_finite() && !jq {
       self.at = start;
       return self.fail("number out of range");
     }
-    // Text jq prints exactly as the double (checked without building either text): integers
-    // of at most 15 digits, and decimals of at most 15 significant digits without a trailing
-    // zero and with at most three zeros after `0.`. Anything else is compared in full.
-    let short = integer
-      || (!exponent_part
-        && digits > 0
-        && digits <= 15
-        && text[digits_end - 1] != b'0'
-        && (text[integral_start] != b'0' || fraction_digits - digits <= 3));
-    let short = short && integral_end - integral_start <= 15;
+    // Text jq prints exactly as the double (checked without building either text): decimals of
+    // at most 15 significant digits without a trailing zero and with at most three zeros after
+    // `0.` (integers of at most 15 digits returned above). Anything else is compared in full.
+    let short = !integer
+      && !exponent_part
+      && digits > 0
+      && digits <= 15
+      && text[digits_end - 1] != b'0'
+      && (text[integral_start] != b'0' || fraction_digits - digits <= 3);
     Ok(Number {
       value,
-      literal: (jq && !short).then_some(raw),
+      literal: (jq && !short).then(raw),
     })
   }
 

@@ -22,7 +22,7 @@ use super::fast::{self, Fv};
 use super::program::{compile_error, Data, Guard, Interrupt, Kind, Program};
 use super::read::{self, line_column, ParseError, ReadOptions, Vals};
 use super::shape::Shape;
-use super::value::{text, Val, MAX_DEPTH};
+use super::value::{interrupt, text, Val, MAX_DEPTH};
 use crate::runtime::fs::read_full;
 use crate::runtime::{Cancel, OffloopError, Result};
 
@@ -452,6 +452,7 @@ impl<'a> Run<'a> {
         // cost 2% of a run over short log records.
         if start >= next_check {
           self.cancel.check()?;
+          interrupt::poll();
           next_check = start + CHECK_EVERY;
         }
         let error = |e: ParseError| {

@@ -7,9 +7,9 @@ use bytes::Bytes;
 use jaq_core::native::{bome, v, Filter};
 use jaq_core::RunPtr;
 
-use super::interrupt::reserve;
-use super::ops::type_error;
-use super::order::{contains, jq_cmp, total_cmp};
+use super::interrupt::{self, reserve};
+use super::ops::{type_error, type_error2};
+use super::order::{contains, equal, jq_cmp, total_cmp};
 use super::path;
 use super::text::{brief, to_json};
 use super::{Error, Num, Str, Val, ValR};
@@ -28,11 +28,26 @@ pub const REPLACED_DEFS: &[&str] = &[
   "isnan",
   "isinfinite",
   "isnormal",
+  "min_by",
+  "max_by",
+  "unique_by",
+  "unique",
+  "min",
+  "max",
 ];
 
-/// Definitions on top of the natives (in jq 1.8's terms).
+/// Definitions on top of the natives (in jq 1.8's terms). Sorting and grouping by `f` sort the
+/// keys `map([f])`, as jq does.
 pub const DEFS: &str = r#"
 def @json: tojson;
+def sort_by(f): _sort_by_impl(map([f]));
+def group_by(f): _group_by_impl(map([f]));
+def unique_by(f): _unique_by_impl(map([f]));
+def unique: _unique_by_impl(map([.]));
+def min_by(f): _min_by_impl(map([f]));
+def max_by(f): _max_by_impl(map([f]));
+def min: min_by(.);
+def max: max_by(.);
 def indices($i):
   if type == "array" and ($i | type) == "array" then .[$i]
   elif type == "array" then .[[$i]]
@@ -101,11 +116,49 @@ pub fn funs() -> Box<[Filter<RunPtr<Kind>>]> {
       bome(match cv.1 {
         Val::Arr(a) => {
           let mut items = a.into_vec();
-          items.sort_by(total_cmp);
+          let mut compared = Compared::default();
+          items.sort_by(|x, y| compared.cmp(x, y));
           Ok(Val::array(items))
         }
         other => Err(type_error(&other, "cannot be sorted, as it is not an array")),
       })
+    }),
+    ("_sort_by_impl", v(1), |mut cv| {
+      let keys = cv.0.pop_var();
+      bome(by_keys(cv.1, keys).map(|pairs| pairs.into_iter().map(|(_, v)| v).collect()))
+    }),
+    ("_group_by_impl", v(1), |mut cv| {
+      let keys = cv.0.pop_var();
+      bome(by_keys(cv.1, keys).map(|pairs| {
+        let mut groups: Vec<(Val, Vec<Val>)> = Vec::new();
+        for (key, value) in pairs {
+          match groups.last_mut() {
+            Some((last, group)) if equal(last, &key) => group.push(value),
+            _ => groups.push((key, vec![value])),
+          }
+        }
+        groups.into_iter().map(|(_, group)| Val::array(group)).collect()
+      }))
+    }),
+    ("_unique_by_impl", v(1), |mut cv| {
+      let keys = cv.0.pop_var();
+      bome(by_keys(cv.1, keys).map(|pairs| {
+        let mut kept: Vec<(Val, Val)> = Vec::new();
+        for (key, value) in pairs {
+          if !kept.last().is_some_and(|(last, _)| equal(last, &key)) {
+            kept.push((key, value));
+          }
+        }
+        kept.into_iter().map(|(_, v)| v).collect()
+      }))
+    }),
+    ("_min_by_impl", v(1), |mut cv| {
+      let keys = cv.0.pop_var();
+      bome(extreme_by(cv.1, keys, true))
+    }),
+    ("_max_by_impl", v(1), |mut cv| {
+      let keys = cv.0.pop_var();
+      bome(extreme_by(cv.1, keys, false))
     }),
     ("implode", v(0), |cv| bome(implode(&cv.1))),
     ("nan", v(0), |_| bome(Ok(Val::float(f64::NAN)))),
@@ -222,6 +275,64 @@ fn implode(v: &Val) -> ValR {
     );
   }
   Ok(Val::Str(Str::from(s)))
+}
+
+/// Compares with the total order (sorting needs one), counting the comparisons to poll for
+/// aborts now and then: a sort of millions of values is many short walks.
+#[derive(Default)]
+struct Compared(u32);
+
+impl Compared {
+  fn cmp(&mut self, a: &Val, b: &Val) -> std::cmp::Ordering {
+    self.0 = self.0.wrapping_add(1);
+    if self.0.is_multiple_of(interrupt::POLL_EVERY) {
+      interrupt::poll();
+    }
+    total_cmp(a, b)
+  }
+}
+
+/// The values of array `values` with their keys (the array `keys`, as long), sorted by key,
+/// stably (jq's `jv_sort`).
+fn by_keys(values: Val, keys: Val) -> Result<Vec<(Val, Val)>, Error> {
+  let (Val::Arr(v), Val::Arr(k)) = (&values, &keys) else {
+    return Err(type_error2(
+      &values,
+      &keys,
+      "cannot be sorted, as they are not both arrays",
+    ));
+  };
+  if v.len() != k.len() {
+    return Err(type_error2(
+      &values,
+      &keys,
+      "cannot be sorted, as they are not both arrays",
+    ));
+  }
+  let mut pairs: Vec<(Val, Val)> = k.items().iter().cloned().zip(v.items().iter().cloned()).collect();
+  let mut compared = Compared::default();
+  pairs.sort_by(|(x, _), (y, _)| compared.cmp(x, y));
+  Ok(pairs)
+}
+
+/// `min_by`/`max_by` (jq's `minmax_by`): the first value of least key, the last of greatest;
+/// null for an empty array.
+fn extreme_by(values: Val, keys: Val, min: bool) -> ValR {
+  let (Val::Arr(v), Val::Arr(k)) = (&values, &keys) else {
+    return Err(type_error2(&values, &keys, "cannot be iterated over"));
+  };
+  if v.len() != k.len() {
+    return Err(type_error2(&values, &keys, "have wrong length"));
+  }
+  let mut best: Option<usize> = None;
+  for (i, key) in k.items().iter().enumerate() {
+    interrupt::tick();
+    best = match best {
+      Some(b) if (jq_cmp(key, &k.items()[b]) == std::cmp::Ordering::Less) != min => Some(b),
+      _ => Some(i),
+    };
+  }
+  Ok(best.map_or(Val::Null, |b| v.items()[b].clone()))
 }
 
 /// `isnan` and the like: false for anything but a number.

@@ -107,17 +107,42 @@ pub fn reserve_items<T>(n: usize) {
   }
 }
 
-/// Counts a step of work (a value visited by a walk, an expression evaluated by the fast
-/// evaluator, a value read) and polls every [`POLL_EVERY`]. The count is the thread's, so that
-/// many short walks (the comparisons of a sort) poll as one long one does.
+/// Counts a step of work on the thread (a walk, a copy, an element the fast evaluator iterates)
+/// and polls every [`POLL_EVERY`]: many short walks poll as one long one does. A thread-local
+/// costs a function call in a shared library, so walks count their own steps (`Steps`) and tick
+/// once.
 #[inline]
 pub fn tick() {
-  #[cfg(test)]
-  tests::note_stack();
   let ticks = TICKS.get().wrapping_add(1);
   TICKS.set(ticks);
   if ticks.is_multiple_of(POLL_EVERY) {
     poll();
+  }
+}
+
+/// The steps of one walk: the walk ticks once, then polls every [`POLL_EVERY`] of its own steps.
+pub struct Steps(u32);
+
+impl Steps {
+  #[inline]
+  pub fn new() -> Steps {
+    tick();
+    Steps(0)
+  }
+
+  /// For a step that is no walk (two scalars): not counted on the thread.
+  pub fn uncounted() -> Steps {
+    Steps(0)
+  }
+
+  #[inline]
+  pub fn step(&mut self) {
+    #[cfg(test)]
+    tests::note_stack();
+    self.0 = self.0.wrapping_add(1);
+    if self.0.is_multiple_of(POLL_EVERY) {
+      poll();
+    }
   }
 }
 

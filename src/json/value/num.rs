@@ -481,6 +481,11 @@ pub fn write_double(out: &mut Vec<u8>, f: f64) {
     out.extend_from_slice(itoa::Buffer::new().format(f as i64).as_bytes());
     return;
   }
+  // Between 10^-4 and 10^16 jq's notation is plain, as ryu's is: its text is jq's.
+  if (1e-4..1e16).contains(&f.abs()) && f.fract() != 0.0 {
+    out.extend_from_slice(ryu::Buffer::new().format_finite(f).as_bytes());
+    return;
+  }
   if f.is_sign_negative() {
     out.push(b'-');
   }

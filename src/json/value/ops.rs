@@ -4,7 +4,7 @@
 
 use std::ops::{Add, Div, Mul, Neg, Rem, Sub};
 
-use super::interrupt::{self, reserve};
+use super::interrupt::{self, reserve, Steps};
 use super::order::equal;
 use super::text::brief;
 use super::{Arr, Error, Map, Num, Obj, Str, Val, ValR};
@@ -115,7 +115,7 @@ impl Mul for Val {
       (Val::Str(s), Val::Num(n)) | (Val::Num(n), Val::Str(s)) => repeat(&s, &n),
       (Val::Obj(a), Val::Obj(b)) => {
         let depth = a.0.depth.min(b.0.depth);
-        Ok(Val::Obj(interrupt::on_stack(depth, || merge(a, &b))))
+        Ok(Val::Obj(interrupt::on_stack(depth, || merge(a, &b, &mut Steps::new()))))
       }
       (a, b) => Err(type_error2(&a, &b, "cannot be multiplied")),
     }
@@ -144,13 +144,13 @@ fn repeat(s: &Str, n: &Num) -> ValR {
 }
 
 /// `a * b` of objects: `b`'s entries into `a`, merging objects found under the same key.
-fn merge(mut a: Obj, b: &Obj) -> Obj {
+fn merge(mut a: Obj, b: &Obj, steps: &mut Steps) -> Obj {
   a.update(b.0.depth.saturating_sub(1), |map: &mut Map| {
     for (k, v) in b.map() {
       // Objects that share their children make the merge long: it polls.
-      interrupt::tick();
+      steps.step();
       let merged = match (map.get(k), v) {
-        (Some(Val::Obj(old)), Val::Obj(new)) => Val::Obj(merge(old.clone(), new)),
+        (Some(Val::Obj(old)), Val::Obj(new)) => Val::Obj(merge(old.clone(), new, steps)),
         _ => v.clone(),
       };
       map.insert(k.clone(), merged);

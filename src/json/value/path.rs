@@ -6,7 +6,7 @@
 //! down, the end up). Setting an index past the end pads with nulls, after checking the padding
 //! against the call's memory budget.
 
-use super::interrupt::reserve;
+use super::interrupt::{reserve, Steps};
 use super::ops::{type_error, MAX_INDEX};
 use super::order::{equal, total_cmp};
 use super::text::{brief, dump};
@@ -431,14 +431,14 @@ pub fn delpaths(root: Val, paths: &Val) -> ValR {
   match paths.first() {
     None => Ok(root),
     Some(first) if first.is_empty() => Ok(Val::Null),
-    Some(_) => super::interrupt::on_stack(root.depth(), || delete_sorted(root, &paths, 0)),
+    Some(_) => super::interrupt::on_stack(root.depth(), || delete_sorted(root, &paths, 0, &mut Steps::new())),
   }
 }
 
 /// Deletes the sorted `paths` (all at least `start + 1` long, sharing their first `start` keys)
 /// from `object` (`delpaths_sorted`).
-fn delete_sorted(mut object: Val, paths: &[&[Val]], start: usize) -> ValR {
-  super::interrupt::tick();
+fn delete_sorted(mut object: Val, paths: &[&[Val]], start: usize, steps: &mut Steps) -> ValR {
+  steps.step();
   let mut keys = Vec::new();
   let mut i = 0;
   while i < paths.len() {
@@ -453,7 +453,7 @@ fn delete_sorted(mut object: Val, paths: &[&[Val]], start: usize) -> ValR {
     } else {
       let child = index(&object, key)?;
       if !matches!(child, Val::Null) {
-        let child = delete_sorted(child, &paths[i..j], start + 1)?;
+        let child = delete_sorted(child, &paths[i..j], start + 1, steps)?;
         object = set(object, key, child)?;
       }
     }

@@ -8,7 +8,7 @@
 
 use std::fmt;
 
-use super::interrupt::{on_stack, tick};
+use super::interrupt::{on_stack, Steps};
 use super::Val;
 
 /// The output went past the size it was allowed.
@@ -17,7 +17,14 @@ pub struct TooLong;
 
 /// Appends `value` as compact JSON; `Err` as soon as `out` holds more than `limit` bytes.
 pub fn write_limited(out: &mut Vec<u8>, value: &Val, limit: usize) -> Result<(), TooLong> {
-  on_stack(value.depth(), || Writer { out, limit }.value(value))
+  on_stack(value.depth(), || {
+    Writer {
+      out,
+      limit,
+      steps: Steps::new(),
+    }
+    .value(value)
+  })
 }
 
 /// Appends `value` as compact JSON.
@@ -64,11 +71,12 @@ fn into_string(bytes: Vec<u8>) -> String {
 struct Writer<'o> {
   out: &'o mut Vec<u8>,
   limit: usize,
+  steps: Steps,
 }
 
 impl Writer<'_> {
   fn value(&mut self, value: &Val) -> Result<(), TooLong> {
-    tick();
+    self.steps.step();
     match value {
       Val::Null => self.out.extend_from_slice(b"null"),
       Val::Bool(true) => self.out.extend_from_slice(b"true"),
