@@ -2,7 +2,8 @@
 //! unchanged: `@csv` and `@tsv` (jaq has them only in its command-line crate), `leaf_paths`,
 //! `INDEX`, `IN`, `tostream`, `truncate_stream`, `fromstream`, and `del` as jq does it: all paths
 //! deleted at once by `delpaths` (jaq deletes them one after the other, so `del(.[1, 2])` removed
-//! the wrong element). `getpath` refuses a path that is not an array, as jq's does.
+//! the wrong element). `getpath` refuses a path that is not an array or longer than 10,000
+//! keys, as jq's does.
 //!
 //! `leaf_paths`, `INDEX`, `IN`, `tostream`, `truncate_stream` and `fromstream` are jq 1.6's own
 //! definitions (src/builtin.jq, MIT licence).
@@ -25,8 +26,9 @@ def truncate_stream(stream): . as $n | null | stream | . as $input
   | if (.[0] | length) > $n then setpath([0]; .[0][$n:]) else empty end;
 def del(f): delpaths([path(f)]);
 def getpath($path):
-  if $path | type == "array" then reduce $path[] as $key (.; .[$key])
-  else error("Path must be specified as an array") end;
+  if $path | type != "array" then error("Path must be specified as an array")
+  elif $path | length > 10000 then error("Path too deep")
+  else reduce $path[] as $key (.; .[$key]) end;
 def fromstream(f): { x: null, e: false } as $init
   | foreach f as $i ($init;
       if .e then $init else . end

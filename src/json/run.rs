@@ -168,10 +168,19 @@ impl<'a> Text<'a> {
   fn vals(&self) -> Vals<'a> {
     Vals(self.owner)
   }
+
+  /// The text after a UTF-8 byte order mark at its start, which jq skips too.
+  fn without_bom(self) -> Self {
+    Text {
+      bytes: self.bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(self.bytes),
+      owner: self.owner,
+    }
+  }
 }
 
 /// Runs `program` over `input` (JSON documents, or NDJSON lines).
 pub fn run(program: &Program, globals: &Globals, input: Text, options: &RunOptions, cancel: &Cancel) -> Result<Output> {
+  let input = input.without_bom();
   let run = Run::new(program, globals, options, cancel);
   let mut output = Output::default();
   if options.ndjson {
@@ -240,7 +249,7 @@ fn write_file_outputs(
   if !options.ndjson {
     let mut input = Vec::new();
     file.read_to_end(&mut input).map_err(|e| fs_error(&e, "read", path))?;
-    let output = run.finish(run.documents(Text::shared(&Bytes::from(input)))?)?;
+    let output = run.finish(run.documents(Text::shared(&Bytes::from(input)).without_bom())?)?;
     writer.write_all(&output.text).map_err(write_error)?;
     return Ok(output.count);
   }
@@ -268,7 +277,11 @@ fn write_file_outputs(
     let rest = pending.split_off(cut);
     let block = Bytes::from(std::mem::replace(&mut pending, rest));
     let mut output = Output::default();
-    let halted = run.ndjson_block(Text::shared(&block), first_line, &mut output)?;
+    let text = match first_line {
+      1 => Text::shared(&block).without_bom(),
+      _ => Text::shared(&block),
+    };
+    let halted = run.ndjson_block(text, first_line, &mut output)?;
     first_line += memchr::memchr_iter(b'\n', &block).count();
     written += output.text.len();
     if written > options.max_output {
@@ -778,14 +791,20 @@ mod tests {
     assert!(e.message.contains("recursed too deeply"), "{}", e.message);
     let e = jq("def f: [f]; f", "null").unwrap_err();
     assert!(e.message.contains("recursed too deeply"), "{}", e.message);
-    // Values nest at most MAX_DEPTH levels: building one deeper stops the run.
+    // Values nest at most MAX_DEPTH levels, as deep as jq compares and prints them: building
+    // one deeper stops the run.
     assert_eq!(
-      jq("reduce range(10000) as $i (null; [.]) | length", "null").unwrap(),
-      "1\n"
+      jq(
+        "reduce range(10000) as $i ([]; [.]) as $x | ($x == $x), ($x < $x), ($x | contains($x)), ($x | tojson | length)",
+        "null"
+      )
+      .unwrap(),
+      "true\nfalse\ntrue\n20002\n"
     );
+    assert_eq!(jq(".", "\u{feff}[1]").unwrap(), "[1]\n", "a byte order mark is skipped");
     let e = jq("reduce range(1000000) as $i (null; [.]) | length", "null").unwrap_err();
     assert_eq!(e.code, "ERR_JQ_RUNTIME");
-    assert!(e.message.contains("10000 levels, this one 10001"), "{}", e.message);
+    assert!(e.message.contains("10001 levels, this one 10002"), "{}", e.message);
   }
 
   /// Runs `code` until `cancel` is aborted from another thread after a moment; the run must

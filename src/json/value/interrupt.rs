@@ -14,11 +14,12 @@ use std::panic::resume_unwind;
 
 use crate::runtime::{memory, Cancel};
 
-/// The deepest value a program may build (arrays and objects nested in each other), and so the
-/// deepest any walk recurses. jq's own limits are the same: it refuses to parse JSON deeper than
-/// 10,000 levels, and compares, merges or prints values at most that deep (its comparisons fail
-/// with "Comparison too deep" beyond). The walks need `FRAME` bytes of stack a level.
-pub const MAX_DEPTH: u32 = 10_000;
+/// The deepest value a program may build (arrays and objects nested in each other: `[]` is one
+/// level), and so the deepest any walk recurses. jq's own limits: its comparisons, merges and
+/// printing count levels from 0 and give up past 10,000 ("Comparison too deep", `<skipped: too
+/// deep>`), so they work on values of 10,001 levels, as offloop does; jq builds deeper values,
+/// offloop refuses to. The walks need `FRAME` bytes of stack a level.
+pub const MAX_DEPTH: u32 = 10_001;
 
 /// Stack one level of a walk may use: measured by `tests::walk_stack` at `MAX_DEPTH` (at most
 /// 416 bytes a level in release builds, `contains`; 960 in debug builds, comparing objects) and
@@ -224,7 +225,8 @@ mod tests {
           );
           worst = worst.max(per_level);
         }
-        let paths = Val::array(vec![Val::array(vec![Val::str("k"); MAX_DEPTH as usize])]);
+        // Paths are at most 10,000 keys long (jq's "Path too deep").
+        let paths = Val::array(vec![Val::array(vec![Val::str("k"); 10_000])]);
         if object {
           let object_walks: [(&str, Box<dyn Fn()>); 2] = [
             ("merge", Box::new(|| drop((a.clone() * b.clone()).unwrap()))),
