@@ -233,7 +233,7 @@ impl Decimal {
   }
 
   /// The exact decimal order (zeros are equal whatever their sign).
-  pub fn cmp(&self, other: &Decimal) -> Ordering {
+  pub fn order(&self, other: &Decimal) -> Ordering {
     match (self.is_zero(), other.is_zero()) {
       (true, true) => return Ordering::Equal,
       (true, false) => {
@@ -414,7 +414,7 @@ impl Num {
     let exact = matches!(self, Num::Lit(_)) || matches!(other, Num::Lit(_));
     if a == b && exact && self.is_literal() && other.is_literal() {
       // Equal doubles of two literals: one of them has digits the doubles lost.
-      return self.decimal().cmp(&other.decimal());
+      return self.decimal().order(&other.decimal());
     }
     a.partial_cmp(&b).unwrap_or(Ordering::Equal)
   }
@@ -435,7 +435,7 @@ impl Num {
       (false, true) => Ordering::Greater,
       (false, false) => match a.partial_cmp(&b) {
         Some(Ordering::Equal) if matches!(self, Num::Lit(_)) || matches!(other, Num::Lit(_)) => {
-          self.decimal().cmp(&other.decimal())
+          self.decimal().order(&other.decimal())
         }
         order => order.unwrap_or(Ordering::Equal),
       },

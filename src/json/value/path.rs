@@ -430,7 +430,7 @@ pub fn delpaths(root: Val, paths: &Val) -> ValR {
     .collect();
   match paths.first() {
     None => Ok(root),
-    Some(first) if first.is_empty() => Ok(Val::Null),
+    Some([]) => Ok(Val::Null),
     Some(_) => super::interrupt::on_stack(root.depth(), || delete_sorted(root, &paths, 0, &mut Steps::new())),
   }
 }

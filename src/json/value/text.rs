@@ -175,7 +175,7 @@ pub fn dump(value: &Val) -> String {
   };
   // Enough to know whether the dump is longer than 29 bytes.
   let _ = write_limited(&mut out, value, 2 * DUMP);
-  if out.len() <= DUMP - 1 {
+  if out.len() < DUMP {
     return into_string(out);
   }
   let delimiter = match out[0] {
