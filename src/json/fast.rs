@@ -1,7 +1,7 @@
 //! A fast path for the programs NDJSON pipelines mostly run: paths, `select`, comparisons, boolean
 //! logic, arithmetic, object and array construction, string interpolation, `if`, `//`.
 //!
-//! Why it exists: on log records, building jaq values costs about 1.5 µs a record (an allocation
+//! Why it exists: on log records, building jq values costs about 1.5 µs a record (an allocation
 //! per string, three per object) and jaq's interpreter about 2 µs for
 //! `select(.status >= 500) | {id, path}` (boxed iterators for every operator, objects built by
 //! merging one-key objects). That is slower per core than V8's `JSON.parse` plus a JS loop. Here

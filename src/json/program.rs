@@ -4,7 +4,8 @@
 //! A program runs with jaq's standard library, minus what a library embedded in a server must not
 //! offer: `env`/`$ENV` (the process environment), `input`/`inputs` (offloop gives each input to the
 //! program itself) and module imports (file access). `debug` and `stderr` write nothing. `compat`
-//! adds jq 1.6 builtins jaq lacks or does differently.
+//! adds jq builtins jaq lacks or does differently; `value::funs` those that are operations on
+//! values.
 //!
 //! Stopping a running program: jaq has no hook for that, but it clones its evaluation context at
 //! nearly every step, and that context holds our `Data`. Its `clone` checks, every step, that

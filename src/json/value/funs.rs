@@ -40,14 +40,14 @@ pub const REPLACED_DEFS: &[&str] = &[
 /// keys `map([f])`, as jq does.
 pub const DEFS: &str = r#"
 def @json: tojson;
+def have_decnum: true;
+def have_literal_numbers: true;
 def sort_by(f): _sort_by_impl(map([f]));
 def group_by(f): _group_by_impl(map([f]));
 def unique_by(f): _unique_by_impl(map([f]));
-def unique: _unique_by_impl(map([.]));
 def min_by(f): _min_by_impl(map([f]));
 def max_by(f): _max_by_impl(map([f]));
-def min: min_by(.);
-def max: max_by(.);
+
 def indices($i):
   if type == "array" and ($i | type) == "array" then .[$i]
   elif type == "array" then .[[$i]]
@@ -142,16 +142,16 @@ pub fn funs() -> Box<[Filter<RunPtr<Kind>>]> {
     }),
     ("_unique_by_impl", v(1), |mut cv| {
       let keys = cv.0.pop_var();
-      bome(by_keys(cv.1, keys).map(|pairs| {
-        let mut kept: Vec<(Val, Val)> = Vec::new();
-        for (key, value) in pairs {
-          if !kept.last().is_some_and(|(last, _)| equal(last, &key)) {
-            kept.push((key, value));
-          }
-        }
-        kept.into_iter().map(|(_, v)| v).collect()
-      }))
+      bome(by_keys(cv.1, keys).map(unique))
     }),
+    ("unique", v(0), |cv| {
+      bome(match &cv.1 {
+        Val::Arr(_) => by_keys(cv.1.clone(), cv.1).map(unique),
+        other => Err(type_error(other, "cannot be sorted, as it is not an array")),
+      })
+    }),
+    ("min", v(0), |cv| bome(extreme_by(cv.1.clone(), cv.1, true))),
+    ("max", v(0), |cv| bome(extreme_by(cv.1.clone(), cv.1, false))),
     ("_min_by_impl", v(1), |mut cv| {
       let keys = cv.0.pop_var();
       bome(extreme_by(cv.1, keys, true))
@@ -313,6 +313,17 @@ fn by_keys(values: Val, keys: Val) -> Result<Vec<(Val, Val)>, Error> {
   let mut compared = Compared::default();
   pairs.sort_by(|(x, _), (y, _)| compared.cmp(x, y));
   Ok(pairs)
+}
+
+/// The first value of each run of equal keys (jq's `jv_unique`).
+fn unique(pairs: Vec<(Val, Val)>) -> Val {
+  let mut kept: Vec<(Val, Val)> = Vec::new();
+  for (key, value) in pairs {
+    if !kept.last().is_some_and(|(last, _)| equal(last, &key)) {
+      kept.push((key, value));
+    }
+  }
+  kept.into_iter().map(|(_, v)| v).collect()
 }
 
 /// `min_by`/`max_by` (jq's `minmax_by`): the first value of least key, the last of greatest;

@@ -10,7 +10,8 @@
 //!
 //! Representation: `Float` for computed doubles; a literal whose decimal text is exactly what jq
 //! prints for its double (`42`, `1.5`, `-0`: nearly every number of real data) is `Short`, a
-//! double that remembers it is a literal; any other literal is `Lit`, with its text.
+//! double that remembers it is a literal; any other literal is `Lit`, with its text (shared
+//! through an `Arc`: compiled programs hold their literals and are shared between threads).
 
 use std::cmp::Ordering;
 use std::sync::Arc;
