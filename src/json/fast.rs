@@ -798,36 +798,13 @@ pub fn write_raw(out: &mut Vec<u8>, value: &Fv) -> Res<()> {
 
 #[cfg(test)]
 mod tests {
-  use bytes::Bytes;
-
   use super::super::program::{compile as compile_program, Program};
-  use super::super::read::MAX_DEPTH;
-  use super::super::run::{run, Format, Globals, RunOptions, Text};
   use super::super::shape::Shape;
   use super::super::value::oracle::{self, Answer};
-  use crate::runtime::Cancel;
 
-  /// What offloop gives for `input`: its outputs, or the error that ends the run.
   fn outputs(program: &Program, input: &str, ndjson: bool) -> Answer {
-    let options = RunOptions {
-      ndjson,
-      format: Format::Lines { raw: false },
-      max_output: 1 << 24,
-      max_depth: MAX_DEPTH,
-    };
     let vars = oracle::data()["fast"]["vars"].to_string();
-    let globals = Globals::new(program, Some(&vars)).unwrap();
-    let input = Bytes::copy_from_slice(input.as_bytes());
-    match run(program, &globals, Text::shared(&input), &options, &Cancel::default()) {
-      Ok(output) => Answer::Outputs(
-        String::from_utf8(output.text)
-          .unwrap()
-          .lines()
-          .map(str::to_owned)
-          .collect(),
-      ),
-      Err(e) => Answer::Error(e.message),
-    }
+    oracle::answer(program, input, ndjson, Some(&vars))
   }
 
   /// Programs in the fast evaluator's subset, covering each of its constructs, over records with

@@ -22,7 +22,7 @@ use bytes::Bytes;
 
 use super::shape::Shape;
 use super::value::interrupt::Steps;
-use super::value::num::Decimal;
+use super::value::num::{exponent_digits, Decimal};
 use super::value::{Map, Num, Str, Val};
 
 /// The deepest nesting read by default: 254, the limit sonic-rs (the reader used before) had.
@@ -543,30 +543,16 @@ impl<'t, 'o> Reader<'t, 'o> {
     if matches!(text.get(at), Some(b'e' | b'E')) {
       integer = false;
       exponent_part = true;
-      at += 1;
-      let sign: i64 = match text.get(at) {
-        Some(b'-') => {
-          at += 1;
-          -1
+      match exponent_digits(text, at + 1) {
+        Ok((power, end)) => {
+          explicit = power;
+          at = end;
         }
-        Some(b'+') => {
-          at += 1;
-          1
+        Err(end) => {
+          self.at = end;
+          return self.fail("invalid number");
         }
-        _ => 1,
-      };
-      let first = at;
-      let mut power: i64 = 0;
-      while let Some(&d @ b'0'..=b'9') = text.get(at) {
-        // Capped far beyond any text's length (no run of zeros can offset it), never overflowing.
-        power = (power * 10 + i64::from(d - b'0')).min(1 << 40);
-        at += 1;
       }
-      if at == first {
-        self.at = at;
-        return self.fail("invalid number");
-      }
-      explicit = sign * power;
       exponent += explicit;
     }
     self.at = at;

@@ -88,28 +88,9 @@ impl Decimal {
       return None;
     }
     if matches!(rest.get(at), Some(b'e' | b'E')) {
-      at += 1;
-      let sign = match rest.get(at) {
-        Some(b'-') => {
-          at += 1;
-          -1
-        }
-        Some(b'+') => {
-          at += 1;
-          1
-        }
-        _ => 1,
-      };
-      let first = at;
-      let mut power: i64 = 0;
-      while let Some(&d @ b'0'..=b'9') = rest.get(at) {
-        power = (power * 10 + i64::from(d - b'0')).min(1 << 40);
-        at += 1;
-      }
-      if at == first {
-        return None;
-      }
-      exponent += sign * power;
+      let (power, end) = exponent_digits(rest, at + 1).ok()?;
+      exponent += power;
+      at = end;
     }
     if at != rest.len() {
       return None;
@@ -280,6 +261,33 @@ impl Decimal {
       exponent: i64::from(point) - len as i64,
     }
   }
+}
+
+/// The exponent after an `e` (at `at`): an optional sign and digits, capped far beyond any
+/// text's length (no run of zeros can offset it) so that it never overflows. The exponent and
+/// where it ends; `Err` with where the digits should be when there are none.
+pub fn exponent_digits(text: &[u8], mut at: usize) -> Result<(i64, usize), usize> {
+  let sign = match text.get(at) {
+    Some(b'-') => {
+      at += 1;
+      -1
+    }
+    Some(b'+') => {
+      at += 1;
+      1
+    }
+    _ => 1,
+  };
+  let first = at;
+  let mut power: i64 = 0;
+  while let Some(&d @ b'0'..=b'9') = text.get(at) {
+    power = (power * 10 + i64::from(d - b'0')).min(1 << 40);
+    at += 1;
+  }
+  if at == first {
+    return Err(at);
+  }
+  Ok((sign * power, at))
 }
 
 /// The numbers decNumber's syntax has besides decimals.

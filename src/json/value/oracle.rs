@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 
 use bytes::Bytes;
 
-use crate::json::program::compile;
+use crate::json::program::{compile, Program};
 use crate::json::read::MAX_DEPTH;
 use crate::json::run::{run, Format, Globals, RunOptions, Text};
 use crate::runtime::Cancel;
@@ -42,17 +42,17 @@ impl Answer {
   }
 }
 
-fn offloop(code: &str, input: &str) -> Answer {
+/// What offloop gives for `input` (documents, or NDJSON lines) with `program`.
+pub fn answer(program: &Program, input: &str, ndjson: bool, vars: Option<&str>) -> Answer {
   let options = RunOptions {
-    ndjson: false,
+    ndjson,
     format: Format::Lines { raw: false },
     max_output: 1 << 24,
     max_depth: MAX_DEPTH,
   };
-  let result = compile(code).and_then(|program| {
-    let globals = Globals::new(&program, None)?;
+  let result = Globals::new(program, vars).and_then(|globals| {
     let input = Bytes::copy_from_slice(input.as_bytes());
-    run(&program, &globals, Text::shared(&input), &options, &Cancel::default())
+    run(program, &globals, Text::shared(&input), &options, &Cancel::default())
   });
   match result {
     Ok(output) => Answer::Outputs(
@@ -62,6 +62,13 @@ fn offloop(code: &str, input: &str) -> Answer {
         .map(str::to_owned)
         .collect(),
     ),
+    Err(e) => Answer::Error(e.message),
+  }
+}
+
+fn offloop(code: &str, input: &str) -> Answer {
+  match compile(code) {
+    Ok(program) => answer(&program, input, false, None),
     Err(e) => Answer::Error(e.message),
   }
 }
