@@ -21,7 +21,7 @@ use std::borrow::Cow;
 use bytes::Bytes;
 
 use super::shape::Shape;
-use super::value::interrupt::Steps;
+use super::value::interrupt;
 use super::value::num::{exponent_digits, Decimal};
 use super::value::{Map, Num, Str, Val};
 
@@ -204,9 +204,13 @@ struct Reader<'t, 'o> {
   text: &'t [u8],
   at: usize,
   options: &'o ReadOptions,
-  /// Values read: the reader polls the run's abort and memory budget now and then.
-  steps: Steps,
+  /// Where the reader next polls the run's abort and memory budget (a long text is read in
+  /// steps of `POLL_BYTES`).
+  next_poll: usize,
 }
+
+/// The reader polls for an abort once per this many bytes read.
+const POLL_BYTES: usize = 64 << 10;
 
 /// Errors are boxed: a parse moves many results up its recursion, and a small error keeps
 /// `Parsed<Fv>` as small as `Fv`.
@@ -218,7 +222,7 @@ impl<'t, 'o> Reader<'t, 'o> {
       text,
       at,
       options,
-      steps: Steps::new(),
+      next_poll: at + POLL_BYTES,
     }
   }
 
@@ -248,12 +252,24 @@ impl<'t, 'o> Reader<'t, 'o> {
   }
 
   fn value<B: Build<'t>>(&mut self, build: B, shape: &Shape, depth: usize) -> Parsed<B::Value> {
-    self.steps.step();
+    if self.at >= self.next_poll {
+      self.next_poll = self.at + POLL_BYTES;
+      interrupt::poll();
+    }
     match self.space() {
       Some(b'{') => self.object(build, shape, self.nested(depth)?),
       Some(b'[') => self.array(build, self.nested(depth)?),
       Some(b'"') => Ok(build.string(self.string()?)),
-      Some(b'-' | b'0'..=b'9') => Ok(build.number(self.number()?)),
+      Some(b'-' | b'0'..=b'9') => {
+        let start = self.at;
+        let (value, literal) = self.number()?;
+        // JSON number syntax is ASCII.
+        let text = || std::str::from_utf8(&self.text[start..self.at]).unwrap_or_default();
+        Ok(build.number(Number {
+          value,
+          literal: literal.then(text),
+        }))
+      }
       Some(b't') => self.literal(b"true").map(|()| build.bool(true)),
       Some(b'f') => self.literal(b"false").map(|()| build.bool(false)),
       Some(b'n') => self.literal(b"null").map(|()| build.null()),
@@ -488,7 +504,8 @@ impl<'t, 'o> Reader<'t, 'o> {
 
   /// The number at `self.at`: `-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?`. Skipped numbers
   /// are converted too: with `doubles`, one out of the double range is an error wherever it is.
-  fn number(&mut self) -> Parsed<Number<'t>> {
+  /// Its double, and whether its text may print differently (then the literal is kept).
+  fn number(&mut self) -> Parsed<(f64, bool)> {
     let text = self.text;
     let start = self.at;
     let negative = text[start] == b'-';
@@ -559,10 +576,7 @@ impl<'t, 'o> Reader<'t, 'o> {
     if integer && integral_end - integral_start <= 15 {
       // Most numbers: exact as doubles, and printed as written.
       let n = mantissa as f64;
-      return Ok(Number {
-        value: if negative { -n } else { n },
-        literal: None,
-      });
+      return Ok((if negative { -n } else { n }, false));
     }
     let jq = !self.options.doubles;
     // JSON number syntax is ASCII.
@@ -605,10 +619,7 @@ impl<'t, 'o> Reader<'t, 'o> {
       && digits <= 15
       && text[digits_end - 1] != b'0'
       && (text[integral_start] != b'0' || fraction_digits - digits <= 3);
-    Ok(Number {
-      value,
-      literal: (jq && !short).then(raw),
-    })
+    Ok((value, jq && !short))
   }
 
   /// The double of a number with an exponent above 65535, which the standard library's parser
