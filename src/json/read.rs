@@ -7,14 +7,11 @@
 //! them, keeping their text where it differs from the double's (`value::num`). A long read polls
 //! for aborts and the memory budget as it goes.
 //!
-//! Why by hand: measured on 300k NDJSON log records (63 MB, one core, the benchmark's filter),
-//! sonic-rs through serde with a hand-written visitor, the fastest library path before (166–185
-//! MB/s where jaq-json's own reader did 110–118, serde_json 134–145, simd-json 115), spends most of
-//! its time in serde's visitor plumbing; sonic-rs's DOM cannot leave fields out, converting it
-//! cost as much as parsing, and it recurses without a depth limit; its lazy object iterator was
-//! about 1.4x slower than serde. This reader parses the same records in about 0.67 of the serde path's
-//! time (best of 10, interleaved in one process: 243 ms against 361 ms). Its test checks it
-//! against serde_json on mutated texts.
+//! Why by hand: no JSON library builds only the fields a filter reads while validating the rest at
+//! this speed. The fastest library path (sonic-rs through serde) spends most of its time in serde's
+//! visitor plumbing, and sonic-rs's DOM cannot leave fields out and recurses without a depth limit
+//! (measurements: benchmark/NOTES.md, "Why offloop reads JSON itself"). Its test checks it against
+//! serde_json on mutated texts.
 
 use std::borrow::Cow;
 
