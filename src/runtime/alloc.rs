@@ -1,4 +1,5 @@
-//! The allocator of offloop's Rust code: mimalloc for blocks under 1 MiB, the system's for larger.
+//! The allocator under offloop's Rust code (`memory::Counting` forwards to it): mimalloc for blocks
+//! under 1 MiB, the system's for larger.
 //!
 //! Why not the system allocator alone: a JS thread and the pool's threads free each other's blocks
 //! all the time (a job's arguments are made on the JS thread and dropped on the pool; small results
@@ -24,9 +25,11 @@ use std::alloc::{GlobalAlloc, Layout, System};
 
 use mimalloc::MiMalloc;
 
+/// What the global allocator (`memory::Counting`, which counts per-call budgets) forwards to.
 #[cfg(not(fuzzing))]
-#[global_allocator]
-static ALLOCATOR: Split = Split;
+pub(crate) const BACKING: Split = Split;
+#[cfg(fuzzing)]
+pub(crate) const BACKING: System = System;
 
 /// Blocks of this size and more go to the system allocator.
 const LARGE: usize = 1 << 20;

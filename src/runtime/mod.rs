@@ -2,7 +2,7 @@
 //! promises from it, `AbortSignal` support, the error type, and argument decoding (with zero-copy
 //! views of large inputs, `bytes`); for streams, in-order work on the pool (`serial`) and a consumer
 //! of JS async iterables (`iterate`); Node-style file errors (`fs`); large text handed to JS without a
-//! stall (`text`).
+//! stall (`text`); per-call memory budgets, counted in the global allocator (`memory`).
 
 pub mod abort;
 mod alloc;
@@ -15,6 +15,7 @@ mod exports;
 pub mod fs;
 mod inbox;
 pub mod iterate;
+pub mod memory;
 #[cfg(test)]
 pub mod mutate;
 pub mod pool;
