@@ -10,6 +10,7 @@ pub mod canonical;
 pub mod compat;
 mod exports;
 pub mod fast;
+pub mod nesting;
 pub mod program;
 pub mod read;
 pub mod run;

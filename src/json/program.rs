@@ -25,6 +25,7 @@ use jaq_json::Val;
 
 use super::compat;
 use super::fast;
+use super::nesting;
 use super::read::line_column;
 use super::shape::Shape;
 use super::write;
@@ -208,32 +209,43 @@ pub fn compile_cached(code: &str) -> Result<Arc<Program>> {
 }
 
 /// Compiles `code`. Variables it uses without binding them become globals (`Program::globals`).
+///
+/// Safe for any text, on any thread: a program nested deeper than `nesting::MAX_DEPTH` is
+/// rejected before anything recursive reads it, and the rest compile on a stack sized for their
+/// depth.
 pub fn compile(code: &str) -> Result<Program> {
-  let mut globals: Vec<(String, usize)> = Vec::new();
-  loop {
-    let names: Vec<String> = globals.iter().map(|(name, _)| format!("${name}")).collect();
-    match try_compile(code, &names) {
-      Ok(filter) => {
-        let names: Vec<String> = globals.iter().map(|(name, _)| name.clone()).collect();
-        return Ok(Program {
-          filter,
-          fast: fast::compile(code, &names),
-          globals,
-          shape: Shape::of_program(code),
-          code: code.to_owned(),
-        });
-      }
-      Err(Failure::Undefined(vars)) if !vars.is_empty() => {
-        for (name, offset) in vars {
-          if !globals.iter().any(|(n, _)| *n == name) {
-            globals.push((name, offset));
+  let depth = nesting::depth(code).map_err(|e| compile_error(code, &e.message(), e.offset))?;
+  // The shape analysis and the fast evaluator keep trees as deep as the program (dropped wherever
+  // the program is, the JS thread included) and the evaluator recurses on them unchecked: deep
+  // programs go without them.
+  let analysed = depth <= nesting::ANALYSED_DEPTH;
+  nesting::with_stack_for(depth, || {
+    let mut globals: Vec<(String, usize)> = Vec::new();
+    loop {
+      let names: Vec<String> = globals.iter().map(|(name, _)| format!("${name}")).collect();
+      match try_compile(code, &names) {
+        Ok(filter) => {
+          let names: Vec<String> = globals.iter().map(|(name, _)| name.clone()).collect();
+          return Ok(Program {
+            filter,
+            fast: analysed.then(|| fast::compile(code, &names)).flatten(),
+            globals,
+            shape: if analysed { Shape::of_program(code) } else { Shape::All },
+            code: code.to_owned(),
+          });
+        }
+        Err(Failure::Undefined(vars)) if !vars.is_empty() => {
+          for (name, offset) in vars {
+            if !globals.iter().any(|(n, _)| *n == name) {
+              globals.push((name, offset));
+            }
           }
         }
+        Err(Failure::Undefined(_)) => unreachable!("a failure names its cause"),
+        Err(Failure::Error(message, offset)) => return Err(compile_error(code, &message, offset)),
       }
-      Err(Failure::Undefined(_)) => unreachable!("a failure names its cause"),
-      Err(Failure::Error(message, offset)) => return Err(compile_error(code, &message, offset)),
     }
-  }
+  })
 }
 
 enum Failure {
