@@ -17,11 +17,22 @@ use super::run::{self, FileOutput, Format, Globals, Output, RunOptions, Text};
 use crate::runtime::abort::Signal;
 use crate::runtime::args::{Kind, Options};
 use crate::runtime::bytes::ByteView;
+use crate::runtime::memory::Budget;
 use crate::runtime::text::JsText;
 use crate::runtime::{spawn, sync, Cancel, Job, JsArg, OffloopError, Result};
 
 /// Default `maxOutputBytes`: 256 MiB, half of the longest string V8 can make.
 const DEFAULT_MAX_OUTPUT: usize = 256 << 20;
+
+/// Default `maxMemoryBytes`: 1 GiB, enough for the benchmark's large calls with room to spare,
+/// while one hostile call cannot take a server with a few GB down. Measured (the smallest budget
+/// each call passes with, benchmark/jq-memory.mjs): a 45 MB document through a filter 270 MiB, whole
+/// through `.` 330 MiB, `group_by` 393 MiB, `canonicalizeJson` 352 MiB (6–9 times the document);
+/// 63 MB of NDJSON through a filter 14 MiB, through `.` 179 MiB.
+const DEFAULT_MAX_MEMORY: usize = 1 << 30;
+
+/// `Number.MAX_SAFE_INTEGER`: the largest byte count options take.
+const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
 
 /// Options of `jq()`, `jqValues()` and `JqProgram.run()`/`runValues()`.
 #[napi(object, object_to_js = false, object_from_js = false)]
@@ -41,6 +52,10 @@ pub struct JqOptions<'env> {
   pub max_output_bytes: Option<f64>,
   /// Reject input nested deeper than this, 1–254. Default 254 (the parser's own limit).
   pub max_depth: Option<u32>,
+  /// Reject with `ERR_JQ_MEMORY_LIMIT` when the call's work holds more than this many bytes of
+  /// memory at once (input copies, parsed values, values the program builds, the output), and
+  /// free it all. Default 1073741824 (1 GiB). See README › Guarantees for what is counted.
+  pub max_memory_bytes: Option<f64>,
   /// Aborts the call, also while the program runs; rejects with an `AbortError`.
   #[napi(ts_type = "AbortSignal")]
   pub signal: Option<Signal<'env>>,
@@ -66,16 +81,22 @@ pub struct JqFileOptions<'env> {
   pub max_output_bytes: Option<f64>,
   /// See `JqOptions.maxDepth`.
   pub max_depth: Option<u32>,
+  /// See `JqOptions.maxMemoryBytes`. An NDJSON file written to `outputPath` is read in blocks, so
+  /// only one block's work (32 MiB of input) counts at a time.
+  pub max_memory_bytes: Option<f64>,
   /// Aborts the call; rejects with an `AbortError`.
   #[napi(ts_type = "AbortSignal")]
   pub signal: Option<Signal<'env>>,
 }
 
-/// Options of `canonicalizeJson()`.
+/// Options of `canonicalizeJson()` and `canonicalizeJsonSync()`.
 #[napi(object, object_to_js = false, object_from_js = false)]
 pub struct CanonicalizeOptions<'env> {
   /// Reject input nested deeper than this, 1–254. Default 254 (the parser's own limit).
   pub max_depth: Option<u32>,
+  /// Reject with `ERR_JQ_MEMORY_LIMIT` when the call's work holds more than this many bytes of
+  /// memory at once (the input's copy, its parsed values, the output). Default 1073741824 (1 GiB).
+  pub max_memory_bytes: Option<f64>,
   /// Aborts the call while it waits for a thread; rejects with an `AbortError`.
   #[napi(ts_type = "AbortSignal")]
   pub signal: Option<Signal<'env>>,
@@ -86,10 +107,36 @@ struct Settings {
   run: RunOptions,
   vars: Option<String>,
   output_path: Option<PathBuf>,
+  max_memory: usize,
 }
 
 fn max_depth(options: &Options) -> Result<Option<u32>> {
   Ok(options.integer("maxDepth", 1, MAX_DEPTH as u64)?.map(|n| n as u32))
+}
+
+fn max_memory_bytes(options: &Options) -> Result<Option<f64>> {
+  Ok(
+    options
+      .integer("maxMemoryBytes", 0, MAX_SAFE_INTEGER)?
+      .map(|n| n as f64),
+  )
+}
+
+/// Runs a call's work under a memory budget of `max_memory` bytes: everything it allocates on the
+/// threads that work for it is counted (`runtime::memory`), and past the limit it stops at its
+/// next check point with `ERR_JQ_MEMORY_LIMIT`, dropping what it built.
+fn budgeted<T>(max_memory: usize, work: impl FnOnce() -> Result<T>) -> Result<T> {
+  let budget = Budget::new(max_memory);
+  let done = {
+    let _scope = budget.enter();
+    work()
+  };
+  // Work that passed the limit fails even where no check point noticed before it finished: the
+  // limit holds for every call, not only for those that happen to be polled at the right time.
+  match done {
+    Ok(_) if budget.is_exceeded() => Err(run::memory_limit(max_memory)),
+    done => done,
+  }
 }
 
 impl<'env> JqOptions<'env> {
@@ -108,9 +155,10 @@ impl<'env> JqOptions<'env> {
       raw: options.boolean("raw")?,
       vars,
       max_output_bytes: options
-        .integer("maxOutputBytes", 0, (1u64 << 53) - 1)?
+        .integer("maxOutputBytes", 0, MAX_SAFE_INTEGER)?
         .map(|n| n as f64),
       max_depth: max_depth(options)?,
+      max_memory_bytes: max_memory_bytes(options)?,
       signal: options.signal()?,
     })
   }
@@ -129,6 +177,7 @@ impl<'env> JqOptions<'env> {
       },
       vars: self.vars,
       output_path: output_path.map(PathBuf::from),
+      max_memory: self.max_memory_bytes.map_or(DEFAULT_MAX_MEMORY, |n| n as usize),
     };
     (settings, self.signal)
   }
@@ -142,6 +191,7 @@ impl<'env> JqFileOptions<'env> {
       vars,
       max_output_bytes,
       max_depth,
+      max_memory_bytes,
       signal,
     } = JqOptions::decode(options)?;
     Ok(JqFileOptions {
@@ -151,6 +201,7 @@ impl<'env> JqFileOptions<'env> {
       output_path: options.string("outputPath")?,
       max_output_bytes,
       max_depth,
+      max_memory_bytes,
       signal,
     })
   }
@@ -163,6 +214,7 @@ impl<'env> JqFileOptions<'env> {
       output_path,
       max_output_bytes,
       max_depth,
+      max_memory_bytes,
       signal,
     } = self;
     let options = JqOptions {
@@ -171,6 +223,7 @@ impl<'env> JqFileOptions<'env> {
       vars,
       max_output_bytes,
       max_depth,
+      max_memory_bytes,
       signal,
     };
     options.settings(FormatKind::Lines, output_path)
@@ -285,8 +338,8 @@ impl ToNapiValue for FileResult {
 /// record) for malformed input, `ERR_JQ_COMPILE` (with `line` and `column`) for a program that
 /// does not compile or uses a `$variable` missing from `vars`, `ERR_JQ_RUNTIME` with jq's message
 /// for a runtime error (`error("x")`, indexing a number...), `ERR_JQ_OUTPUT_LIMIT` past
-/// `maxOutputBytes`, an `AbortError` when `signal` aborts (also mid-program), and TypeErrors for
-/// bad arguments. Nothing partial is ever returned.
+/// `maxOutputBytes`, `ERR_JQ_MEMORY_LIMIT` past `maxMemoryBytes`, an `AbortError` when `signal`
+/// aborts (also mid-program), and TypeErrors for bad arguments. Nothing partial is ever returned.
 #[napi(
   ts_args_type = "filter: string, input: string | Uint8Array, options?: JqOptions",
   ts_return_type = "Promise<string>"
@@ -298,8 +351,10 @@ pub fn jq<'env>(env: &'env Env, filter: JsArg, input: JsArg, options: JsArg) -> 
     let (settings, signal) = settings(options, FormatKind::Lines)?;
     Ok(
       Job::new(move |cancel| {
-        let program = program::compile_cached(&code)?;
-        output_text(run_program(&program, input, &settings, cancel)?)
+        budgeted(settings.max_memory, || {
+          let program = program::compile_cached(&code)?;
+          output_text(run_program(&program, input, &settings, cancel)?)
+        })
       })
       .abortable(signal),
     )
@@ -325,10 +380,12 @@ pub fn jq_values<'env>(
     let (settings, signal) = settings(options, FormatKind::Array)?;
     Ok(
       Job::new(move |cancel| {
-        let program = program::compile_cached(&code)?;
-        Ok(ParsedJson(output_text(run_program(
-          &program, input, &settings, cancel,
-        )?)?))
+        budgeted(settings.max_memory, || {
+          let program = program::compile_cached(&code)?;
+          Ok(ParsedJson(output_text(run_program(
+            &program, input, &settings, cancel,
+          )?)?))
+        })
       })
       .abortable(signal),
     )
@@ -368,7 +425,14 @@ impl JqProgram {
     spawn(env, || {
       let input = self::input(input)?;
       let (settings, signal) = settings(options, FormatKind::Lines)?;
-      Ok(Job::new(move |cancel| output_text(run_program(&program, input, &settings, cancel)?)).abortable(signal))
+      Ok(
+        Job::new(move |cancel| {
+          budgeted(settings.max_memory, || {
+            output_text(run_program(&program, input, &settings, cancel)?)
+          })
+        })
+        .abortable(signal),
+      )
     })
   }
 
@@ -390,9 +454,11 @@ impl JqProgram {
       let (settings, signal) = settings(options, FormatKind::Array)?;
       Ok(
         Job::new(move |cancel| {
-          Ok(ParsedJson(output_text(run_program(
-            &program, input, &settings, cancel,
-          )?)?))
+          budgeted(settings.max_memory, || {
+            Ok(ParsedJson(output_text(run_program(
+              &program, input, &settings, cancel,
+            )?)?))
+          })
         })
         .abortable(signal),
       )
@@ -433,13 +499,15 @@ pub fn jq_file<'env>(
     let (settings, signal) = JqFileOptions::decode(&options.options("options")?)?.settings();
     Ok(
       Job::new(move |cancel| {
-        let program = program::compile_cached(&code)?;
-        let globals = Globals::new(&program, settings.vars.as_deref())?;
-        let output = settings.output_path.as_deref();
-        match run::run_file(&program, &globals, &path, output, &settings.run, cancel)? {
-          FileOutput::Text(output) => Ok(FileResult::Text(output_text(output)?)),
-          FileOutput::Written(count) => Ok(FileResult::Count(count as f64)),
-        }
+        budgeted(settings.max_memory, || {
+          let program = program::compile_cached(&code)?;
+          let globals = Globals::new(&program, settings.vars.as_deref())?;
+          let output = settings.output_path.as_deref();
+          match run::run_file(&program, &globals, &path, output, &settings.run, cancel)? {
+            FileOutput::Text(output) => Ok(FileResult::Text(output_text(output)?)),
+            FileOutput::Written(count) => Ok(FileResult::Count(count as f64)),
+          }
+        })
       })
       .abortable(signal),
     )
@@ -451,12 +519,17 @@ impl<'env> CanonicalizeOptions<'env> {
     let options = options.options("options")?;
     Ok(CanonicalizeOptions {
       max_depth: max_depth(&options)?,
+      max_memory_bytes: max_memory_bytes(&options)?,
       signal: options.signal()?,
     })
   }
 
   fn depth(&self) -> usize {
     self.max_depth.map_or(MAX_DEPTH, |n| n as usize)
+  }
+
+  fn max_memory(&self) -> usize {
+    self.max_memory_bytes.map_or(DEFAULT_MAX_MEMORY, |n| n as usize)
   }
 }
 
@@ -468,7 +541,8 @@ fn canonicalize(input: &Bytes, max_depth: usize) -> Result<String> {
 /// ECMAScript prints them, object keys sorted by UTF-16 code units, no whitespace.
 ///
 /// Rejects with `ERR_JSON_PARSE` (with `line` and `column`) for malformed JSON, a repeated object
-/// key (RFC 8785 requires I-JSON) or numbers beyond the double range; TypeErrors for bad arguments.
+/// key (RFC 8785 requires I-JSON) or numbers beyond the double range; `ERR_JQ_MEMORY_LIMIT` past
+/// `maxMemoryBytes`; TypeErrors for bad arguments.
 #[napi(
   ts_args_type = "input: string | Uint8Array, options?: CanonicalizeOptions",
   ts_return_type = "Promise<string>"
@@ -477,13 +551,20 @@ pub fn canonicalize_json<'env>(env: &'env Env, input: JsArg, options: JsArg) -> 
   spawn(env, || {
     let input = self::input(input)?;
     let options = CanonicalizeOptions::decode(options)?;
-    let depth = options.depth();
-    Ok(Job::new(move |_| canonicalize(&input_bytes(input)?, depth).map(JsText::new)).abortable(options.signal))
+    let (depth, max_memory) = (options.depth(), options.max_memory());
+    Ok(
+      Job::new(move |_| {
+        budgeted(max_memory, || {
+          canonicalize(&input_bytes(input)?, depth).map(JsText::new)
+        })
+      })
+      .abortable(options.signal),
+    )
   })
 }
 
 /// `canonicalizeJson()` on the calling thread, for small documents (it blocks the event loop).
-/// `options.signal` is ignored.
+/// `options.signal` is ignored; `options.maxMemoryBytes` applies.
 ///
 /// @throws {Error} `ERR_JSON_PARSE` as `canonicalizeJson()` rejects.
 #[napi(
@@ -492,8 +573,10 @@ pub fn canonicalize_json<'env>(env: &'env Env, input: JsArg, options: JsArg) -> 
 )]
 pub fn canonicalize_json_sync(env: Env, input: JsArg, options: JsArg) -> napi::Result<String> {
   sync(&env, || {
-    let depth = CanonicalizeOptions::decode(options)?.depth();
-    let input = input.with_bytes("input", Bytes::copy_from_slice)?;
-    canonicalize(&input, depth)
+    let options = CanonicalizeOptions::decode(options)?;
+    budgeted(options.max_memory(), || {
+      let input = input.with_bytes("input", Bytes::copy_from_slice)?;
+      canonicalize(&input, options.depth())
+    })
   })
 }

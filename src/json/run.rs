@@ -25,6 +25,7 @@ use super::read::{self, line_column, ParseError, ReadOptions, Vals};
 use super::shape::Shape;
 use super::write;
 use crate::runtime::fs::read_full;
+use crate::runtime::memory;
 use crate::runtime::{Cancel, OffloopError, Result};
 
 /// The stack a chunk needs: pool threads have it (`pool::STACK_SIZE`); other threads (the
@@ -311,6 +312,14 @@ fn output_limit(max: usize) -> OffloopError {
   )
 }
 
+/// `ERR_JQ_MEMORY_LIMIT`: the call held more than `maxMemoryBytes` at once.
+pub fn memory_limit(max: usize) -> OffloopError {
+  OffloopError::error(
+    "ERR_JQ_MEMORY_LIMIT",
+    format!("jq call exceeded maxMemoryBytes ({max} bytes)"),
+  )
+}
+
 /// How a run of inputs ended.
 enum End {
   Done,
@@ -394,6 +403,8 @@ impl<'a> Run<'a> {
     let chunks = split_lines(block.bytes, first_line);
     // The first chunk that failed or halted: later chunks need not run.
     let stop = AtomicUsize::new(usize::MAX);
+    // Chunks run on whichever pool threads take them, each charging this call's memory budget.
+    let budget = memory::current_budget();
     let results: Vec<Option<ChunkOutput>> = chunks
       .par_iter()
       .enumerate()
@@ -401,6 +412,7 @@ impl<'a> Run<'a> {
         if stop.load(Ordering::Relaxed) < i {
           return None;
         }
+        let _scope = budget.as_ref().map(|budget| budget.enter());
         // For jaq, each chunk parses its own copy: strings of jaq values hold a reference count on
         // the buffer they slice, and one buffer shared by all threads made every string's count a
         // contended cache line. The fast evaluator borrows instead (jaq sees only its fallbacks).

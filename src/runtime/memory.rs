@@ -186,6 +186,21 @@ fn current() -> Option<&'static Budget> {
   (!budget.is_null()).then(|| unsafe { &*budget })
 }
 
+/// The budget the calling thread works under, to enter on the threads that help with the same
+/// call (the tasks a Rayon parallel iterator spreads over the pool).
+pub fn current_budget() -> Option<Arc<Budget>> {
+  let budget = CURRENT.get();
+  (!budget.is_null()).then(|| {
+    // SAFETY: a non-null `CURRENT` is `Arc::as_ptr` of the budget that the live scope which set it
+    // holds an `Arc` of (see `charge`); adding a strong count first makes the new `Arc` an owner
+    // of its own.
+    unsafe {
+      Arc::increment_strong_count(budget);
+      Arc::from_raw(budget)
+    }
+  })
+}
+
 /// The call this thread works for went past its memory budget, or would with an allocation it was
 /// about to make.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -279,6 +294,22 @@ mod tests {
     drop(_outer_scope);
     assert!(near(&outer, 3 << 20), "{}", outer.used());
     drop((kept, mine));
+  }
+
+  #[test]
+  fn helpers_enter_the_current_budget() {
+    assert!(current_budget().is_none());
+    let budget = Budget::new(1 << 30);
+    let _scope = budget.enter();
+    let current = current_budget().expect("inside a scope");
+    assert!(Arc::ptr_eq(&current, &budget));
+    std::thread::scope(|s| {
+      s.spawn(|| {
+        let _helping = current.enter();
+        std::hint::black_box(vec![0u8; 4 << 20]);
+      });
+    });
+    assert!(budget.peak() >= (4 << 20) - FLUSH as isize, "{}", budget.peak());
   }
 
   #[test]
