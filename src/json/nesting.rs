@@ -115,9 +115,10 @@ pub fn depth(code: &str) -> Result<usize, TooDeep> {
         '"' => string = None,
         '\\' => match chars.next() {
           Some((_, '(')) => {
+            // The string counts once, at its first interpolation; it goes on, counted, when the
+            // interpolation closes.
             if !counted {
               scan.count(at)?;
-              string = Some(true);
             }
             scan.open(')', true, at)?;
             string = None;
