@@ -580,3 +580,52 @@ pub fn canonicalize_json_sync(env: Env, input: JsArg, options: JsArg) -> napi::R
     })
   })
 }
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+  use crate::runtime::memory::{self, FLUSH};
+
+  /// `budgeted` around a jq run, as the jobs call it, returning the budget's final count too.
+  fn run_within(max_memory: usize, code: &str, input: &'static [u8], ndjson: bool) -> (Result<Output>, isize) {
+    let budget_seen = std::cell::Cell::new(None);
+    let result = budgeted(max_memory, || {
+      budget_seen.set(memory::current_budget());
+      let program = program::compile(code)?;
+      let globals = Globals::new(&program, None)?;
+      let options = RunOptions {
+        ndjson,
+        format: Format::Lines { raw: false },
+        max_output: DEFAULT_MAX_OUTPUT,
+        max_depth: MAX_DEPTH,
+      };
+      run::run(
+        &program,
+        &globals,
+        Text::shared(&Bytes::from_static(input)),
+        &options,
+        &Cancel::default(),
+      )
+    });
+    (result, budget_seen.take().expect("the work ran under a budget").used())
+  }
+
+  #[test]
+  fn a_call_past_its_budget_rejects_and_frees_what_it_built() {
+    for (code, input, ndjson) in [
+      ("[range(1e7)] | length", &b"null"[..], false),
+      ("[range(1e6)] | length", &b"1\n2\n3\n4\n5\n6\n7\n8\n"[..], true),
+      ("\"x\" * 100000000 | length", &b"null"[..], false),
+    ] {
+      let (result, used) = run_within(16 << 20, code, input, ndjson);
+      let error = result.expect_err(code);
+      assert_eq!(error.code, "ERR_JQ_MEMORY_LIMIT", "{code}: {error:?}");
+      assert!(error.message.contains("16777216 bytes"), "{}", error.message);
+      // Everything the run built was freed: what is left is what threads had not yet charged.
+      let threads = rayon::current_num_threads() as isize + 1;
+      assert!(used.abs() < threads * FLUSH as isize, "{code}: {used} bytes held");
+    }
+    let (result, _) = run_within(16 << 20, "[range(1000)] | length", b"null", false);
+    assert_eq!(String::from_utf8(result.unwrap().text).unwrap(), "1000\n");
+  }
+}
