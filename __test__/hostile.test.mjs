@@ -123,6 +123,9 @@ hostile('9,997 nested objects', jq(js(`'{a:'.repeat(9997) + '1' + '}'.repeat(999
 hostile('4,999 nested string interpolations', jq(js(`'"\\\\('.repeat(4999) + '1' + ')"'.repeat(4999)`)), { out: '"1"\n' });
 hostile('9,999 nested calls', jq(js(`'first('.repeat(9999) + '1' + ')'.repeat(9999)`)), { out: '1\n' });
 hostile('a chain of 10,000 additions', jq(js(`'1' + ' + 1'.repeat(9999)`)), { out: '10000\n' });
+// jaq yields each element of a comma chain through every level above it: time quadratic in the
+// chain's length, under a second at the limit.
+hostile('an array literal of 9,990 elements', jq(js(`'[' + '1,'.repeat(9989) + '1] | length'`)), { out: '9990\n' });
 hostile('a chain of 9,999 comparisons', jq(js(`'1' + ' < 1'.repeat(9999)`)), { out: 'true\n' });
 hostile('a chain of 4,999 pipes', jq(js(`'.' + ' | .'.repeat(4999)`)), { out: 'null\n' });
 hostile('a chain of 3,333 updates', jq(js(`'.' + ' |= .'.repeat(3333)`)), { out: 'null\n' });
@@ -200,10 +203,11 @@ hostile('input_line_number', jq('input_line_number'), { oneOf: [{ code: 'ERR_JQ_
 // ---- Values that share their parts: 2^60 leaves in a few kilobytes ----
 const DAG = '[1] | reduce range(60) as $i (.; [., .])';
 hostile('a DAG of 2^60 leaves: length', jq(`${DAG} | length`), { out: '2\n' });
+hostile('a DAG of 2^60 leaves: add | length', jq(`${DAG} | add | length`), { out: '4\n' });
 hostile('a DAG of 2^60 leaves: . == .', jq(`${DAG} | . == .`, 'null', {}, 1000), { oneOf: [{ out: 'true\n' }, ABORT] }, { waits: 'engine' });
 hostile('a DAG of 2^60 leaves: tojson', jq(`${DAG} | tojson | length`, 'null', small, 1000), { oneOf: [MEMORY, ABORT] }, { waits: 'engine' });
 hostile('a DAG of 2^60 leaves: written out', jq(DAG, 'null', small, 1000), { oneOf: [{ code: 'ERR_JQ_OUTPUT_LIMIT' }, MEMORY, ABORT] }, { waits: 'engine' });
-for (const f of ['flatten | length', '[paths] | length', '[..] | length', 'tostream', '[., .] | sort | length', 'unique | length', 'contains(.)', 'walk(.) | length', 'tostring | length', '[paths(type == "number")] | length', 'add | length', 'group_by(.) | length']) {
+for (const f of ['flatten | length', '[paths] | length', '[..] | length', 'tostream', '[., .] | sort | length', 'unique | length', 'contains(.)', 'walk(.) | length', 'tostring | length', '[paths(type == "number")] | length', 'group_by(.) | length']) {
   hostile(`a DAG of 2^60 leaves: ${f}`, jq(`${DAG} | ${f}`, 'null', small, 1000), { oneOf: [MEMORY, ABORT, { code: 'ERR_JQ_OUTPUT_LIMIT' }] }, { waits: 'engine' });
 }
 
