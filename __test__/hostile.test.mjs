@@ -293,6 +293,9 @@ hostile(`canonicalizeJsonSync of ${SIZE / 1e6} MB under a 16 MiB budget`, call('
 // ---- Hostile vars ----
 hostile('vars nested 300 deep', jq('$x', 'null', { vars: { x: JSON.parse('['.repeat(300) + ']'.repeat(300)) } }), { code: 'ERR_INVALID_ARG_VALUE' });
 hostile('vars of a 20 MB string', jq('$x | length', 'null', js(`{ vars: { x: 'x'.repeat(2e7) } }`)), { out: '20000000\n' });
+hostile('vars nested 1,000,000 deep (JSON.stringify gives up)', jq('$x', 'null', js('(() => { let d = {}; for (let i = 0; i < 1e6; i++) d = { a: d }; return { vars: { x: d } }; })()')), { code: 'ERR_INVALID_ARG_VALUE' });
+hostile('vars with a cycle', jq('$x', 'null', js('(() => { const c = {}; c.self = c; return { vars: { x: c } }; })()')), { code: 'ERR_INVALID_ARG_VALUE' });
+hostile('vars with a toJSON that throws', jq('$x', 'null', js('{ vars: { x: { toJSON() { throw new Error("boom"); } } } }')), { code: 'ERR_INVALID_ARG_VALUE' });
 hostile('vars missing the variable', jq('$nope', 'null', { vars: { x: 1 } }), { code: 'ERR_JQ_COMPILE', message: /\$nope/ });
 hostile('vars named like jq keywords', jq('$__loc__ | .line', 'null', { vars: { __loc__: 7, if: 1 } }), { out: '1\n' }, { waits: 'jq compatibility' });
 

@@ -31,10 +31,11 @@ pub const MAX_DEPTH: usize = 10_000;
 
 /// Stack that compiling takes per level of depth, with a margin of half. Measured on x86-64 Linux
 /// (`stack_per_level` below) with each kind of construct nested 1,000 and 2,000 deep: at most
-/// 3.2 KB per level in a release build (`{a: {a: ...}}`; 0.6–2.6 KB for the others), 16.6 KB
-/// without optimisations. Running a program takes at most 1.4 KB per level (4.2 KB unoptimised),
-/// within a pool thread's 64 MB; dropping one recurses only through destructuring patterns
-/// (`. as [[$x]]`), 64 bytes per level (200 unoptimised).
+/// 3.2 KB per level in a release build (`{a: {a: ...}}`; 0.5–2.6 KB for the others), 16.6 KB
+/// unoptimised. Running a program takes at most 1.35 KB per level (nested arrays, commas): 13.5 MB
+/// at the limit, within a pool thread's 64 MB (unoptimised, 8.2 KB: there the interpreter's stack
+/// guard may stop the deepest programs with "recursed too deeply"). Dropping one recurses only
+/// through destructuring patterns (`. as [[$x]]`), 64 bytes per level (200 unoptimised).
 pub const STACK_PER_LEVEL: usize = if cfg!(debug_assertions) { 24 << 10 } else { 6 << 10 };
 
 /// Programs deeper than this run without the input-shape analysis and the fast evaluator.
