@@ -25,7 +25,7 @@
 /// The deepest program `compile` accepts, in levels as counted here: 10,000 nested brackets, or a
 /// chain of 10,000 operators. jq 1.8.2 stops at about 5,000 nested brackets or pipes ("memory
 /// exhausted", its parser's stack of 10,000 entries). Compiling a program this deep takes at most
-/// [`STACK_PER_LEVEL`] times as much stack: about 25 MB in a release build, touched only while it
+/// [`STACK_PER_LEVEL`] times as much stack: at most 32 MB in a release build, touched only while it
 /// compiles.
 pub const MAX_DEPTH: usize = 10_000;
 
