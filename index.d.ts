@@ -176,7 +176,7 @@ export interface CanonicalizeOptions {
    * memory at once (the input's copy, its parsed values, the output). Default 1073741824 (1 GiB).
    */
   maxMemoryBytes?: number
-  /** Aborts the call while it waits for a thread; rejects with an `AbortError`. */
+  /** Aborts the call, also while it reads the input; rejects with an `AbortError`. */
   signal?: AbortSignal
 }
 

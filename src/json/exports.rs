@@ -17,7 +17,7 @@ use super::run::{self, FileOutput, Format, Globals, Output, RunOptions, Text};
 use crate::runtime::abort::Signal;
 use crate::runtime::args::{Kind, Options};
 use crate::runtime::bytes::ByteView;
-use crate::runtime::memory::Budget;
+use crate::runtime::memory::{self, Budget};
 use crate::runtime::text::JsText;
 use crate::runtime::{spawn, sync, Cancel, Job, JsArg, OffloopError, Result};
 
@@ -97,7 +97,7 @@ pub struct CanonicalizeOptions<'env> {
   /// Reject with `ERR_JQ_MEMORY_LIMIT` when the call's work holds more than this many bytes of
   /// memory at once (the input's copy, its parsed values, the output). Default 1073741824 (1 GiB).
   pub max_memory_bytes: Option<f64>,
-  /// Aborts the call while it waits for a thread; rejects with an `AbortError`.
+  /// Aborts the call, also while it reads the input; rejects with an `AbortError`.
   #[napi(ts_type = "AbortSignal")]
   pub signal: Option<Signal<'env>>,
 }
@@ -133,6 +133,9 @@ fn budgeted<T>(max_memory: usize, work: impl FnOnce() -> Result<T>) -> Result<T>
   };
   // Work that passed the limit fails even where no check point noticed before it finished: the
   // limit holds for every call, not only for those that happen to be polled at the right time.
+  if budget.is_exceeded() {
+    memory::release_free_memory();
+  }
   match done {
     Ok(_) if budget.is_exceeded() => Err(run::memory_limit(max_memory)),
     done => done,
@@ -533,8 +536,12 @@ impl<'env> CanonicalizeOptions<'env> {
   }
 }
 
-fn canonicalize(input: &Bytes, max_depth: usize) -> Result<String> {
-  canonical::canonicalize(input, max_depth).map_err(|e| run::parse_error(input, &e, None))
+/// Canonicalizes where the reader's polls (every 64 KiB read) and the writer's checks of long
+/// strings can stop it for an abort or the memory budget.
+fn canonicalize(input: &Bytes, max_depth: usize, cancel: &Cancel) -> Result<String> {
+  run::interruptible(cancel, || {
+    canonical::canonicalize(input, max_depth).map_err(|e| run::parse_error(input, &e, None))
+  })
 }
 
 /// The RFC 8785 (JCS) canonical form of a JSON text, for signing, hashing and ETags: numbers as
@@ -553,9 +560,9 @@ pub fn canonicalize_json<'env>(env: &'env Env, input: JsArg, options: JsArg) -> 
     let options = CanonicalizeOptions::decode(options)?;
     let (depth, max_memory) = (options.depth(), options.max_memory());
     Ok(
-      Job::new(move |_| {
+      Job::new(move |cancel| {
         budgeted(max_memory, || {
-          canonicalize(&input_bytes(input)?, depth).map(JsText::new)
+          canonicalize(&input_bytes(input)?, depth, cancel).map(JsText::new)
         })
       })
       .abortable(options.signal),
@@ -576,7 +583,7 @@ pub fn canonicalize_json_sync(env: Env, input: JsArg, options: JsArg) -> napi::R
     let options = CanonicalizeOptions::decode(options)?;
     budgeted(options.max_memory(), || {
       let input = input.with_bytes("input", Bytes::copy_from_slice)?;
-      canonicalize(&input, options.depth())
+      canonicalize(&input, options.depth(), &Cancel::default())
     })
   })
 }

@@ -88,7 +88,8 @@ impl Guard {
     }
   }
 
-  /// Every step: enough stack left; every 1024 steps: not aborted, within the memory budget.
+  /// Every step: enough stack left, the call not over its memory budget (a step may allocate any
+  /// amount: `@base64` of a long string); every 1024 steps: not aborted.
   fn tick(&self) {
     if stacker::remaining_stack().is_some_and(|left| left < STACK_RESERVE) {
       resume_unwind(Box::new(Interrupt::StackExhausted));
@@ -97,6 +98,8 @@ impl Guard {
     self.ticks.set(ticks);
     if ticks.is_multiple_of(1024) {
       interrupt::poll();
+    } else {
+      interrupt::check_memory();
     }
   }
 }

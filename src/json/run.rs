@@ -211,7 +211,7 @@ pub fn run_file(
   cancel: &Cancel,
 ) -> Result<FileOutput> {
   let Some(output_path) = output_path else {
-    let input = fs::read(path).map_err(|e| fs_error(&e, "open", path))?;
+    let input = read_whole(path, cancel)?;
     return run(program, globals, Text::shared(&Bytes::from(input)), options, cancel).map(FileOutput::Text);
   };
   let dir = match output_path.parent() {
@@ -235,6 +235,29 @@ pub fn run_file(
   Ok(FileOutput::Written(count))
 }
 
+/// The whole file at `path`, its size checked against the call's memory budget before it is read,
+/// and the budget and the abort between blocks: a special file (`/dev/zero`) has no size.
+fn read_whole(path: &Path, cancel: &Cancel) -> Result<Vec<u8>> {
+  let over = |over: memory::OverBudget| memory_limit(over.limit);
+  let mut file = fs::File::open(path).map_err(|e| fs_error(&e, "open", path))?;
+  let size = file
+    .metadata()
+    .map_or(0, |m| usize::try_from(m.len()).unwrap_or(usize::MAX));
+  memory::reserve(size).map_err(over)?;
+  let mut input = Vec::with_capacity(size);
+  loop {
+    let read = (&mut file)
+      .take(FILE_BLOCK as u64)
+      .read_to_end(&mut input)
+      .map_err(|e| fs_error(&e, "read", path))?;
+    if read == 0 {
+      return Ok(input);
+    }
+    cancel.check()?;
+    memory::check().map_err(over)?;
+  }
+}
+
 fn write_file_outputs(
   program: &Program,
   globals: &Globals,
@@ -246,14 +269,13 @@ fn write_file_outputs(
 ) -> Result<usize> {
   let write_error = |e: std::io::Error| fs_error(&e, "write", output_path);
   let run = Run::new(program, globals, options, cancel);
-  let mut file = fs::File::open(path).map_err(|e| fs_error(&e, "open", path))?;
   if !options.ndjson {
-    let mut input = Vec::new();
-    file.read_to_end(&mut input).map_err(|e| fs_error(&e, "read", path))?;
+    let input = read_whole(path, cancel)?;
     let output = run.finish(run.documents(Text::shared(&Bytes::from(input)).without_bom())?)?;
     writer.write_all(&output.text).map_err(write_error)?;
     return Ok(output.count);
   }
+  let mut file = fs::File::open(path).map_err(|e| fs_error(&e, "open", path))?;
   let mut pending: Vec<u8> = Vec::new();
   let mut first_line = 1;
   let mut count = 0;
@@ -511,39 +533,59 @@ impl<'a> Run<'a> {
     Ok(End::Done)
   }
 
-  /// Runs `body` with an evaluator on a fresh stack, turning interrupts into errors.
+  /// Runs `body` with an evaluator on a fresh stack, turning interrupts into errors. The outputs
+  /// of a run that failed are dropped: nothing partial is returned.
   fn guarded(&self, body: impl FnOnce(&mut Eval) -> Result<End>) -> ChunkOutput {
     stacker::maybe_grow(STACK_SIZE / 2, STACK_SIZE, || {
       let guard = Guard::new(self.cancel, self.options.max_depth);
-      let mut eval = Eval {
-        ctx: Ctx::new(
-          Data {
-            lut: &self.program.filter.lut,
-            guard: &guard,
-          },
-          Vars::new(self.globals.values()),
-        ),
-        program: self.program,
-        guard: &guard,
-        vars: self.globals.fast_values(),
+      // Everything that builds values while the guard may interrupt runs inside: the values of
+      // `$vars` too, which can go over the memory budget.
+      let ran = catch_unwind(AssertUnwindSafe(|| {
+        let mut eval = Eval {
+          ctx: Ctx::new(
+            Data {
+              lut: &self.program.filter.lut,
+              guard: &guard,
+            },
+            Vars::new(self.globals.values()),
+          ),
+          program: self.program,
+          guard: &guard,
+          vars: self.globals.fast_values(),
+          output: Output::default(),
+          format: self.options.format,
+          max_output: self.options.max_output,
+          cancel: self.cancel,
+        };
+        let end = body(&mut eval);
+        (end, std::mem::take(&mut eval.output))
+      }));
+      let failed = |error| ChunkOutput {
         output: Output::default(),
-        format: self.options.format,
-        max_output: self.options.max_output,
-        cancel: self.cancel,
+        end: End::Failed(error),
       };
-      let end = match catch_unwind(AssertUnwindSafe(|| body(&mut eval))) {
-        Ok(Ok(end)) => end,
-        Ok(Err(error)) => End::Failed(error),
+      match ran {
+        Ok((Ok(end), output)) => ChunkOutput { output, end },
+        Ok((Err(error), _)) => failed(error),
         Err(payload) => match payload.downcast::<Interrupt>() {
-          Ok(interrupt) => End::Failed(interrupted(*interrupt)),
+          Ok(interrupt) => failed(interrupted(*interrupt)),
           Err(payload) => resume_unwind(payload),
         },
-      };
-      ChunkOutput {
-        output: std::mem::take(&mut eval.output),
-        end,
       }
     })
+  }
+}
+
+/// Runs `work` where value code may stop it (`value::interrupt`: an abort, the memory budget, a
+/// value too deep), its interrupts turned into the call's errors.
+pub fn interruptible<T>(cancel: &Cancel, work: impl FnOnce() -> Result<T>) -> Result<T> {
+  let _running = interrupt::enter(cancel);
+  match catch_unwind(AssertUnwindSafe(work)) {
+    Ok(done) => done,
+    Err(payload) => match payload.downcast::<Interrupt>() {
+      Ok(interrupt) => Err(interrupted(*interrupt)),
+      Err(payload) => resume_unwind(payload),
+    },
   }
 }
 

@@ -77,6 +77,19 @@ pub const FLUSH: usize = 64 << 10;
 /// about 4% of a jq run's instructions when done on every allocation.
 static SCOPES: AtomicUsize = AtomicUsize::new(0);
 
+/// Budgets past their limit, alive in the process. Check points that run at every step of a
+/// program (and wherever values are built) look at this first: one load of a static, where
+/// reading the thread's own budget is a thread-local access. So a call stops at the first check
+/// point after the allocation that took it past its limit, not only at its periodic polls.
+static OVER: AtomicUsize = AtomicUsize::new(0);
+
+/// Whether any call in the process is past its budget: when true, [`check`] tells whether it is
+/// this thread's call.
+#[inline]
+pub fn any_over() -> bool {
+  OVER.load(Ordering::Relaxed) != 0
+}
+
 /// What a thread charges to, and how much it has not yet added to that budget's total.
 #[derive(Clone, Copy)]
 struct Charging {
@@ -155,7 +168,13 @@ impl Budget {
     let used = self.used.fetch_add(bytes, Ordering::Relaxed) + bytes;
     self.peak.fetch_max(used, Ordering::Relaxed);
     if used > self.limit as isize {
-      self.exceeded.store(true, Ordering::Relaxed);
+      self.exceed();
+    }
+  }
+
+  fn exceed(&self) {
+    if !self.exceeded.swap(true, Ordering::Relaxed) {
+      OVER.fetch_add(1, Ordering::Relaxed);
     }
   }
 
@@ -172,6 +191,14 @@ impl Budget {
     Scope {
       budget: self.clone(),
       previous,
+    }
+  }
+}
+
+impl Drop for Budget {
+  fn drop(&mut self) {
+    if *self.exceeded.get_mut() {
+      OVER.fetch_sub(1, Ordering::Relaxed);
     }
   }
 }
@@ -253,7 +280,7 @@ pub fn reserve(bytes: usize) -> Result<(), OverBudget> {
     Some(budget) => {
       let used = budget.used() + THREAD.get().pending;
       if budget.is_exceeded() || used.saturating_add(bytes.min(isize::MAX as usize) as isize) > budget.limit as isize {
-        budget.exceeded.store(true, Ordering::Relaxed);
+        budget.exceed();
         Err(OverBudget { limit: budget.limit })
       } else {
         Ok(())
@@ -263,6 +290,18 @@ pub fn reserve(bytes: usize) -> Result<(), OverBudget> {
       limit: isize::MAX as usize,
     }),
     None => Ok(()),
+  }
+}
+
+/// Hands memory the allocator holds free back to the system, after a call that went past its
+/// budget dropped what it built: glibc keeps freed memory of its per-thread arenas mapped (all of
+/// it when small blocks are spread over it), so a rejected call would otherwise leave the process
+/// hundreds of MB larger. Only on that path: it walks every arena.
+pub fn release_free_memory() {
+  #[cfg(all(target_os = "linux", target_env = "gnu"))]
+  // SAFETY: `malloc_trim` only returns free pages of glibc's arenas to the system.
+  unsafe {
+    libc::malloc_trim(0);
   }
 }
 

@@ -78,6 +78,16 @@ pub fn poll() {
   }
 }
 
+/// Unwinds the run if it went over its memory budget: the check of every program step and of
+/// every array, object and string built, so that a call stops right after the step that took it
+/// over, however few steps it takes. One load of a static while no call in the process is over.
+#[inline]
+pub fn check_memory() {
+  if memory::any_over() {
+    poll();
+  }
+}
+
 /// Unwinds the run.
 pub fn stop(reason: Interrupt) -> ! {
   resume_unwind(Box::new(reason))
