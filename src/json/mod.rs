@@ -15,6 +15,7 @@ pub mod fast;
 pub mod nesting;
 pub mod program;
 pub mod read;
+mod regex;
 pub mod run;
 pub mod shape;
 #[cfg(feature = "test-hooks")]

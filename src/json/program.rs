@@ -27,6 +27,7 @@ use super::compat;
 use super::fast;
 use super::nesting;
 use super::read::line_column;
+use super::regex;
 use super::shape::Shape;
 use super::value::{self, interrupt, Val};
 use crate::runtime::{Cancel, OffloopError, Result};
@@ -160,6 +161,7 @@ fn funs() -> impl Iterator<Item = Fun<Kind>> {
     .into_vec()
     .into_iter()
     .chain(value::funs::funs().into_vec())
+    .chain(regex::funs().into_vec())
     .chain(compat::funs().into_vec());
   own.map(run::<Kind>).chain(core).chain(std)
 }
