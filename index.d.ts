@@ -155,23 +155,29 @@ export interface BcryptHashInfo {
  * ECMAScript prints them, object keys sorted by UTF-16 code units, no whitespace.
  *
  * Rejects with `ERR_JSON_PARSE` (with `line` and `column`) for malformed JSON, a repeated object
- * key (RFC 8785 requires I-JSON) or numbers beyond the double range; TypeErrors for bad arguments.
+ * key (RFC 8785 requires I-JSON) or numbers beyond the double range; `ERR_JQ_MEMORY_LIMIT` past
+ * `maxMemoryBytes`; TypeErrors for bad arguments.
  */
 export declare function canonicalizeJson(input: string | Uint8Array, options?: CanonicalizeOptions): Promise<string>
 
 /**
  * `canonicalizeJson()` on the calling thread, for small documents (it blocks the event loop).
- * `options.signal` is ignored.
+ * `options.signal` is ignored; `options.maxMemoryBytes` applies.
  *
  * @throws {Error} `ERR_JSON_PARSE` as `canonicalizeJson()` rejects.
  */
 export declare function canonicalizeJsonSync(input: string | Uint8Array, options?: CanonicalizeOptions): string
 
-/** Options of `canonicalizeJson()`. */
+/** Options of `canonicalizeJson()` and `canonicalizeJsonSync()`. */
 export interface CanonicalizeOptions {
   /** Reject input nested deeper than this, 1–254. Default 254 (the parser's own limit). */
   maxDepth?: number
-  /** Aborts the call while it waits for a thread; rejects with an `AbortError`. */
+  /**
+   * Reject with `ERR_JQ_MEMORY_LIMIT` when the call's work holds more than this many bytes of
+   * memory at once (the input's copy, its parsed values, the output). Default 1073741824 (1 GiB).
+   */
+  maxMemoryBytes?: number
+  /** Aborts the call, also while it reads the input; rejects with an `AbortError`. */
   signal?: AbortSignal
 }
 
@@ -437,8 +443,8 @@ export declare function hmacSync<E extends 'hex' | 'base64' | 'base64url' | 'buf
  * record) for malformed input, `ERR_JQ_COMPILE` (with `line` and `column`) for a program that
  * does not compile or uses a `$variable` missing from `vars`, `ERR_JQ_RUNTIME` with jq's message
  * for a runtime error (`error("x")`, indexing a number...), `ERR_JQ_OUTPUT_LIMIT` past
- * `maxOutputBytes`, an `AbortError` when `signal` aborts (also mid-program), and TypeErrors for
- * bad arguments. Nothing partial is ever returned.
+ * `maxOutputBytes`, `ERR_JQ_MEMORY_LIMIT` past `maxMemoryBytes`, an `AbortError` when `signal`
+ * aborts (also mid-program), and TypeErrors for bad arguments. Nothing partial is ever returned.
  */
 export declare function jq(filter: string, input: string | Uint8Array, options?: JqOptions): Promise<string>
 
@@ -476,6 +482,11 @@ export interface JqFileOptions {
   maxOutputBytes?: number
   /** See `JqOptions.maxDepth`. */
   maxDepth?: number
+  /**
+   * See `JqOptions.maxMemoryBytes`. An NDJSON file written to `outputPath` is read in blocks, so
+   * only one block's work (32 MiB of input) counts at a time.
+   */
+  maxMemoryBytes?: number
   /** Aborts the call; rejects with an `AbortError`. */
   signal?: AbortSignal
 }
@@ -502,6 +513,12 @@ export interface JqOptions {
   maxOutputBytes?: number
   /** Reject input nested deeper than this, 1–254. Default 254 (the parser's own limit). */
   maxDepth?: number
+  /**
+   * Reject with `ERR_JQ_MEMORY_LIMIT` when the call's work holds more than this many bytes of
+   * memory at once (input copies, parsed values, values the program builds, the output), and
+   * free it all. Default 1073741824 (1 GiB). See README › Guarantees for what is counted.
+   */
+  maxMemoryBytes?: number
   /** Aborts the call, also while the program runs; rejects with an `AbortError`. */
   signal?: AbortSignal
 }

@@ -18,7 +18,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const MB = 1e6;
 
 // Deterministic synthetic log records (mulberry32), about 230 bytes each.
-function records(count, seed = 42) {
+export function records(count, seed = 42) {
   let s = seed >>> 0;
   const random = () => {
     s = (s + 0x6d2b79f5) >>> 0;
@@ -49,7 +49,7 @@ function records(count, seed = 42) {
 }
 
 // The same work in each language.
-const FILTER = 'select(.status >= 500 or .latency_ms > 900) | {id, path, user: .user.name, latency_ms}';
+export const FILTER = 'select(.status >= 500 or .latency_ms > 900) | {id, path, user: .user.name, latency_ms}';
 const DOCUMENT_FILTER = `.records[] | ${FILTER}`;
 const JSONATA = '$[status >= 500 or latency_ms > 900].{"id": id, "path": path, "user": user.name, "latency_ms": latency_ms}';
 const keep = (r) => r.status >= 500 || r.latency_ms > 900;

@@ -17,11 +17,22 @@ use super::run::{self, FileOutput, Format, Globals, Output, RunOptions, Text};
 use crate::runtime::abort::Signal;
 use crate::runtime::args::{Kind, Options};
 use crate::runtime::bytes::ByteView;
+use crate::runtime::memory::{self, Budget};
 use crate::runtime::text::JsText;
 use crate::runtime::{spawn, sync, Cancel, Job, JsArg, OffloopError, Result};
 
 /// Default `maxOutputBytes`: 256 MiB, half of the longest string V8 can make.
 const DEFAULT_MAX_OUTPUT: usize = 256 << 20;
+
+/// Default `maxMemoryBytes`: 1 GiB, enough for the benchmark's large calls with room to spare,
+/// while one hostile call cannot take a server with a few GB down. Measured (the smallest budget
+/// each call passes with, benchmark/jq-memory.mjs): a 45 MB document through a filter 270 MiB, whole
+/// through `.` 330 MiB, `group_by` 393 MiB, `canonicalizeJson` 352 MiB (6–9 times the document);
+/// 63 MB of NDJSON through a filter 14 MiB, through `.` 179 MiB.
+const DEFAULT_MAX_MEMORY: usize = 1 << 30;
+
+/// `Number.MAX_SAFE_INTEGER`: the largest byte count options take.
+const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
 
 /// Options of `jq()`, `jqValues()` and `JqProgram.run()`/`runValues()`.
 #[napi(object, object_to_js = false, object_from_js = false)]
@@ -41,6 +52,10 @@ pub struct JqOptions<'env> {
   pub max_output_bytes: Option<f64>,
   /// Reject input nested deeper than this, 1–254. Default 254 (the parser's own limit).
   pub max_depth: Option<u32>,
+  /// Reject with `ERR_JQ_MEMORY_LIMIT` when the call's work holds more than this many bytes of
+  /// memory at once (input copies, parsed values, values the program builds, the output), and
+  /// free it all. Default 1073741824 (1 GiB). See README › Guarantees for what is counted.
+  pub max_memory_bytes: Option<f64>,
   /// Aborts the call, also while the program runs; rejects with an `AbortError`.
   #[napi(ts_type = "AbortSignal")]
   pub signal: Option<Signal<'env>>,
@@ -67,17 +82,23 @@ pub struct JqFileOptions<'env> {
   pub max_output_bytes: Option<f64>,
   /// See `JqOptions.maxDepth`.
   pub max_depth: Option<u32>,
+  /// See `JqOptions.maxMemoryBytes`. An NDJSON file written to `outputPath` is read in blocks, so
+  /// only one block's work (32 MiB of input) counts at a time.
+  pub max_memory_bytes: Option<f64>,
   /// Aborts the call; rejects with an `AbortError`.
   #[napi(ts_type = "AbortSignal")]
   pub signal: Option<Signal<'env>>,
 }
 
-/// Options of `canonicalizeJson()`.
+/// Options of `canonicalizeJson()` and `canonicalizeJsonSync()`.
 #[napi(object, object_to_js = false, object_from_js = false)]
 pub struct CanonicalizeOptions<'env> {
   /// Reject input nested deeper than this, 1–254. Default 254 (the parser's own limit).
   pub max_depth: Option<u32>,
-  /// Aborts the call while it waits for a thread; rejects with an `AbortError`.
+  /// Reject with `ERR_JQ_MEMORY_LIMIT` when the call's work holds more than this many bytes of
+  /// memory at once (the input's copy, its parsed values, the output). Default 1073741824 (1 GiB).
+  pub max_memory_bytes: Option<f64>,
+  /// Aborts the call, also while it reads the input; rejects with an `AbortError`.
   #[napi(ts_type = "AbortSignal")]
   pub signal: Option<Signal<'env>>,
 }
@@ -87,10 +108,39 @@ struct Settings {
   run: RunOptions,
   vars: Option<String>,
   output_path: Option<PathBuf>,
+  max_memory: usize,
 }
 
 fn max_depth(options: &Options) -> Result<Option<u32>> {
   Ok(options.integer("maxDepth", 1, MAX_DEPTH as u64)?.map(|n| n as u32))
+}
+
+fn max_memory_bytes(options: &Options) -> Result<Option<f64>> {
+  Ok(
+    options
+      .integer("maxMemoryBytes", 0, MAX_SAFE_INTEGER)?
+      .map(|n| n as f64),
+  )
+}
+
+/// Runs a call's work under a memory budget of `max_memory` bytes: everything it allocates on the
+/// threads that work for it is counted (`runtime::memory`), and past the limit it stops at its
+/// next check point with `ERR_JQ_MEMORY_LIMIT`, dropping what it built.
+fn budgeted<T>(max_memory: usize, work: impl FnOnce() -> Result<T>) -> Result<T> {
+  let budget = Budget::new(max_memory);
+  let done = {
+    let _scope = budget.enter();
+    work()
+  };
+  // Work that passed the limit fails even where no check point noticed before it finished: the
+  // limit holds for every call, not only for those that happen to be polled at the right time.
+  if budget.is_exceeded() {
+    memory::release_free_memory();
+  }
+  match done {
+    Ok(_) if budget.is_exceeded() => Err(run::memory_limit(max_memory)),
+    done => done,
+  }
 }
 
 impl<'env> JqOptions<'env> {
@@ -109,9 +159,10 @@ impl<'env> JqOptions<'env> {
       raw: options.boolean("raw")?,
       vars,
       max_output_bytes: options
-        .integer("maxOutputBytes", 0, (1u64 << 53) - 1)?
+        .integer("maxOutputBytes", 0, MAX_SAFE_INTEGER)?
         .map(|n| n as f64),
       max_depth: max_depth(options)?,
+      max_memory_bytes: max_memory_bytes(options)?,
       signal: options.signal()?,
     })
   }
@@ -130,6 +181,7 @@ impl<'env> JqOptions<'env> {
       },
       vars: self.vars,
       output_path: output_path.map(PathBuf::from),
+      max_memory: self.max_memory_bytes.map_or(DEFAULT_MAX_MEMORY, |n| n as usize),
     };
     (settings, self.signal)
   }
@@ -143,6 +195,7 @@ impl<'env> JqFileOptions<'env> {
       vars,
       max_output_bytes,
       max_depth,
+      max_memory_bytes,
       signal,
     } = JqOptions::decode(options)?;
     Ok(JqFileOptions {
@@ -152,6 +205,7 @@ impl<'env> JqFileOptions<'env> {
       output_path: options.string("outputPath")?,
       max_output_bytes,
       max_depth,
+      max_memory_bytes,
       signal,
     })
   }
@@ -164,6 +218,7 @@ impl<'env> JqFileOptions<'env> {
       output_path,
       max_output_bytes,
       max_depth,
+      max_memory_bytes,
       signal,
     } = self;
     let options = JqOptions {
@@ -172,6 +227,7 @@ impl<'env> JqFileOptions<'env> {
       vars,
       max_output_bytes,
       max_depth,
+      max_memory_bytes,
       signal,
     };
     options.settings(FormatKind::Lines, output_path)
@@ -283,8 +339,8 @@ impl ToNapiValue for FileResult {
 /// record) for malformed input, `ERR_JQ_COMPILE` (with `line` and `column`) for a program that
 /// does not compile or uses a `$variable` missing from `vars`, `ERR_JQ_RUNTIME` with jq's message
 /// for a runtime error (`error("x")`, indexing a number...), `ERR_JQ_OUTPUT_LIMIT` past
-/// `maxOutputBytes`, an `AbortError` when `signal` aborts (also mid-program), and TypeErrors for
-/// bad arguments. Nothing partial is ever returned.
+/// `maxOutputBytes`, `ERR_JQ_MEMORY_LIMIT` past `maxMemoryBytes`, an `AbortError` when `signal`
+/// aborts (also mid-program), and TypeErrors for bad arguments. Nothing partial is ever returned.
 #[napi(
   ts_args_type = "filter: string, input: string | Uint8Array, options?: JqOptions",
   ts_return_type = "Promise<string>"
@@ -296,8 +352,10 @@ pub fn jq<'env>(env: &'env Env, filter: JsArg, input: JsArg, options: JsArg) -> 
     let (settings, signal) = settings(options, FormatKind::Lines)?;
     Ok(
       Job::new(move |cancel| {
-        let program = program::compile_cached(&code)?;
-        output_text(run_program(&program, input, &settings, cancel)?)
+        budgeted(settings.max_memory, || {
+          let program = program::compile_cached(&code)?;
+          output_text(run_program(&program, input, &settings, cancel)?)
+        })
       })
       .abortable(signal),
     )
@@ -323,10 +381,12 @@ pub fn jq_values<'env>(
     let (settings, signal) = settings(options, FormatKind::Array)?;
     Ok(
       Job::new(move |cancel| {
-        let program = program::compile_cached(&code)?;
-        Ok(ParsedJson(output_text(run_program(
-          &program, input, &settings, cancel,
-        )?)?))
+        budgeted(settings.max_memory, || {
+          let program = program::compile_cached(&code)?;
+          Ok(ParsedJson(output_text(run_program(
+            &program, input, &settings, cancel,
+          )?)?))
+        })
       })
       .abortable(signal),
     )
@@ -366,7 +426,14 @@ impl JqProgram {
     spawn(env, || {
       let input = self::input(input)?;
       let (settings, signal) = settings(options, FormatKind::Lines)?;
-      Ok(Job::new(move |cancel| output_text(run_program(&program, input, &settings, cancel)?)).abortable(signal))
+      Ok(
+        Job::new(move |cancel| {
+          budgeted(settings.max_memory, || {
+            output_text(run_program(&program, input, &settings, cancel)?)
+          })
+        })
+        .abortable(signal),
+      )
     })
   }
 
@@ -388,9 +455,11 @@ impl JqProgram {
       let (settings, signal) = settings(options, FormatKind::Array)?;
       Ok(
         Job::new(move |cancel| {
-          Ok(ParsedJson(output_text(run_program(
-            &program, input, &settings, cancel,
-          )?)?))
+          budgeted(settings.max_memory, || {
+            Ok(ParsedJson(output_text(run_program(
+              &program, input, &settings, cancel,
+            )?)?))
+          })
         })
         .abortable(signal),
       )
@@ -431,13 +500,15 @@ pub fn jq_file<'env>(
     let (settings, signal) = JqFileOptions::decode(&options.options("options")?)?.settings();
     Ok(
       Job::new(move |cancel| {
-        let program = program::compile_cached(&code)?;
-        let globals = Globals::new(&program, settings.vars.as_deref())?;
-        let output = settings.output_path.as_deref();
-        match run::run_file(&program, &globals, &path, output, &settings.run, cancel)? {
-          FileOutput::Text(output) => Ok(FileResult::Text(output_text(output)?)),
-          FileOutput::Written(count) => Ok(FileResult::Count(count as f64)),
-        }
+        budgeted(settings.max_memory, || {
+          let program = program::compile_cached(&code)?;
+          let globals = Globals::new(&program, settings.vars.as_deref())?;
+          let output = settings.output_path.as_deref();
+          match run::run_file(&program, &globals, &path, output, &settings.run, cancel)? {
+            FileOutput::Text(output) => Ok(FileResult::Text(output_text(output)?)),
+            FileOutput::Written(count) => Ok(FileResult::Count(count as f64)),
+          }
+        })
       })
       .abortable(signal),
     )
@@ -449,6 +520,7 @@ impl<'env> CanonicalizeOptions<'env> {
     let options = options.options("options")?;
     Ok(CanonicalizeOptions {
       max_depth: max_depth(&options)?,
+      max_memory_bytes: max_memory_bytes(&options)?,
       signal: options.signal()?,
     })
   }
@@ -456,17 +528,26 @@ impl<'env> CanonicalizeOptions<'env> {
   fn depth(&self) -> usize {
     self.max_depth.map_or(MAX_DEPTH, |n| n as usize)
   }
+
+  fn max_memory(&self) -> usize {
+    self.max_memory_bytes.map_or(DEFAULT_MAX_MEMORY, |n| n as usize)
+  }
 }
 
-fn canonicalize(input: &Bytes, max_depth: usize) -> Result<String> {
-  canonical::canonicalize(input, max_depth).map_err(|e| run::parse_error(input, &e, None))
+/// Canonicalizes where the reader's polls (every 64 KiB read) and the writer's checks of long
+/// strings can stop it for an abort or the memory budget.
+fn canonicalize(input: &Bytes, max_depth: usize, cancel: &Cancel) -> Result<String> {
+  run::interruptible(cancel, || {
+    canonical::canonicalize(input, max_depth).map_err(|e| run::parse_error(input, &e, None))
+  })
 }
 
 /// The RFC 8785 (JCS) canonical form of a JSON text, for signing, hashing and ETags: numbers as
 /// ECMAScript prints them, object keys sorted by UTF-16 code units, no whitespace.
 ///
 /// Rejects with `ERR_JSON_PARSE` (with `line` and `column`) for malformed JSON, a repeated object
-/// key (RFC 8785 requires I-JSON) or numbers beyond the double range; TypeErrors for bad arguments.
+/// key (RFC 8785 requires I-JSON) or numbers beyond the double range; `ERR_JQ_MEMORY_LIMIT` past
+/// `maxMemoryBytes`; TypeErrors for bad arguments.
 #[napi(
   ts_args_type = "input: string | Uint8Array, options?: CanonicalizeOptions",
   ts_return_type = "Promise<string>"
@@ -475,13 +556,20 @@ pub fn canonicalize_json<'env>(env: &'env Env, input: JsArg, options: JsArg) -> 
   spawn(env, || {
     let input = self::input(input)?;
     let options = CanonicalizeOptions::decode(options)?;
-    let depth = options.depth();
-    Ok(Job::new(move |_| canonicalize(&input_bytes(input)?, depth).map(JsText::new)).abortable(options.signal))
+    let (depth, max_memory) = (options.depth(), options.max_memory());
+    Ok(
+      Job::new(move |cancel| {
+        budgeted(max_memory, || {
+          canonicalize(&input_bytes(input)?, depth, cancel).map(JsText::new)
+        })
+      })
+      .abortable(options.signal),
+    )
   })
 }
 
 /// `canonicalizeJson()` on the calling thread, for small documents (it blocks the event loop).
-/// `options.signal` is ignored.
+/// `options.signal` is ignored; `options.maxMemoryBytes` applies.
 ///
 /// @throws {Error} `ERR_JSON_PARSE` as `canonicalizeJson()` rejects.
 #[napi(
@@ -490,8 +578,59 @@ pub fn canonicalize_json<'env>(env: &'env Env, input: JsArg, options: JsArg) -> 
 )]
 pub fn canonicalize_json_sync(env: Env, input: JsArg, options: JsArg) -> napi::Result<String> {
   sync(&env, || {
-    let depth = CanonicalizeOptions::decode(options)?.depth();
-    let input = input.with_bytes("input", Bytes::copy_from_slice)?;
-    canonicalize(&input, depth)
+    let options = CanonicalizeOptions::decode(options)?;
+    budgeted(options.max_memory(), || {
+      let input = input.with_bytes("input", Bytes::copy_from_slice)?;
+      canonicalize(&input, options.depth(), &Cancel::default())
+    })
   })
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+  use crate::runtime::memory::{self, FLUSH};
+
+  /// `budgeted` around a jq run, as the jobs call it, returning the budget's final count too.
+  fn run_within(max_memory: usize, code: &str, input: &'static [u8], ndjson: bool) -> (Result<Output>, isize) {
+    let budget_seen = std::cell::Cell::new(None);
+    let result = budgeted(max_memory, || {
+      budget_seen.set(memory::current_budget());
+      let program = program::compile(code)?;
+      let globals = Globals::new(&program, None)?;
+      let options = RunOptions {
+        ndjson,
+        format: Format::Lines { raw: false },
+        max_output: DEFAULT_MAX_OUTPUT,
+        max_depth: MAX_DEPTH,
+      };
+      run::run(
+        &program,
+        &globals,
+        Text::shared(&Bytes::from_static(input)),
+        &options,
+        &Cancel::default(),
+      )
+    });
+    (result, budget_seen.take().expect("the work ran under a budget").used())
+  }
+
+  #[test]
+  fn a_call_past_its_budget_rejects_and_frees_what_it_built() {
+    for (code, input, ndjson) in [
+      ("[range(1e7)] | length", &b"null"[..], false),
+      ("[range(1e6)] | length", &b"1\n2\n3\n4\n5\n6\n7\n8\n"[..], true),
+      ("\"x\" * 100000000 | length", &b"null"[..], false),
+    ] {
+      let (result, used) = run_within(16 << 20, code, input, ndjson);
+      let error = result.expect_err(code);
+      assert_eq!(error.code, "ERR_JQ_MEMORY_LIMIT", "{code}: {error:?}");
+      assert!(error.message.contains("16777216 bytes"), "{}", error.message);
+      // Everything the run built was freed: what is left is what threads had not yet charged.
+      let threads = rayon::current_num_threads() as isize + 1;
+      assert!(used.abs() < threads * FLUSH as isize, "{code}: {used} bytes held");
+    }
+    let (result, _) = run_within(16 << 20, "[range(1000)] | length", b"null", false);
+    assert_eq!(String::from_utf8(result.unwrap().text).unwrap(), "1000\n");
+  }
 }

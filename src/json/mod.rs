@@ -12,8 +12,10 @@ pub mod canonical;
 pub mod compat;
 mod exports;
 pub mod fast;
+pub mod nesting;
 pub mod program;
 pub mod read;
+mod regex;
 pub mod run;
 pub mod shape;
 #[cfg(feature = "test-hooks")]

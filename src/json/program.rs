@@ -25,7 +25,9 @@ use jaq_core::{compile, data, Compiler, DataT, Exn, Lut, RunPtr};
 
 use super::compat;
 use super::fast;
+use super::nesting;
 use super::read::line_column;
+use super::regex;
 use super::shape::Shape;
 use super::value::{self, interrupt, Val};
 use crate::runtime::{Cancel, OffloopError, Result};
@@ -87,7 +89,8 @@ impl Guard {
     }
   }
 
-  /// Every step: enough stack left; every 1024 steps: not aborted, within the memory budget.
+  /// Every step: enough stack left, the call not over its memory budget (a step may allocate any
+  /// amount: `@base64` of a long string); every 1024 steps: not aborted.
   fn tick(&self) {
     if stacker::remaining_stack().is_some_and(|left| left < STACK_RESERVE) {
       resume_unwind(Box::new(Interrupt::StackExhausted));
@@ -96,6 +99,8 @@ impl Guard {
     self.ticks.set(ticks);
     if ticks.is_multiple_of(1024) {
       interrupt::poll();
+    } else {
+      interrupt::check_memory();
     }
   }
 }
@@ -156,6 +161,7 @@ fn funs() -> impl Iterator<Item = Fun<Kind>> {
     .into_vec()
     .into_iter()
     .chain(value::funs::funs().into_vec())
+    .chain(regex::funs().into_vec())
     .chain(compat::funs().into_vec());
   own.map(run::<Kind>).chain(core).chain(std)
 }
@@ -212,32 +218,43 @@ pub fn compile_cached(code: &str) -> Result<Arc<Program>> {
 }
 
 /// Compiles `code`. Variables it uses without binding them become globals (`Program::globals`).
+///
+/// Safe for any text, on any thread: a program nested deeper than `nesting::MAX_DEPTH` is
+/// rejected before anything recursive reads it, and the rest compile on a stack sized for their
+/// depth.
 pub fn compile(code: &str) -> Result<Program> {
-  let mut globals: Vec<(String, usize)> = Vec::new();
-  loop {
-    let names: Vec<String> = globals.iter().map(|(name, _)| format!("${name}")).collect();
-    match try_compile(code, &names) {
-      Ok(filter) => {
-        let names: Vec<String> = globals.iter().map(|(name, _)| name.clone()).collect();
-        return Ok(Program {
-          filter,
-          fast: fast::compile(code, &names),
-          globals,
-          shape: Shape::of_program(code),
-          code: code.to_owned(),
-        });
-      }
-      Err(Failure::Undefined(vars)) if !vars.is_empty() => {
-        for (name, offset) in vars {
-          if !globals.iter().any(|(n, _)| *n == name) {
-            globals.push((name, offset));
+  let depth = nesting::depth(code).map_err(|e| compile_error(code, &e.message(), e.offset))?;
+  // The shape analysis and the fast evaluator keep trees as deep as the program (dropped wherever
+  // the program is, the JS thread included) and the evaluator recurses on them unchecked: deep
+  // programs go without them.
+  let analysed = depth <= nesting::ANALYSED_DEPTH;
+  nesting::with_stack_for(depth, || {
+    let mut globals: Vec<(String, usize)> = Vec::new();
+    loop {
+      let names: Vec<String> = globals.iter().map(|(name, _)| format!("${name}")).collect();
+      match try_compile(code, &names) {
+        Ok(filter) => {
+          let names: Vec<String> = globals.iter().map(|(name, _)| name.clone()).collect();
+          return Ok(Program {
+            filter,
+            fast: analysed.then(|| fast::compile(code, &names)).flatten(),
+            globals,
+            shape: if analysed { Shape::of_program(code) } else { Shape::All },
+            code: code.to_owned(),
+          });
+        }
+        Err(Failure::Undefined(vars)) if !vars.is_empty() => {
+          for (name, offset) in vars {
+            if !globals.iter().any(|(n, _)| *n == name) {
+              globals.push((name, offset));
+            }
           }
         }
+        Err(Failure::Undefined(_)) => unreachable!("a failure names its cause"),
+        Err(Failure::Error(message, offset)) => return Err(compile_error(code, &message, offset)),
       }
-      Err(Failure::Undefined(_)) => unreachable!("a failure names its cause"),
-      Err(Failure::Error(message, offset)) => return Err(compile_error(code, &message, offset)),
     }
-  }
+  })
 }
 
 enum Failure {

@@ -24,6 +24,7 @@ use super::read::{self, line_column, ParseError, ReadOptions, Vals};
 use super::shape::Shape;
 use super::value::{interrupt, text, Val, MAX_DEPTH};
 use crate::runtime::fs::read_full;
+use crate::runtime::memory;
 use crate::runtime::{Cancel, OffloopError, Result};
 
 /// The stack a chunk needs: pool threads have it (`pool::STACK_SIZE`); other threads (the
@@ -210,7 +211,7 @@ pub fn run_file(
   cancel: &Cancel,
 ) -> Result<FileOutput> {
   let Some(output_path) = output_path else {
-    let input = fs::read(path).map_err(|e| fs_error(&e, "open", path))?;
+    let input = read_whole(path, cancel)?;
     return run(program, globals, Text::shared(&Bytes::from(input)), options, cancel).map(FileOutput::Text);
   };
   let dir = match output_path.parent() {
@@ -238,6 +239,29 @@ pub fn run_file(
   Ok(FileOutput::Written(count))
 }
 
+/// The whole file at `path`, its size checked against the call's memory budget before it is read,
+/// and the budget and the abort between blocks: a special file (`/dev/zero`) has no size.
+fn read_whole(path: &Path, cancel: &Cancel) -> Result<Vec<u8>> {
+  let over = |over: memory::OverBudget| memory_limit(over.limit);
+  let mut file = fs::File::open(path).map_err(|e| fs_error(&e, "open", path))?;
+  let size = file
+    .metadata()
+    .map_or(0, |m| usize::try_from(m.len()).unwrap_or(usize::MAX));
+  memory::reserve(size).map_err(over)?;
+  let mut input = Vec::with_capacity(size);
+  loop {
+    let read = (&mut file)
+      .take(FILE_BLOCK as u64)
+      .read_to_end(&mut input)
+      .map_err(|e| fs_error(&e, "read", path))?;
+    if read == 0 {
+      return Ok(input);
+    }
+    cancel.check()?;
+    memory::check().map_err(over)?;
+  }
+}
+
 fn write_file_outputs(
   program: &Program,
   globals: &Globals,
@@ -249,14 +273,13 @@ fn write_file_outputs(
 ) -> Result<usize> {
   let write_error = |e: std::io::Error| fs_error(&e, "write", output_path);
   let run = Run::new(program, globals, options, cancel);
-  let mut file = fs::File::open(path).map_err(|e| fs_error(&e, "open", path))?;
   if !options.ndjson {
-    let mut input = Vec::new();
-    file.read_to_end(&mut input).map_err(|e| fs_error(&e, "read", path))?;
+    let input = read_whole(path, cancel)?;
     let output = run.finish(run.documents(Text::shared(&Bytes::from(input)).without_bom())?)?;
     writer.write_all(&output.text).map_err(write_error)?;
     return Ok(output.count);
   }
+  let mut file = fs::File::open(path).map_err(|e| fs_error(&e, "open", path))?;
   let mut pending: Vec<u8> = Vec::new();
   let mut first_line = 1;
   let mut count = 0;
@@ -319,6 +342,14 @@ fn output_limit(max: usize) -> OffloopError {
   OffloopError::error(
     "ERR_JQ_OUTPUT_LIMIT",
     format!("jq output exceeds maxOutputBytes ({max} bytes)"),
+  )
+}
+
+/// `ERR_JQ_MEMORY_LIMIT`: the call held more than `maxMemoryBytes` at once.
+pub fn memory_limit(max: usize) -> OffloopError {
+  OffloopError::error(
+    "ERR_JQ_MEMORY_LIMIT",
+    format!("jq call exceeded maxMemoryBytes ({max} bytes)"),
   )
 }
 
@@ -405,6 +436,8 @@ impl<'a> Run<'a> {
     let chunks = split_lines(block.bytes, first_line);
     // The first chunk that failed or halted: later chunks need not run.
     let stop = AtomicUsize::new(usize::MAX);
+    // Chunks run on whichever pool threads take them, each charging this call's memory budget.
+    let budget = memory::current_budget();
     let results: Vec<Option<ChunkOutput>> = chunks
       .par_iter()
       .enumerate()
@@ -412,6 +445,7 @@ impl<'a> Run<'a> {
         if stop.load(Ordering::Relaxed) < i {
           return None;
         }
+        let _scope = budget.as_ref().map(|budget| budget.enter());
         // For jaq, each chunk parses its own copy: strings of jq values hold a reference count on
         // the buffer they slice, and one buffer shared by all threads made every string's count a
         // contended cache line. The fast evaluator borrows instead (jaq sees only its fallbacks).
@@ -498,39 +532,59 @@ impl<'a> Run<'a> {
     Ok(End::Done)
   }
 
-  /// Runs `body` with an evaluator on a fresh stack, turning interrupts into errors.
+  /// Runs `body` with an evaluator on a fresh stack, turning interrupts into errors. The outputs
+  /// of a run that failed are dropped: nothing partial is returned.
   fn guarded(&self, body: impl FnOnce(&mut Eval) -> Result<End>) -> ChunkOutput {
     stacker::maybe_grow(STACK_SIZE / 2, STACK_SIZE, || {
       let guard = Guard::new(self.cancel, self.options.max_depth);
-      let mut eval = Eval {
-        ctx: Ctx::new(
-          Data {
-            lut: &self.program.filter.lut,
-            guard: &guard,
-          },
-          Vars::new(self.globals.values()),
-        ),
-        program: self.program,
-        guard: &guard,
-        vars: self.globals.fast_values(),
+      // Everything that builds values while the guard may interrupt runs inside: the values of
+      // `$vars` too, which can go over the memory budget.
+      let ran = catch_unwind(AssertUnwindSafe(|| {
+        let mut eval = Eval {
+          ctx: Ctx::new(
+            Data {
+              lut: &self.program.filter.lut,
+              guard: &guard,
+            },
+            Vars::new(self.globals.values()),
+          ),
+          program: self.program,
+          guard: &guard,
+          vars: self.globals.fast_values(),
+          output: Output::default(),
+          format: self.options.format,
+          max_output: self.options.max_output,
+          cancel: self.cancel,
+        };
+        let end = body(&mut eval);
+        (end, std::mem::take(&mut eval.output))
+      }));
+      let failed = |error| ChunkOutput {
         output: Output::default(),
-        format: self.options.format,
-        max_output: self.options.max_output,
-        cancel: self.cancel,
+        end: End::Failed(error),
       };
-      let end = match catch_unwind(AssertUnwindSafe(|| body(&mut eval))) {
-        Ok(Ok(end)) => end,
-        Ok(Err(error)) => End::Failed(error),
+      match ran {
+        Ok((Ok(end), output)) => ChunkOutput { output, end },
+        Ok((Err(error), _)) => failed(error),
         Err(payload) => match payload.downcast::<Interrupt>() {
-          Ok(interrupt) => End::Failed(interrupted(*interrupt)),
+          Ok(interrupt) => failed(interrupted(*interrupt)),
           Err(payload) => resume_unwind(payload),
         },
-      };
-      ChunkOutput {
-        output: std::mem::take(&mut eval.output),
-        end,
       }
     })
+  }
+}
+
+/// Runs `work` where value code may stop it (`value::interrupt`: an abort, the memory budget, a
+/// value too deep), its interrupts turned into the call's errors.
+pub fn interruptible<T>(cancel: &Cancel, work: impl FnOnce() -> Result<T>) -> Result<T> {
+  let _running = interrupt::enter(cancel);
+  match catch_unwind(AssertUnwindSafe(work)) {
+    Ok(done) => done,
+    Err(payload) => match payload.downcast::<Interrupt>() {
+      Ok(interrupt) => Err(interrupted(*interrupt)),
+      Err(payload) => resume_unwind(payload),
+    },
   }
 }
 
@@ -541,10 +595,7 @@ fn interrupted(interrupt: Interrupt) -> OffloopError {
     Interrupt::StackExhausted => {
       OffloopError::error("ERR_JQ_RUNTIME", "jq program recursed too deeply (stack exhausted)")
     }
-    Interrupt::MemoryLimit(limit) => OffloopError::error(
-      "ERR_JQ_MEMORY_LIMIT",
-      format!("jq call exceeded maxMemoryBytes ({limit} bytes)"),
-    ),
+    Interrupt::MemoryLimit(limit) => memory_limit(limit),
     Interrupt::TooDeep(depth) => OffloopError::error(
       "ERR_JQ_RUNTIME",
       format!("jq value too deep: arrays and objects nest at most {MAX_DEPTH} levels, this one {depth}"),

@@ -61,13 +61,13 @@ impl Cancel {
     self.0.as_ref().is_some_and(|flag| flag.load(Ordering::Acquire))
   }
 
-  /// A flag that tests abort by hand (`abort_for_test`).
-  #[cfg(test)]
+  /// A flag that tests and fuzz targets abort by hand (`abort_for_test`).
+  #[cfg(any(test, fuzzing))]
   pub fn for_test() -> Self {
     Cancel::new()
   }
 
-  #[cfg(test)]
+  #[cfg(any(test, fuzzing))]
   pub fn abort_for_test(&self) {
     self.cancel()
   }

@@ -80,6 +80,19 @@ pub const FLUSH: usize = 64 << 10;
 /// about 4% of a jq run's instructions when done on every allocation.
 static SCOPES: AtomicUsize = AtomicUsize::new(0);
 
+/// Budgets past their limit, alive in the process. Check points that run at every step of a
+/// program (and wherever values are built) look at this first: one load of a static, where
+/// reading the thread's own budget is a thread-local access. So a call stops at the first check
+/// point after the allocation that took it past its limit, not only at its periodic polls.
+static OVER: AtomicUsize = AtomicUsize::new(0);
+
+/// Whether any call in the process is past its budget: when true, [`check`] tells whether it is
+/// this thread's call.
+#[inline]
+pub fn any_over() -> bool {
+  OVER.load(Ordering::Relaxed) != 0
+}
+
 /// What a thread charges to, and how much it has not yet added to that budget's total.
 #[derive(Clone, Copy)]
 struct Charging {
@@ -158,7 +171,13 @@ impl Budget {
     let used = self.used.fetch_add(bytes, Ordering::Relaxed) + bytes;
     self.peak.fetch_max(used, Ordering::Relaxed);
     if used > self.limit as isize {
-      self.exceeded.store(true, Ordering::Relaxed);
+      self.exceed();
+    }
+  }
+
+  fn exceed(&self) {
+    if !self.exceeded.swap(true, Ordering::Relaxed) {
+      OVER.fetch_add(1, Ordering::Relaxed);
     }
   }
 
@@ -175,6 +194,14 @@ impl Budget {
     Scope {
       budget: self.clone(),
       previous,
+    }
+  }
+}
+
+impl Drop for Budget {
+  fn drop(&mut self) {
+    if *self.exceeded.get_mut() {
+      OVER.fetch_sub(1, Ordering::Relaxed);
     }
   }
 }
@@ -216,6 +243,21 @@ fn current() -> Option<&'static Budget> {
   (!budget.is_null()).then(|| unsafe { &*budget })
 }
 
+/// The budget the calling thread works under, to enter on the threads that help with the same
+/// call (the tasks a Rayon parallel iterator spreads over the pool).
+pub fn current_budget() -> Option<Arc<Budget>> {
+  let budget = THREAD.get().budget;
+  (!budget.is_null()).then(|| {
+    // SAFETY: a non-null budget is `Arc::as_ptr` of the budget that the live scope which set it
+    // holds an `Arc` of (see `charge`); adding a strong count first makes the new `Arc` an owner
+    // of its own.
+    unsafe {
+      Arc::increment_strong_count(budget);
+      Arc::from_raw(budget)
+    }
+  })
+}
+
 /// The call this thread works for went past its memory budget, or would with an allocation it was
 /// about to make.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -241,7 +283,7 @@ pub fn reserve(bytes: usize) -> Result<(), OverBudget> {
     Some(budget) => {
       let used = budget.used() + THREAD.get().pending;
       if budget.is_exceeded() || used.saturating_add(bytes.min(isize::MAX as usize) as isize) > budget.limit as isize {
-        budget.exceeded.store(true, Ordering::Relaxed);
+        budget.exceed();
         Err(OverBudget { limit: budget.limit })
       } else {
         Ok(())
@@ -251,6 +293,18 @@ pub fn reserve(bytes: usize) -> Result<(), OverBudget> {
       limit: isize::MAX as usize,
     }),
     None => Ok(()),
+  }
+}
+
+/// Hands memory the allocator holds free back to the system, after a call that went past its
+/// budget dropped what it built: glibc keeps freed memory of its per-thread arenas mapped (all of
+/// it when small blocks are spread over it), so a rejected call would otherwise leave the process
+/// hundreds of MB larger. Only on that path: it walks every arena.
+pub fn release_free_memory() {
+  #[cfg(all(target_os = "linux", target_env = "gnu"))]
+  // SAFETY: `malloc_trim` only returns free pages of glibc's arenas to the system.
+  unsafe {
+    libc::malloc_trim(0);
   }
 }
 
@@ -309,6 +363,22 @@ mod tests {
     drop(_outer_scope);
     assert!(near(&outer, 3 << 20), "{}", outer.used());
     drop((kept, mine));
+  }
+
+  #[test]
+  fn helpers_enter_the_current_budget() {
+    assert!(current_budget().is_none());
+    let budget = Budget::new(1 << 30);
+    let _scope = budget.enter();
+    let current = current_budget().expect("inside a scope");
+    assert!(Arc::ptr_eq(&current, &budget));
+    std::thread::scope(|s| {
+      s.spawn(|| {
+        let _helping = current.enter();
+        std::hint::black_box(vec![0u8; 4 << 20]);
+      });
+    });
+    assert!(budget.peak() >= (4 << 20) - FLUSH as isize, "{}", budget.peak());
   }
 
   #[test]

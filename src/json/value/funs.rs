@@ -161,6 +161,7 @@ pub fn funs() -> Box<[Filter<RunPtr<Kind>>]> {
       bome(extreme_by(cv.1, keys, false))
     }),
     ("implode", v(0), |cv| bome(implode(&cv.1))),
+    ("encode_base64", v(0), |cv| bome(encode_base64(cv.1))),
     ("nan", v(0), |_| bome(Ok(Val::float(f64::NAN)))),
     ("infinite", v(0), |_| bome(Ok(Val::float(f64::INFINITY)))),
     ("isnan", v(0), |cv| bome(classify(&cv.1, f64::is_nan))),
@@ -275,6 +276,26 @@ fn implode(v: &Val) -> ValR {
     );
   }
   Ok(Val::Str(Str::from(s)))
+}
+
+/// `@base64` (after `tostring`), as jaq's `encode_base64` but a piece at a time: its text is
+/// checked against the memory budget before it is made, and a run polls for aborts as it encodes
+/// (programs like `@base64 "\(@base64 "\(...)")"` encode hundreds of MB in one step).
+fn encode_base64(v: Val) -> ValR {
+  use base64::engine::{general_purpose::STANDARD, Engine};
+  let Val::Str(s) = &v else {
+    return Err(Error::typ(v, "string"));
+  };
+  let bytes = s.as_bytes();
+  let len = base64::encoded_len(bytes.len(), true).unwrap_or(usize::MAX);
+  reserve(len);
+  let mut out = String::with_capacity(len);
+  // Pieces of a multiple of 3 bytes encode without padding between them.
+  for piece in bytes.chunks(3 << 14) {
+    STANDARD.encode_string(piece, &mut out);
+    interrupt::poll();
+  }
+  Ok(Val::from(out))
 }
 
 /// Compares with the total order (sorting needs one), counting the comparisons to poll for

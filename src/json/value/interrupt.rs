@@ -78,6 +78,16 @@ pub fn poll() {
   }
 }
 
+/// Unwinds the run if it went over its memory budget: the check of every program step and of
+/// every array, object and string built, so that a call stops right after the step that took it
+/// over, however few steps it takes. One load of a static while no call in the process is over.
+#[inline]
+pub fn check_memory() {
+  if memory::any_over() {
+    poll();
+  }
+}
+
 /// Unwinds the run.
 pub fn stop(reason: Interrupt) -> ! {
   resume_unwind(Box::new(reason))
@@ -91,8 +101,11 @@ pub fn too_deep(depth: u32) -> ! {
 
 /// Before allocating `bytes` whose number comes from a program's values: stops the run if they
 /// would not fit its memory budget (one allocation can be far larger than the whole budget, and
-/// a failed allocation aborts the process).
+/// a failed allocation aborts the process), or if it was aborted: the copy that follows costs far
+/// more than the poll, and a few such steps (a `reduce` that appends to a long string) can take
+/// longer than the interpreter's 1,024 steps between polls.
 pub fn reserve(bytes: usize) {
+  poll();
   if let Err(over) = memory::reserve(bytes) {
     stop(Interrupt::MemoryLimit(over.limit))
   }

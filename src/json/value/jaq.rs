@@ -169,7 +169,10 @@ impl jaq_std::ValT for Val {
     }
   }
 
+  /// Strings jaq's natives make (`@html`, `ascii_downcase`, `ltrimstr`…): made in one step,
+  /// checked against the memory budget as they are built into values.
   fn from_utf8_bytes(b: impl AsRef<[u8]> + Send + 'static) -> Val {
+    super::interrupt::check_memory();
     Val::Str(Str::lossy(Bytes::from_owner(b)))
   }
 }

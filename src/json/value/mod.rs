@@ -282,6 +282,7 @@ fn parent_depth(child: u32) -> u32 {
 
 impl Arr {
   pub fn new(items: Vec<Val>) -> Arr {
+    interrupt::check_memory();
     let depth = parent_depth(items.iter().map(Val::depth).max().unwrap_or(0));
     Arr(Rc::new(ArrData { depth, items }))
   }
@@ -326,6 +327,7 @@ impl Arr {
 
 impl Obj {
   pub fn new(map: Map) -> Obj {
+    interrupt::check_memory();
     let depth = parent_depth(map.values().map(Val::depth).max().unwrap_or(0));
     Obj(Rc::new(ObjData { depth, map }))
   }
@@ -465,6 +467,7 @@ impl From<usize> for Val {
 
 impl From<String> for Val {
   fn from(s: String) -> Val {
+    interrupt::check_memory();
     Val::Str(Str::from(s))
   }
 }
@@ -477,6 +480,8 @@ impl From<Str> for Val {
 
 impl FromIterator<Val> for Val {
   fn from_iter<I: IntoIterator<Item = Val>>(iter: I) -> Val {
-    Val::array(iter.into_iter().collect())
+    // Checked for each item: `[range(1e12)]` or `explode` of a long string grow one array in one
+    // step of the program.
+    Val::array(iter.into_iter().inspect(|_| interrupt::check_memory()).collect())
   }
 }

@@ -8,7 +8,7 @@
 
 use std::fmt;
 
-use super::interrupt::{on_stack, Steps};
+use super::interrupt::{self, on_stack, Steps};
 use super::Val;
 
 /// The output went past the size it was allowed.
@@ -126,9 +126,20 @@ pub fn js_string(out: &mut Vec<u8>, s: &str) {
 }
 
 fn escaped(out: &mut Vec<u8>, s: &[u8], escape_del: bool) {
-  const HEX: &[u8; 16] = b"0123456789abcdef";
   out.reserve(s.len() + 2);
   out.push(b'"');
+  // A long string is escaped a piece at a time, with the memory budget checked between pieces:
+  // escapes can make its text six times longer than itself. Escapes are single bytes, so a piece
+  // may end inside a multi-byte character.
+  for piece in s.chunks(64 << 10) {
+    escape_piece(out, piece, escape_del);
+    interrupt::check_memory();
+  }
+  out.push(b'"');
+}
+
+fn escape_piece(out: &mut Vec<u8>, s: &[u8], escape_del: bool) {
+  const HEX: &[u8; 16] = b"0123456789abcdef";
   let mut start = 0;
   for (i, &b) in s.iter().enumerate() {
     let short = match b {
@@ -152,7 +163,6 @@ fn escaped(out: &mut Vec<u8>, s: &[u8], escape_del: bool) {
     }
   }
   out.extend_from_slice(&s[start..]);
-  out.push(b'"');
 }
 
 /// jq's buffer for the dumps in its messages (`char errbuf[30]`).
