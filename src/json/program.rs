@@ -160,6 +160,33 @@ fn funs() -> impl Iterator<Item = Fun<Kind>> {
   own.map(run::<Kind>).chain(core).chain(std)
 }
 
+/// `builtins`: `name/arity` of every filter a program can call, as jq lists them: without the
+/// internal helpers (`_name`, jaq's `name_` and `*_empty`) and the `@formats`.
+pub fn builtins() -> Val {
+  static NAMES: OnceLock<Vec<String>> = OnceLock::new();
+  let names = NAMES.get_or_init(|| {
+    let defs = defs().map(|def| (def.name, def.args.len()));
+    let natives = funs().map(|(name, args, _)| (name, args.len()));
+    let mut names: Vec<String> = defs
+      .chain(natives)
+      .filter(|(name, _)| {
+        name.starts_with(|c: char| c.is_ascii_alphabetic())
+          && !name.ends_with('_')
+          && !name.ends_with("_empty")
+          && !matches!(
+            *name,
+            "matches" | "split_matches" | "min_by_or_empty" | "max_by_or_empty"
+          )
+      })
+      .map(|(name, arity)| format!("{name}/{arity}"))
+      .collect();
+    names.sort();
+    names.dedup();
+    names
+  });
+  names.iter().map(|name| Val::str(name)).collect()
+}
+
 fn own_funs() -> Box<[NativeFilter<RunPtr<Kind>>]> {
   Box::new([
     ("_offloop_tick", v(0), |cv| {
