@@ -26,6 +26,7 @@ use jaq_core::{compile, data, Compiler, DataT, Exn, Lut, RunPtr};
 use super::compat;
 use super::fast;
 use super::read::line_column;
+use super::rewrite;
 use super::shape::Shape;
 use super::value::{self, interrupt, Val};
 use crate::runtime::{Cancel, OffloopError, Result};
@@ -230,30 +231,34 @@ pub fn compile_cached(code: &str) -> Result<Arc<Program>> {
 }
 
 /// Compiles `code`. Variables it uses without binding them become globals (`Program::globals`).
+/// The program runs as `rewrite` gives it to jaq (jq syntax jaq lacks, rewritten); offsets in
+/// errors and globals are the program's own.
 pub fn compile(code: &str) -> Result<Program> {
+  let rewritten = rewrite::rewrite(code);
+  let jaq_code = rewritten.code.as_str();
   let mut globals: Vec<(String, usize)> = Vec::new();
   loop {
     let names: Vec<String> = globals.iter().map(|(name, _)| format!("${name}")).collect();
-    match try_compile(code, &names) {
+    match try_compile(jaq_code, &names) {
       Ok(filter) => {
         let names: Vec<String> = globals.iter().map(|(name, _)| name.clone()).collect();
         return Ok(Program {
           filter,
-          fast: fast::compile(code, &names),
+          fast: fast::compile(jaq_code, &names),
           globals,
-          shape: Shape::of_program(code),
+          shape: Shape::of_program(jaq_code),
           code: code.to_owned(),
         });
       }
       Err(Failure::Undefined(vars)) if !vars.is_empty() => {
         for (name, offset) in vars {
           if !globals.iter().any(|(n, _)| *n == name) {
-            globals.push((name, offset));
+            globals.push((name, rewritten.original(offset)));
           }
         }
       }
       Err(Failure::Undefined(_)) => unreachable!("a failure names its cause"),
-      Err(Failure::Error(message, offset)) => return Err(compile_error(code, &message, offset)),
+      Err(Failure::Error(message, offset)) => return Err(compile_error(code, &message, rewritten.original(offset))),
     }
   }
 }
