@@ -14,6 +14,7 @@ mod exports;
 pub mod fast;
 pub mod program;
 pub mod read;
+mod regex;
 mod rewrite;
 pub mod run;
 pub mod shape;

@@ -26,6 +26,7 @@ use jaq_core::{compile, data, Compiler, DataT, Exn, Lut, RunPtr};
 use super::compat;
 use super::fast;
 use super::read::line_column;
+use super::regex;
 use super::rewrite;
 use super::shape::Shape;
 use super::value::{self, interrupt, Val};
@@ -140,6 +141,7 @@ fn defs() -> impl Iterator<Item = load::parse::Def<&'static str>> {
       .chain(own(value::funs::DEFS))
       .chain(own(POSTLUDE))
       .chain(own(compat::DEFS))
+      .chain(own(regex::DEFS))
       .collect()
   });
   defs.iter().cloned()
@@ -157,7 +159,8 @@ fn funs() -> impl Iterator<Item = Fun<Kind>> {
     .into_vec()
     .into_iter()
     .chain(value::funs::funs().into_vec())
-    .chain(compat::funs().into_vec());
+    .chain(compat::funs().into_vec())
+    .chain(regex::funs().into_vec());
   own.map(run::<Kind>).chain(core).chain(std)
 }
 
