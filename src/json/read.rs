@@ -260,6 +260,10 @@ impl<'t, 'o> Reader<'t, 'o> {
       Some(b'{') => self.object(build, shape, self.nested(depth)?),
       Some(b'[') => self.array(build, self.nested(depth)?),
       Some(b'"') => Ok(build.string(self.string()?)),
+      Some(c) if !self.options.doubles && self.non_finite_ahead(c) => {
+        let value = self.non_finite()?;
+        Ok(build.number(Number { value, literal: None }))
+      }
       Some(b'-' | b'0'..=b'9') => {
         let start = self.at;
         let (value, literal) = self.number()?;
@@ -276,6 +280,38 @@ impl<'t, 'o> Reader<'t, 'o> {
       Some(_) => self.fail("expected a JSON value"),
       None => self.fail("unexpected end of input"),
     }
+  }
+
+  /// Whether a NaN or an infinity may start here (`c` is the next byte): jq reads `nan`, `NaN`,
+  /// `Infinity`, `-inf`… (any case, with a sign) as numbers, in its input and in `fromjson`.
+  fn non_finite_ahead(&self, c: u8) -> bool {
+    let next = self.text.get(self.at + 1).copied().unwrap_or(0);
+    match c {
+      b'n' => matches!(next, b'a' | b'A'),
+      b'N' | b'i' | b'I' => true,
+      b'-' | b'+' => next.is_ascii_alphabetic(),
+      _ => false,
+    }
+  }
+
+  fn non_finite(&mut self) -> Parsed<f64> {
+    let rest = &self.text[self.at..];
+    let sign = usize::from(matches!(rest[0], b'-' | b'+'));
+    let letters = rest[sign..].iter().take_while(|b| b.is_ascii_alphabetic()).count();
+    let word = rest[sign..sign + letters].to_ascii_lowercase();
+    let end = sign + letters;
+    let delimited = rest.get(end).is_none_or(|b| b.is_ascii_whitespace() || b",]}:[{\"".contains(b));
+    let value = match word.as_slice() {
+      b"nan" => f64::NAN,
+      b"inf" | b"infinity" if rest[0] == b'-' => f64::NEG_INFINITY,
+      b"inf" | b"infinity" => f64::INFINITY,
+      _ => return self.fail("expected a JSON value"),
+    };
+    if !delimited {
+      return self.fail("expected a JSON value");
+    }
+    self.at += end;
+    Ok(value)
   }
 
   fn nested(&self, depth: usize) -> Parsed<usize> {
