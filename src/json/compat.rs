@@ -60,6 +60,7 @@ def @base64d: tostring | _offloop_base64d;
 def @urid: tostring | _offloop_urid;
 def gamma: lgamma;
 def _offloop_strftime($f): strftime($f);
+def _offloop_gmt: split("%%") | map(split("%Z") | join("GMT")) | join("%%");
 def _offloop_strflocaltime($f): strflocaltime($f);
 def _offloop_tm($name): _offloop_timegm // error("\($name) requires parsed datetime inputs");
 def mktime: if type == "array" then _offloop_tm("mktime") else error("mktime requires array inputs") end;
@@ -68,12 +69,14 @@ def strftime($f):
    elif type == "array" then .
    else error("strftime/1 requires parsed datetime inputs") end)
   | if $f | type != "string" then error("strftime/1 requires a string format")
-    else _offloop_tm("strftime/1") | gmtime | _offloop_strftime($f) end;
+    else _offloop_tm("strftime/1") | gmtime | _offloop_strftime($f | _offloop_gmt) end;
 def strflocaltime($f):
   if type != "number" and type != "array" then error("strflocaltime/1 requires parsed datetime inputs")
   elif $f | type != "string" then error("strflocaltime/1 requires a string format")
   elif type == "array" and _offloop_timegm == null then error("strflocaltime/1 requires parsed datetime inputs")
   else _offloop_strflocaltime($f) end;
+def range($from; $upto; $by):
+  if $by > 0 or $by < 0 then _offloop_range($from; $upto; $by) | _offloop_tick else empty end;
 def todate: strftime("%Y-%m-%dT%H:%M:%SZ");
 def todateiso8601: todate;
 def fromstream(f): { x: null, e: false } as $init
@@ -129,6 +132,15 @@ pub fn funs() -> Box<[Filter<RunPtr<Kind>>]> {
       bome(Ok(timegm(&cv.1).map_or(Val::Null, Val::float)))
     }),
     ("builtins", v(0), |_| bome(Ok(program::builtins()))),
+    ("lgamma_r", v(0), |cv| {
+      bome(match &cv.1 {
+        Val::Num(n) => {
+          let (value, sign) = libm::lgamma_r(n.value());
+          Ok(Val::array(vec![Val::float(value), Val::float(f64::from(sign))]))
+        }
+        other => Err(type_error(other, "number required")),
+      })
+    }),
   ])
 }
 

@@ -300,7 +300,9 @@ impl<'t, 'o> Reader<'t, 'o> {
     let letters = rest[sign..].iter().take_while(|b| b.is_ascii_alphabetic()).count();
     let word = rest[sign..sign + letters].to_ascii_lowercase();
     let end = sign + letters;
-    let delimited = rest.get(end).is_none_or(|b| b.is_ascii_whitespace() || b",]}:[{\"".contains(b));
+    let delimited = rest
+      .get(end)
+      .is_none_or(|b| b.is_ascii_whitespace() || b",]}:[{\"".contains(b));
     let value = match word.as_slice() {
       b"nan" => f64::NAN,
       b"inf" | b"infinity" if rest[0] == b'-' => f64::NEG_INFINITY,
