@@ -237,7 +237,8 @@ pub fn compile_cached(code: &str) -> Result<Arc<Program>> {
 /// The program runs as `rewrite` gives it to jaq (jq syntax jaq lacks, rewritten); offsets in
 /// errors and globals are the program's own.
 pub fn compile(code: &str) -> Result<Program> {
-  let rewritten = rewrite::rewrite(code);
+  let rewritten = rewrite::rewrite(code)
+    .map_err(|rewrite::TooLong| compile_error(code, "destructuring alternatives (?//) nest too deeply", 0))?;
   let jaq_code = rewritten.code.as_str();
   let mut globals: Vec<(String, usize)> = Vec::new();
   loop {

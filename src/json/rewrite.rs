@@ -51,23 +51,35 @@ const ALT: &str = "$__offloop_destructured";
 /// The variable holding the input of the body (a `catch` has the error as its input).
 const INPUT: &str = "$__offloop_input";
 
-pub fn rewrite(code: &str) -> Rewritten {
+/// The longest program a rewrite may make: alternatives repeat their body once per pattern, so
+/// alternatives nested in their bodies grow a program exponentially.
+const MAX_REWRITTEN: usize = 1 << 20;
+
+/// Alternatives nested so deep that the program would grow past `MAX_REWRITTEN`.
+#[derive(Debug)]
+pub struct TooLong;
+
+pub fn rewrite(code: &str) -> Result<Rewritten, TooLong> {
   let (lexable, first) = literals(code);
   let Ok(tokens) = Lexer::new(lexable.as_str()).lex() else {
     // jaq reports the error; nothing to rewrite in a program it cannot lex.
-    return compose(lexable, &first, None);
+    return Ok(compose(lexable, &first, None));
   };
   let mut out = Out {
     code: &lexable,
+    limit: MAX_REWRITTEN.max(2 * lexable.len()),
     text: String::with_capacity(lexable.len() + 16),
     copied: Vec::new(),
   };
   out.seq(&tokens, 0, lexable.len(), false);
+  if out.text.len() > out.limit {
+    return Err(TooLong);
+  }
   let second = Rewritten {
     code: out.text,
     copied: out.copied,
   };
-  compose(lexable, &first, Some(second))
+  Ok(compose(lexable, &first, Some(second)))
 }
 
 /// The result of both passes, with offsets mapping through both.
@@ -257,6 +269,8 @@ fn surrogate_pair(s: &str) -> Option<char> {
 
 struct Out<'a> {
   code: &'a str,
+  /// The longest the rewritten program may be.
+  limit: usize,
   text: String,
   copied: Vec<(usize, usize, usize)>,
 }
@@ -422,6 +436,10 @@ impl Out<'_> {
       .push_str(&format!(" {ALT} | . as {INPUT} | null as [{}] | ", vars.join(", ")));
     let last = patterns.len() - 1;
     for (n, &p) in patterns.iter().enumerate() {
+      if self.text.len() > self.limit {
+        // `rewrite` refuses the program; no point in writing more.
+        break;
+      }
       if n < last {
         self.text.push_str("try (");
       }
@@ -481,7 +499,14 @@ mod tests {
   use super::*;
 
   fn code(program: &str) -> String {
-    rewrite(program).code
+    rewrite(program).unwrap().code
+  }
+
+  #[test]
+  fn refuses_alternatives_nested_too_deep() {
+    let nested = ". as [$a] ?// $a ?// {$a} | ".repeat(20) + "$a";
+    assert!(rewrite(&nested).is_err());
+    assert!(rewrite(&". as [$a] ?// $a ?// {$a} | ".repeat(4)).is_ok());
   }
 
   #[test]
@@ -503,7 +528,7 @@ mod tests {
     assert_eq!(code("[1., .5e1, 1.e2]"), "[1.0, 0.5e1, 1.0e2]");
     assert_eq!(code("\"\\ud83d\\ude00\" | .a5"), "\"😀\" | .a5");
     assert_eq!(code("\"1. \\(.5)\""), "\"1. \\(0.5)\"");
-    let r = rewrite("[.5, x]");
+    let r = rewrite("[.5, x]").unwrap();
     assert_eq!(r.original(5), 4);
   }
 
