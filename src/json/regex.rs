@@ -93,20 +93,29 @@ fn flags(flags: &Val) -> Result<Flags, Error> {
   Ok(out)
 }
 
-/// Oniguruma's `$` and `\Z` (the end, or before a newline at the end) in fancy-regex's terms;
-/// the rest of the pattern as it is.
-fn translate(pattern: &str, inline: &str) -> String {
+/// Escapes that mean the same in Oniguruma (Perl syntax) and fancy-regex; `\p` and `\P` only
+/// with braces. Other letters mean something else in one of them (`\h`, `\v`, `\u`, `\pL`…) and
+/// are refused rather than matched differently.
+const SAME_ESCAPES: &str = "dDwWsSbBAzZGKktnrfaexpPNOR";
+
+/// Oniguruma's `$` and `\Z` (the end, or before a newline at the end) in fancy-regex's terms, `{,`
+/// as the literal brace it is in Oniguruma; escapes and class syntax whose meanings differ are
+/// refused; the rest of the pattern as it is.
+fn translate(pattern: &str, inline: &str) -> Result<String, Error> {
   const END: &str = r"(?=\n?\z)";
+  let unsupported = |what: &str| Error::str(format_args!("Regex failure: {what} is not supported in {pattern}"));
   let mut out = String::with_capacity(pattern.len() + 16);
   if !inline.is_empty() {
     out.push_str(&format!("(?{inline})"));
   }
-  let mut chars = pattern.chars();
+  let mut chars = pattern.chars().peekable();
   let mut class = 0usize;
   while let Some(c) = chars.next() {
     match c {
       '\\' => match chars.next() {
         Some('Z') if class == 0 => out.push_str(END),
+        Some(e @ ('p' | 'P')) if chars.peek() != Some(&'{') => return Err(unsupported(&format!("\\{e}"))),
+        Some(e) if e.is_ascii_alphabetic() && !SAME_ESCAPES.contains(e) => return Err(unsupported(&format!("\\{e}"))),
         Some(e) => {
           out.push('\\');
           out.push(e);
@@ -121,11 +130,13 @@ fn translate(pattern: &str, inline: &str) -> String {
         class -= 1;
         out.push(c);
       }
+      '&' if class > 0 && chars.peek() == Some(&'&') => return Err(unsupported("&& in a class")),
+      '{' if class == 0 && chars.peek() == Some(&',') => out.push_str("\\{"),
       '$' if class == 0 => out.push_str(END),
       c => out.push(c),
     }
   }
-  out
+  Ok(out)
 }
 
 /// Compiled patterns of this thread, by pattern and flags: programs match the same few patterns
@@ -139,7 +150,7 @@ fn compiled(pattern: &str, inline: &str) -> Result<Rc<Regex>, Error> {
   if let Some(re) = CACHE.with(|c| c.borrow().get(&key).cloned()) {
     return Ok(re);
   }
-  let re = RegexBuilder::new(&translate(pattern, inline))
+  let re = RegexBuilder::new(&translate(pattern, inline)?)
     .build()
     .map_err(|e| Error::str(format_args!("Regex failure: {e}")))?;
   let re = Rc::new(re);
@@ -268,7 +279,11 @@ mod tests {
 
   #[test]
   fn translates_oniguruma_ends() {
-    assert_eq!(translate("a$", ""), r"a(?=\n?\z)");
-    assert_eq!(translate(r"[$]\$\Z", "i"), r"(?i)[$]\$(?=\n?\z)");
+    assert_eq!(translate("a$", "").unwrap(), r"a(?=\n?\z)");
+    assert_eq!(translate(r"[$]\$\Z", "i").unwrap(), r"(?i)[$]\$(?=\n?\z)");
+    assert_eq!(translate(r"a{,2}\p{L}\d", "").unwrap(), r"a\{,2}\p{L}\d");
+    for refused in [r"\h", r"\v", r"\u0041", r"\pL", "[a-z&&[^b]]"] {
+      assert!(translate(refused, "").is_err(), "{refused}");
+    }
   }
 }
