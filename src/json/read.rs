@@ -260,9 +260,9 @@ impl<'t, 'o> Reader<'t, 'o> {
       Some(b'{') => self.object(build, shape, self.nested(depth)?),
       Some(b'[') => self.array(build, self.nested(depth)?),
       Some(b'"') => Ok(build.string(self.string()?)),
-      Some(c) if !self.options.doubles && self.non_finite_ahead(c) => {
-        let value = self.non_finite()?;
-        Ok(build.number(Number { value, literal: None }))
+      Some(b'N' | b'I' | b'i' | b'+') if !self.options.doubles => self.non_finite(build),
+      Some(b'-') if !self.options.doubles && self.text.get(self.at + 1).is_some_and(u8::is_ascii_alphabetic) => {
+        self.non_finite(build)
       }
       Some(b'-' | b'0'..=b'9') => {
         let start = self.at;
@@ -276,25 +276,18 @@ impl<'t, 'o> Reader<'t, 'o> {
       }
       Some(b't') => self.literal(b"true").map(|()| build.bool(true)),
       Some(b'f') => self.literal(b"false").map(|()| build.bool(false)),
+      Some(b'n') if !self.options.doubles && matches!(self.text.get(self.at + 1), Some(b'a' | b'A')) => {
+        self.non_finite(build)
+      }
       Some(b'n') => self.literal(b"null").map(|()| build.null()),
       Some(_) => self.fail("expected a JSON value"),
       None => self.fail("unexpected end of input"),
     }
   }
 
-  /// Whether a NaN or an infinity may start here (`c` is the next byte): jq reads `nan`, `NaN`,
-  /// `Infinity`, `-inf`… (any case, with a sign) as numbers, in its input and in `fromjson`.
-  fn non_finite_ahead(&self, c: u8) -> bool {
-    let next = self.text.get(self.at + 1).copied().unwrap_or(0);
-    match c {
-      b'n' => matches!(next, b'a' | b'A'),
-      b'N' | b'i' | b'I' => true,
-      b'-' | b'+' => next.is_ascii_alphabetic(),
-      _ => false,
-    }
-  }
-
-  fn non_finite(&mut self) -> Parsed<f64> {
+  /// NaN or an infinity: jq reads `nan`, `NaN`, `Infinity`, `-inf`… (any case, with a sign) as
+  /// numbers, in its input and in `fromjson` (not RFC 8785's doubles).
+  fn non_finite<B: Build<'t>>(&mut self, build: B) -> Parsed<B::Value> {
     let rest = &self.text[self.at..];
     let sign = usize::from(matches!(rest[0], b'-' | b'+'));
     let letters = rest[sign..].iter().take_while(|b| b.is_ascii_alphabetic()).count();
@@ -313,7 +306,7 @@ impl<'t, 'o> Reader<'t, 'o> {
       return self.fail("expected a JSON value");
     }
     self.at += end;
-    Ok(value)
+    Ok(build.number(Number { value, literal: None }))
   }
 
   fn nested(&self, depth: usize) -> Parsed<usize> {
