@@ -190,7 +190,7 @@ describe('errors', () => {
       assert.deepEqual([e.line, e.column], [2, 8])
       return true
     })
-    for (const bad of ['{', '[1,]', 'nan', '"\\ud800"', '{"a" 1}', "{'a': 1}", 'tru', '.5', '[1 2]', '"\t"']) {
+    for (const bad of ['{', '[1,]', 'nan1', 'Infinityx', '-', '"\\ud800"', '{"a" 1}', "{'a': 1}", 'tru', '.5', '[1 2]', '"\t"']) {
       await expectCode(jq('.', bad), 'ERR_JSON_PARSE')
     }
     await expectCode(jq('.', Buffer.from([0x22, 0xff, 0x22])), 'ERR_JSON_PARSE')

@@ -1,6 +1,6 @@
 //! JSON input comes from clients: any bytes, as one document stream or as NDJSON, must give
 //! outputs or `ERR_JSON_PARSE` / `ERR_JQ_RUNTIME`, never a panic. Programs the fast evaluator runs
-//! are also run through jaq alone: both must produce the same outputs and errors. The reader
+//! are also run through jaq alone: both must produce the same outputs and errors. The strict reader
 //! accepts exactly the texts serde_json accepts (`read.rs`'s tests compare the values too).
 #![no_main]
 
@@ -65,10 +65,20 @@ fn programs() -> &'static [(Program, Program)] {
 fuzz_target!(|data: &[u8]| {
   let input = Bytes::copy_from_slice(data);
   // serde_json stops at 128 levels, the reader at 254: compare where neither limit can apply.
+  // Strict RFC 8259 (doubles) reads what serde_json reads; jq's reading (NaN, infinities and
+  // numbers beyond the double range, as jq 1.8) takes all of that too.
   if data.iter().filter(|b| matches!(b, b'[' | b'{')).count() <= 128 {
-    let ours = parse_one(Vals(&input), &input, 0..input.len(), &Shape::All, &ReadOptions::default());
+    let strict = ReadOptions {
+      doubles: true,
+      ..ReadOptions::default()
+    };
+    let ours = parse_one(Vals(&input), &input, 0..input.len(), &Shape::All, &strict);
     let theirs = serde_json::from_slice::<serde_json::Value>(data);
     assert_eq!(ours.is_ok(), theirs.is_ok(), "ours {ours:?}, serde_json {theirs:?}");
+    if ours.is_ok() {
+      let jq = parse_one(Vals(&input), &input, 0..input.len(), &Shape::All, &ReadOptions::default());
+      assert!(jq.is_ok(), "{jq:?}");
+    }
   }
   for (program, jaq_only) in programs() {
     for ndjson in [false, true] {

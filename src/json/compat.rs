@@ -11,7 +11,8 @@
 use jaq_core::native::{bome, v, Filter};
 use jaq_core::RunPtr;
 
-use super::program::Kind;
+use super::program::{self, Kind};
+use super::value::ops::type_error;
 use super::value::text::{brief, to_json};
 use super::value::{Error, Val, ValR};
 
@@ -29,6 +30,55 @@ def getpath($path):
   if $path | type != "array" then error("Path must be specified as an array")
   elif $path | length > 10000 then error("Path too deep")
   else reduce $path[] as $key (.; .[$key]) end;
+def JOIN($idx; idx_expr): [.[] | [., $idx[idx_expr]]];
+def JOIN($idx; stream; idx_expr): stream | [., $idx[idx_expr]];
+def JOIN($idx; stream; idx_expr; join_expr): stream | [., $idx[idx_expr]] | join_expr;
+def join($sep): reduce .[] as $x (null;
+    (if . == null then "" else . + $sep end)
+    + ($x | if type == "boolean" or type == "number" then tostring elif . == null then "" end)
+  ) // "";
+def from_entries: reduce .[] as $entry ({};
+    . + { ($entry | .key // .Key // .name // .Name):
+          ($entry | if has("value") then .value else .Value end) });
+def _offloop_limit($n; f): limit($n; f);
+def _offloop_skip($n; f): skip($n; f);
+def limit($n; f):
+  if $n < 0 then error("limit doesn't support negative count") else _offloop_limit($n; f) end;
+def skip($n; f):
+  if $n < 0 then error("skip doesn't support negative count") else _offloop_skip($n; f) end;
+def nth($n; f):
+  if $n < 0 then error("nth doesn't support negative indices") else first(skip($n; f)) end;
+def pick(f): . as $whole | reduce path(f) as $p (null; setpath($p; $whole | getpath($p)));
+def flatten($depth):
+  if $depth < 0 then error("flatten depth must not be negative")
+  else reduce .[] as $x ([];
+    if $x | type == "array" and $depth != 0 then . + ($x | flatten($depth - 1)) else . + [$x] end)
+  end;
+def flatten: flatten(infinite);
+def trimstr($s): ltrimstr($s) | rtrimstr($s);
+def @base64d: tostring | _offloop_base64d;
+def @urid: tostring | _offloop_urid;
+def gamma: lgamma;
+def _offloop_strftime($f): strftime($f);
+def _offloop_gmt: split("%%") | map(split("%Z") | join("GMT")) | join("%%");
+def _offloop_strflocaltime($f): strflocaltime($f);
+def _offloop_tm($name): _offloop_timegm // error("\($name) requires parsed datetime inputs");
+def mktime: if type == "array" then _offloop_tm("mktime") else error("mktime requires array inputs") end;
+def strftime($f):
+  (if type == "number" then gmtime
+   elif type == "array" then .
+   else error("strftime/1 requires parsed datetime inputs") end)
+  | if $f | type != "string" then error("strftime/1 requires a string format")
+    else _offloop_tm("strftime/1") | gmtime | _offloop_strftime($f | _offloop_gmt) end;
+def strflocaltime($f):
+  if type != "number" and type != "array" then error("strflocaltime/1 requires parsed datetime inputs")
+  elif $f | type != "string" then error("strflocaltime/1 requires a string format")
+  elif type == "array" and _offloop_timegm == null then error("strflocaltime/1 requires parsed datetime inputs")
+  else _offloop_strflocaltime($f) end;
+def range($from; $upto; $by):
+  if $by > 0 or $by < 0 then _offloop_range($from; $upto; $by) | _offloop_tick else empty end;
+def todate: strftime("%Y-%m-%dT%H:%M:%SZ");
+def todateiso8601: todate;
 def fromstream(f): { x: null, e: false } as $init
   | foreach f as $i ($init;
       if .e then $init else . end
@@ -42,7 +92,179 @@ pub fn funs() -> Box<[Filter<RunPtr<Kind>>]> {
   Box::new([
     ("@csv", v(0), |cv| bome(table_row(&cv.1, Table::Csv))),
     ("@tsv", v(0), |cv| bome(table_row(&cv.1, Table::Tsv))),
+    ("startswith", v(1), |mut cv| {
+      let prefix = cv.0.pop_var();
+      bome(affix(&cv.1, &prefix, "startswith").map(|(s, p)| Val::Bool(s.starts_with(p))))
+    }),
+    ("endswith", v(1), |mut cv| {
+      let suffix = cv.0.pop_var();
+      bome(affix(&cv.1, &suffix, "endswith").map(|(s, p)| Val::Bool(s.ends_with(p))))
+    }),
+    ("ltrimstr", v(1), |mut cv| {
+      let prefix = cv.0.pop_var();
+      bome(strip(cv.1, &prefix, "startswith", |s, p| s.strip_prefix(p)))
+    }),
+    ("rtrimstr", v(1), |mut cv| {
+      let suffix = cv.0.pop_var();
+      bome(strip(cv.1, &suffix, "endswith", |s, p| s.strip_suffix(p)))
+    }),
+    ("trim", v(0), |cv| bome(trim(cv.1, str::trim))),
+    ("ltrim", v(0), |cv| bome(trim(cv.1, str::trim_start))),
+    ("rtrim", v(0), |cv| bome(trim(cv.1, str::trim_end))),
+    ("utf8bytelength", v(0), |cv| {
+      bome(match &cv.1 {
+        Val::Str(s) => Ok(Val::from(s.len())),
+        other => Err(type_error(other, "only strings have UTF-8 byte length")),
+      })
+    }),
+    ("explode", v(0), |cv| {
+      bome(explodable(&cv.1).map(|s| s.chars().map(|c| Val::float(f64::from(u32::from(c)))).collect()))
+    }),
+    ("ascii_downcase", v(0), |cv| {
+      bome(explodable(&cv.1).map(|s| Val::from(s.to_ascii_lowercase())))
+    }),
+    ("ascii_upcase", v(0), |cv| {
+      bome(explodable(&cv.1).map(|s| Val::from(s.to_ascii_uppercase())))
+    }),
+    ("_offloop_base64d", v(0), |cv| bome(base64_decode(&cv.1))),
+    ("_offloop_urid", v(0), |cv| bome(uri_decode(&cv.1))),
+    ("_offloop_timegm", v(0), |cv| {
+      bome(Ok(timegm(&cv.1).map_or(Val::Null, Val::float)))
+    }),
+    ("builtins", v(0), |_| bome(Ok(program::builtins()))),
+    ("lgamma_r", v(0), |cv| {
+      bome(match &cv.1 {
+        Val::Num(n) => {
+          let (value, sign) = libm::lgamma_r(n.value());
+          Ok(Val::array(vec![Val::float(value), Val::float(f64::from(sign))]))
+        }
+        other => Err(type_error(other, "number required")),
+      })
+    }),
   ])
+}
+
+/// The strings `startswith`/`endswith` (and so `ltrimstr`/`rtrimstr`) compare, or jq's error.
+fn affix<'a>(s: &'a Val, fix: &'a Val, name: &str) -> Result<(&'a str, &'a str), Error> {
+  match (s, fix) {
+    (Val::Str(s), Val::Str(fix)) => Ok((s.as_str(), fix.as_str())),
+    _ => Err(Error::str(format_args!("{name}() requires string inputs"))),
+  }
+}
+
+/// `ltrimstr`/`rtrimstr`: jq 1.8 defines them on `startswith`/`endswith`, so a value that is not
+/// a string is an error (jq 1.7 passed it through).
+fn strip(v: Val, fix: &Val, name: &str, cut: for<'s> fn(&'s str, &'s str) -> Option<&'s str>) -> ValR {
+  let (s, f) = affix(&v, fix, name)?;
+  Ok(match cut(s, f) {
+    Some(rest) if rest.len() < s.len() => Val::str(rest),
+    _ => v,
+  })
+}
+
+/// `trim`, `ltrim`, `rtrim`: Rust's whitespace is jq's (Unicode's White_Space).
+fn trim(v: Val, cut: fn(&str) -> &str) -> ValR {
+  match &v {
+    Val::Str(s) => {
+      let rest = cut(s.as_str());
+      Ok(if rest.len() == s.len() {
+        v.clone()
+      } else {
+        Val::str(rest)
+      })
+    }
+    _ => Err(Error::str("trim input must be a string")),
+  }
+}
+
+/// The string of `explode` and of the builtins jq defines on it.
+fn explodable(v: &Val) -> Result<&str, Error> {
+  v.as_str().ok_or_else(|| Error::str("explode input must be a string"))
+}
+
+/// `@base64d` as jq 1.8's: the standard alphabet up to the first `=`, padding optional, a lone
+/// trailing character an error, and bytes that are not UTF-8 replaced.
+fn base64_decode(v: &Val) -> ValR {
+  let Val::Str(s) = v else {
+    return Err(type_error(v, "is not valid base64 data"));
+  };
+  let digit = |b: u8| match b {
+    b'A'..=b'Z' => Some(b - b'A'),
+    b'a'..=b'z' => Some(b - b'a' + 26),
+    b'0'..=b'9' => Some(b - b'0' + 52),
+    b'+' => Some(62),
+    b'/' => Some(63),
+    _ => None,
+  };
+  let mut out = Vec::with_capacity(s.len() / 4 * 3 + 2);
+  let (mut code, mut count) = (0u32, 0);
+  for &b in s.as_bytes().iter().take_while(|&&b| b != b'=') {
+    let d = digit(b).ok_or_else(|| type_error(v, "is not valid base64 data"))?;
+    code = code << 6 | u32::from(d);
+    count += 1;
+    if count == 4 {
+      out.extend_from_slice(&code.to_be_bytes()[1..]);
+      (code, count) = (0, 0);
+    }
+  }
+  match count {
+    3 => out.extend_from_slice(&(code >> 2).to_be_bytes()[2..]),
+    2 => out.push((code >> 4) as u8),
+    1 => return Err(type_error(v, "trailing base64 byte found")),
+    _ => {}
+  }
+  Ok(Val::from(String::from_utf8_lossy(&out).into_owned()))
+}
+
+/// `@urid` as jq 1.8's: every `%` takes two hex digits, and the result must be UTF-8.
+fn uri_decode(v: &Val) -> ValR {
+  let invalid = || type_error(v, "is not a valid uri encoding");
+  let Val::Str(s) = v else { return Err(invalid()) };
+  let bytes = s.as_bytes();
+  let mut out = Vec::with_capacity(bytes.len());
+  let hex = |b: Option<&u8>| b.and_then(|&b| char::from(b).to_digit(16));
+  let mut i = 0;
+  while i < bytes.len() {
+    if bytes[i] == b'%' {
+      let (high, low) = (hex(bytes.get(i + 1)), hex(bytes.get(i + 2)));
+      let (Some(high), Some(low)) = (high, low) else {
+        return Err(invalid());
+      };
+      out.push((high << 4 | low) as u8);
+      i += 3;
+    } else {
+      out.push(bytes[i]);
+      i += 1;
+    }
+  }
+  String::from_utf8(out).map(Val::from).map_err(|_| invalid())
+}
+
+/// Seconds since the epoch of a broken-down time `[year, month (0-11), day, hours, minutes,
+/// seconds, ...]`, as jq's `mktime` computes it with `timegm`: the fields present among the first
+/// six (numbers, not NaN, truncated to integers) and the others 0, out-of-range fields carried
+/// over (month 12 is January of the next year). None if one of the first eight is not a number.
+fn timegm(v: &Val) -> Option<f64> {
+  let Val::Arr(a) = v else { return None };
+  let mut fields = [0i64; 6];
+  for (i, item) in a.items().iter().take(8).enumerate() {
+    let n = item.as_num().filter(|n| !n.is_nan())?.value();
+    if let Some(field) = fields.get_mut(i) {
+      *field = n.clamp(f64::from(i32::MIN), f64::from(i32::MAX)) as i64;
+    }
+  }
+  let [year, month, day, hours, minutes, seconds] = fields;
+  let year = year + month.div_euclid(12);
+  let month = month.rem_euclid(12) + 1;
+  // Days from 1970-01-01 to the first of the month (Howard Hinnant's days_from_civil).
+  let y = if month <= 2 { year - 1 } else { year };
+  let era = y.div_euclid(400);
+  let yoe = y - era * 400;
+  let mp = (month + 9) % 12;
+  let doy = (153 * mp + 2) / 5;
+  let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  let days = era * 146_097 + doe - 719_468 + day - 1;
+  Some((days * 86_400 + hours * 3_600 + minutes * 60 + seconds) as f64)
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]

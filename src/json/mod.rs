@@ -16,6 +16,7 @@ pub mod nesting;
 pub mod program;
 pub mod read;
 mod regex;
+mod rewrite;
 pub mod run;
 pub mod shape;
 #[cfg(feature = "test-hooks")]

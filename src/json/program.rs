@@ -28,6 +28,7 @@ use super::fast;
 use super::nesting;
 use super::read::line_column;
 use super::regex;
+use super::rewrite;
 use super::shape::Shape;
 use super::value::{self, interrupt, Val};
 use crate::runtime::{Cancel, OffloopError, Result};
@@ -144,6 +145,7 @@ fn defs() -> impl Iterator<Item = load::parse::Def<&'static str>> {
       .chain(own(value::funs::DEFS))
       .chain(own(POSTLUDE))
       .chain(own(compat::DEFS))
+      .chain(own(regex::DEFS))
       .collect()
   });
   defs.iter().cloned()
@@ -161,9 +163,36 @@ fn funs() -> impl Iterator<Item = Fun<Kind>> {
     .into_vec()
     .into_iter()
     .chain(value::funs::funs().into_vec())
-    .chain(regex::funs().into_vec())
-    .chain(compat::funs().into_vec());
+    .chain(compat::funs().into_vec())
+    .chain(regex::funs().into_vec());
   own.map(run::<Kind>).chain(core).chain(std)
+}
+
+/// `builtins`: `name/arity` of every filter a program can call, as jq lists them: without the
+/// internal helpers (`_name`, jaq's `name_` and `*_empty`) and the `@formats`.
+pub fn builtins() -> Val {
+  static NAMES: OnceLock<Vec<String>> = OnceLock::new();
+  let names = NAMES.get_or_init(|| {
+    let defs = defs().map(|def| (def.name, def.args.len()));
+    let natives = funs().map(|(name, args, _)| (name, args.len()));
+    let mut names: Vec<String> = defs
+      .chain(natives)
+      .filter(|(name, _)| {
+        name.starts_with(|c: char| c.is_ascii_alphabetic())
+          && !name.ends_with('_')
+          && !name.ends_with("_empty")
+          && !matches!(
+            *name,
+            "matches" | "split_matches" | "min_by_or_empty" | "max_by_or_empty"
+          )
+      })
+      .map(|(name, arity)| format!("{name}/{arity}"))
+      .collect();
+    names.sort();
+    names.dedup();
+    names
+  });
+  names.iter().map(|name| Val::str(name)).collect()
 }
 
 fn own_funs() -> Box<[NativeFilter<RunPtr<Kind>>]> {
@@ -218,12 +247,24 @@ pub fn compile_cached(code: &str) -> Result<Arc<Program>> {
 }
 
 /// Compiles `code`. Variables it uses without binding them become globals (`Program::globals`).
+/// The program runs as `rewrite` gives it to jaq (jq syntax jaq lacks, rewritten); offsets in
+/// errors and globals are the program's own.
 ///
-/// Safe for any text, on any thread: a program nested deeper than `nesting::MAX_DEPTH` is
-/// rejected before anything recursive reads it, and the rest compile on a stack sized for their
-/// depth.
+/// Safe for any text, on any thread: a program nested deeper than `nesting::MAX_DEPTH` (before or
+/// after the rewrite) is rejected before anything recursive reads it, and the rest compile on a
+/// stack sized for their depth.
 pub fn compile(code: &str) -> Result<Program> {
   let depth = nesting::depth(code).map_err(|e| compile_error(code, &e.message(), e.offset))?;
+  let rewritten = rewrite::rewrite(code)
+    .map_err(|rewrite::TooLong| compile_error(code, "destructuring alternatives (?//) nest too deeply", 0))?;
+  let jaq_code = rewritten.code.as_str();
+  let depth = if jaq_code == code {
+    depth
+  } else {
+    let rewritten_depth =
+      nesting::depth(jaq_code).map_err(|e| compile_error(code, &e.message(), rewritten.original(e.offset)))?;
+    depth.max(rewritten_depth)
+  };
   // The shape analysis and the fast evaluator keep trees as deep as the program (dropped wherever
   // the program is, the JS thread included) and the evaluator recurses on them unchecked: deep
   // programs go without them.
@@ -232,26 +273,30 @@ pub fn compile(code: &str) -> Result<Program> {
     let mut globals: Vec<(String, usize)> = Vec::new();
     loop {
       let names: Vec<String> = globals.iter().map(|(name, _)| format!("${name}")).collect();
-      match try_compile(code, &names) {
+      match try_compile(jaq_code, &names) {
         Ok(filter) => {
           let names: Vec<String> = globals.iter().map(|(name, _)| name.clone()).collect();
           return Ok(Program {
             filter,
-            fast: analysed.then(|| fast::compile(code, &names)).flatten(),
+            fast: analysed.then(|| fast::compile(jaq_code, &names)).flatten(),
             globals,
-            shape: if analysed { Shape::of_program(code) } else { Shape::All },
+            shape: if analysed {
+              Shape::of_program(jaq_code)
+            } else {
+              Shape::All
+            },
             code: code.to_owned(),
           });
         }
         Err(Failure::Undefined(vars)) if !vars.is_empty() => {
           for (name, offset) in vars {
             if !globals.iter().any(|(n, _)| *n == name) {
-              globals.push((name, offset));
+              globals.push((name, rewritten.original(offset)));
             }
           }
         }
         Err(Failure::Undefined(_)) => unreachable!("a failure names its cause"),
-        Err(Failure::Error(message, offset)) => return Err(compile_error(code, &message, offset)),
+        Err(Failure::Error(message, offset)) => return Err(compile_error(code, &message, rewritten.original(offset))),
       }
     }
   })

@@ -257,6 +257,10 @@ impl<'t, 'o> Reader<'t, 'o> {
       Some(b'{') => self.object(build, shape, self.nested(depth)?),
       Some(b'[') => self.array(build, self.nested(depth)?),
       Some(b'"') => Ok(build.string(self.string()?)),
+      Some(b'N' | b'I' | b'i' | b'+') if !self.options.doubles => self.non_finite(build),
+      Some(b'-') if !self.options.doubles && self.text.get(self.at + 1).is_some_and(u8::is_ascii_alphabetic) => {
+        self.non_finite(build)
+      }
       Some(b'-' | b'0'..=b'9') => {
         let start = self.at;
         let (value, literal) = self.number()?;
@@ -269,10 +273,37 @@ impl<'t, 'o> Reader<'t, 'o> {
       }
       Some(b't') => self.literal(b"true").map(|()| build.bool(true)),
       Some(b'f') => self.literal(b"false").map(|()| build.bool(false)),
+      Some(b'n') if !self.options.doubles && matches!(self.text.get(self.at + 1), Some(b'a' | b'A')) => {
+        self.non_finite(build)
+      }
       Some(b'n') => self.literal(b"null").map(|()| build.null()),
       Some(_) => self.fail("expected a JSON value"),
       None => self.fail("unexpected end of input"),
     }
+  }
+
+  /// NaN or an infinity: jq reads `nan`, `NaN`, `Infinity`, `-inf`… (any case, with a sign) as
+  /// numbers, in its input and in `fromjson` (not RFC 8785's doubles).
+  fn non_finite<B: Build<'t>>(&mut self, build: B) -> Parsed<B::Value> {
+    let rest = &self.text[self.at..];
+    let sign = usize::from(matches!(rest[0], b'-' | b'+'));
+    let letters = rest[sign..].iter().take_while(|b| b.is_ascii_alphabetic()).count();
+    let word = rest[sign..sign + letters].to_ascii_lowercase();
+    let end = sign + letters;
+    let delimited = rest
+      .get(end)
+      .is_none_or(|b| b.is_ascii_whitespace() || b",]}:[{\"".contains(b));
+    let value = match word.as_slice() {
+      b"nan" => f64::NAN,
+      b"inf" | b"infinity" if rest[0] == b'-' => f64::NEG_INFINITY,
+      b"inf" | b"infinity" => f64::INFINITY,
+      _ => return self.fail("expected a JSON value"),
+    };
+    if !delimited {
+      return self.fail("expected a JSON value");
+    }
+    self.at += end;
+    Ok(build.number(Number { value, literal: None }))
   }
 
   fn nested(&self, depth: usize) -> Parsed<usize> {

@@ -24,7 +24,7 @@ pub mod funs;
 pub mod interrupt;
 mod jaq;
 pub mod num;
-mod ops;
+pub mod ops;
 pub mod order;
 pub mod path;
 pub mod text;
