@@ -76,19 +76,11 @@ impl Codec for Encoder {
       Flush::Finish => BrotliOperation::Finish,
     };
     let mut consumed = 0;
+    // At least one call per step: a flush or finish with no input left must still reach brotli.
     loop {
-      let complete = consumed == input.len()
-        && match operation {
-          BrotliOperation::Process => true,
-          BrotliOperation::Flush => !self.encoder.has_output(),
-          BrotliOperation::Finish => self.encoder.is_finished(),
-        };
       let room = output.spare().len().min(SCRATCH);
-      if complete || room == 0 {
-        return Ok(Step {
-          consumed,
-          done: complete,
-        });
+      if room == 0 {
+        return Ok(Step { consumed, done: false });
       }
       let result = self
         .encoder
@@ -96,8 +88,18 @@ impl Codec for Encoder {
         .map_err(|_| internal("the brotli encoder failed"))?;
       consumed += result.bytes_read;
       output.extend(&self.scratch[..result.bytes_written])?;
-      if result.bytes_read == 0 && result.bytes_written == 0 {
-        return Ok(Step { consumed, done: false });
+      // brotli's rule: a flush or finish is complete once the encoder holds no more output.
+      let complete = consumed == input.len()
+        && match operation {
+          BrotliOperation::Process => true,
+          BrotliOperation::Flush => !self.encoder.has_output(),
+          BrotliOperation::Finish => self.encoder.is_finished(),
+        };
+      if complete || (result.bytes_read == 0 && result.bytes_written == 0) {
+        return Ok(Step {
+          consumed,
+          done: complete,
+        });
       }
     }
   }

@@ -164,17 +164,26 @@ mod tests {
   }
 
   #[test]
-  fn a_sync_flush_makes_everything_so_far_decodable() {
-    let mut stream = gzip_stream();
-    let mut sent = drain(&mut stream, b"event: one\n\n", Flush::None);
-    sent.extend(drain(&mut stream, &[], Flush::Sync));
-    // zlib's sync marker: an empty stored block.
-    assert!(sent.ends_with(&[0, 0, 0xff, 0xff]));
-    let mut decoder = Format::Gzip.decoder(&DecodeSettings::default()).unwrap();
-    let mut output = Output::new(usize::MAX - 1);
-    output.reserve(1 << 10).unwrap();
-    decoder.step(&sent, &mut output, Flush::None).unwrap();
-    assert_eq!(output.into_bytes(), b"event: one\n\n");
+  fn a_sync_flush_makes_everything_so_far_decodable_in_every_format() {
+    use crate::compress::settings::{BrotliSettings, ZstdSettings};
+    for (format, settings) in [
+      (Format::Gzip, EncodeSettings::Deflate(DeflateSettings::default())),
+      (Format::Brotli, EncodeSettings::Brotli(BrotliSettings::default())),
+      (Format::Zstd, EncodeSettings::Zstd(ZstdSettings::default())),
+    ] {
+      let mut stream = StreamState::new(Recipe::Compress(format, settings), usize::MAX, 1000);
+      let mut sent = drain(&mut stream, b"event: one\n\n", Flush::None);
+      sent.extend(drain(&mut stream, &[], Flush::Sync));
+      if format == Format::Gzip {
+        // zlib's sync marker: an empty stored block.
+        assert!(sent.ends_with(&[0, 0, 0xff, 0xff]));
+      }
+      let mut decoder = format.decoder(&DecodeSettings::default()).unwrap();
+      let mut output = Output::new(usize::MAX - 1);
+      output.reserve(1 << 10).unwrap();
+      decoder.step(&sent, &mut output, Flush::None).unwrap();
+      assert_eq!(output.into_bytes(), b"event: one\n\n", "{format:?}");
+    }
   }
 
   #[test]
