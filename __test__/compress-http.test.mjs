@@ -45,7 +45,17 @@ function decode(response) {
   return response.body
 }
 
+const servers = []
+after(() => {
+  for (const server of servers) {
+    server.closeAllConnections()
+    server.close()
+  }
+  http.globalAgent.destroy()
+})
+
 async function listen(server) {
+  servers.push(server)
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')
   return server.address().port
@@ -60,7 +70,6 @@ const ACCEPT = [
 describe('offloop/express against compression', () => {
   let ours
   let theirs
-  const servers = []
 
   function app(middleware) {
     const a = express()
@@ -97,7 +106,6 @@ describe('offloop/express against compression', () => {
     ours = await listen(http.createServer(app(offloopExpress())))
     theirs = await listen(http.createServer(app(compression())))
   })
-  after(() => http.globalAgent.destroy())
 
   test('the same coding, Vary and status for every path and Accept-Encoding', async () => {
     for (const path of ['/json', '/small', '/image', '/no-transform', '/encoded', '/vary', '/written', '/write-head', '/declared-small', '/empty']) {
