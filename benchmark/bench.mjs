@@ -12,7 +12,7 @@ import { markdown, svg } from './lib/report.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
-const SECTIONS = ['password', 'hashing', 'json', 'kernels', 'runtime', 'server'];
+const SECTIONS = ['password', 'hashing', 'json', 'kernels', 'compression', 'runtime', 'server'];
 
 function parseArgs(argv) {
   const args = { quick: false, only: null, out: join(here, 'results') };
@@ -60,7 +60,7 @@ for (const section of sections) {
 
 const peers = [
   'argon2', '@node-rs/argon2', 'hash-wasm', 'bcryptjs', '@noble/hashes', 'jsonata', 'canonicalize',
-  'hnswlib-node', 'usearch', 'piscina', 'fastify', 'express', 'autocannon',
+  'hnswlib-node', 'usearch', 'piscina', 'fastify', 'express', 'autocannon', 'compression', '@fastify/compress',
 ];
 const result = {
   date: new Date().toISOString(),

@@ -1,5 +1,6 @@
 // The headline: real login servers (Fastify and Express, each in its own process on 127.0.0.1) under
 // a fixed login load, while a probe measures how long /health and /file (fs.promises.readFile) take.
+// Then the same for JSON APIs that compress their responses (gzip, brotli).
 import { fork } from 'node:child_process';
 import http from 'node:http';
 import { createRequire } from 'node:module';
@@ -8,7 +9,8 @@ import { percentile } from '../lib/harness.mjs';
 
 const require = createRequire(import.meta.url);
 const autocannon = require('autocannon');
-const app = fileURLToPath(new URL('../servers/login-app.mjs', import.meta.url));
+const loginApp = fileURLToPath(new URL('../servers/login-app.mjs', import.meta.url));
+const compressApp = fileURLToPath(new URL('../servers/compress-app.mjs', import.meta.url));
 
 const VARIANTS = [
   ['offloop', 'offloop verifyPassword()'],
@@ -18,8 +20,13 @@ const VARIANTS = [
   ['bcryptjs', 'bcryptjs (bcrypt cost 10)'],
 ];
 
-/** Forks a login server and resolves with it and the port it bound (the OS picks a free one). */
-function startServer(framework, variant) {
+const COMPRESSION_VARIANTS = {
+  express: [['offloop', 'offloop/express'], ['reference', 'compression (node:zlib streams)'], ['none', 'no compression']],
+  fastify: [['offloop', 'offloop/fastify'], ['reference', '@fastify/compress (node:zlib)'], ['none', 'no compression']],
+};
+
+/** Forks a server and resolves with it and the port it bound (the OS picks a free one). */
+function startServer(app, framework, variant) {
   const child = fork(app, [framework, variant], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${framework}/${variant} did not start`)), 30_000);
@@ -86,7 +93,7 @@ export default async function serverSection(bench) {
   for (const framework of ['fastify', 'express']) {
     for (const [variant, impl] of VARIANTS) {
       bench.log(`  server | ${framework} | ${impl} ...`);
-      const { child: server, port } = await startServer(framework, variant);
+      const { child: server, port } = await startServer(loginApp, framework, variant);
       try {
         // Warm-up: a few logins and probes.
         await autocannon({ url: `http://127.0.0.1:${port}/login`, method: 'POST', connections: 2, amount: 8,
@@ -123,6 +130,58 @@ export default async function serverSection(bench) {
         );
       } finally {
         server.kill();
+      }
+    }
+  }
+
+  await compressionServers(bench, seconds, connections);
+}
+
+/** JSON APIs compressing ~100 KB responses under load, with the same probes beside them. */
+async function compressionServers(bench, seconds, connections) {
+  bench.note(
+    'Compressed responses: each server answers GET /data with ~100 KB of JSON (serialized per request), compressed for the Accept-Encoding autocannon sends ' +
+      `(gzip, or br), ${connections} connections for ${seconds} s, with the same /health and /file probes every 20 ms. ` +
+      'offloop/express and offloop/fastify compress each body in one piece on offloop\'s pool (gzip level 6, brotli quality 4); compression and @fastify/compress ' +
+      'pipe it through node:zlib streams on libuv\'s threadpool (@fastify/compress compresses bodies up to 8 KiB on the JS thread), same level and quality. ' +
+      'The "no compression" row sends the JSON as is: the cost of compressing is the difference. requests/s counts 2xx responses only.',
+  );
+  for (const framework of ['fastify', 'express']) {
+    for (const encoding of ['gzip', 'br']) {
+      for (const [variant, impl] of COMPRESSION_VARIANTS[framework]) {
+        bench.log(`  server | ${framework} ${encoding} | ${impl} ...`);
+        const { child: server, port } = await startServer(compressApp, framework, variant);
+        try {
+          const load = { url: `http://127.0.0.1:${port}/data`, headers: { 'accept-encoding': encoding } };
+          await autocannon({ ...load, connections: 2, amount: 20 });
+          const stopProbe = probe(port, 20);
+          const result = await autocannon({ ...load, connections, duration: seconds });
+          const probes = await stopProbe();
+          const row = bench.record({
+            group: `${framework} GET /data (100 KB JSON, ${encoding}) under load`,
+            task: 'compressing server',
+            impl,
+            params: `${connections} connections, ${seconds} s, ${Math.round(result.throughput.average / Math.max(1, result.requests.average) / 100) / 10} KB per response`,
+            inFlight: connections,
+            unit: 'requests',
+            ...(variant === 'none' ? { reference: true } : {}),
+            opsPerSec: result['2xx'] / seconds,
+            p50Ms: result.latency.p50,
+            p99Ms: result.latency.p99,
+            errors: result.errors + result.non2xx,
+            healthP50Ms: probes.health.p50,
+            healthP99Ms: probes.health.p99,
+            healthMaxMs: probes.health.max,
+            fileP50Ms: probes.file.p50,
+            fileP99Ms: probes.file.p99,
+            fileMaxMs: probes.file.max,
+          });
+          bench.log(
+            `    ${row.opsPerSec.toFixed(1)} req/s, /health p99 ${probes.health.p99.toFixed(1)} ms, /file p99 ${probes.file.p99.toFixed(1)} ms (max ${probes.file.max.toFixed(1)})`,
+          );
+        } finally {
+          server.kill();
+        }
       }
     }
   }

@@ -19,10 +19,13 @@ use super::codec::{data_error, internal, Codec, Flush, Format, Output, Step};
 use super::settings::DeflateSettings;
 use crate::runtime::{OffloopError, Result};
 
-/// libdeflate's level for node:zlib's level 0-9 (its own run 0-12). The tightest fits: 7 for the
-/// default 6 (99.7% of node:zlib's size on JavaScript source, 97% on JSON), and 2 for 1 (its own 1
-/// came out 0.9% larger on JSON mixed with incompressible bytes).
-const ONE_SHOT_LEVEL: [i32; 10] = [0, 2, 3, 4, 4, 6, 7, 8, 8, 9];
+/// libdeflate's level for node:zlib's level 0-9 (its own run 0-12): the one that needed the fewest
+/// instructions (callgrind, 1 MiB of JSON) among those no larger than node:zlib's at that level on
+/// every corpus. Tightest fits: 7 for 6 and 7 (99.7% and 99.99% of node:zlib's size on JavaScript
+/// source), 2 for 1 (its own 1 came out 0.9% larger on JSON mixed with incompressible bytes). Its 9
+/// needed 32% more instructions than its 8 for 1% less output, and 8 is already smaller than
+/// node:zlib's 9, which is its own 8 (benchmark/NOTES.md).
+const ONE_SHOT_LEVEL: [i32; 10] = [0, 2, 3, 4, 4, 6, 7, 7, 8, 8];
 
 /// zlib-rs's level for node:zlib's level 0-9. zlib-rs's own 9 came out 7% larger than its 8 on
 /// JSON, so 8 serves 9 too; at 8 and 9 its output is within 0.001% of node:zlib's, not always at or
