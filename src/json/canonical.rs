@@ -13,7 +13,7 @@ use bytes::Bytes;
 use super::fast::{Fv, Values};
 use super::read::{self, ParseError, ReadOptions};
 use super::shape::Shape;
-use super::write;
+use super::value::text::js_string;
 
 /// The canonical form of the single JSON value in `text`.
 ///
@@ -37,9 +37,9 @@ fn canonical(out: &mut Vec<u8>, value: &Fv) {
   match value {
     Fv::Null => out.extend_from_slice(b"null"),
     Fv::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
-    // The reader makes doubles of every number (`doubles`): no integers reach here.
-    Fv::Int(_) | Fv::UInt(_) | Fv::Float(_) | Fv::Dec(_) => write::js_number(out, value.as_f64()),
-    Fv::Str(s) => write::string(out, s.as_bytes()),
+    // The reader rounds every number exactly (`doubles`).
+    Fv::Num(n) => js_number(out, n.value()),
+    Fv::Str(s) => js_string(out, s),
     Fv::Arr(items) => {
       out.push(b'[');
       for (i, item) in items.iter().enumerate() {
@@ -58,12 +58,23 @@ fn canonical(out: &mut Vec<u8>, value: &Fv) {
         if i > 0 {
           out.push(b',');
         }
-        write::string(out, key.as_bytes());
+        js_string(out, key);
         out.push(b':');
         canonical(out, item);
       }
       out.push(b'}');
     }
+  }
+}
+
+/// A finite double as ECMAScript's `Number.prototype.toString` prints it (RFC 8785 section
+/// 3.2.2.3): -0 as 0.
+pub fn js_number(out: &mut Vec<u8>, f: f64) {
+  debug_assert!(f.is_finite());
+  if f == 0.0 {
+    out.push(b'0');
+  } else {
+    out.extend_from_slice(ryu_js::Buffer::new().format_finite(f).as_bytes());
   }
 }
 

@@ -1,10 +1,12 @@
 //! JSON transformation off the event loop: jq programs (on jaq) over JSON documents and NDJSON,
 //! and RFC 8785 canonical JSON.
 //!
-//! `read` parses JSON text into jaq values (a reader of its own), skipping what `shape` proves a
-//! program never reads; `program` compiles programs and keeps running ones in check; `run` runs
-//! them over documents, NDJSON lines (in parallel) and files; `write` prints values; `compat` adds
-//! jq 1.6 builtins; `canonical` is RFC 8785; `exports` is the thin `#[napi]` layer. Nothing but `exports` touches N-API.
+//! `value` is the jq value programs compute with (jq 1.8's semantics, bounded walks); `read`
+//! parses JSON text into values (a reader of its own), skipping what `shape` proves a program
+//! never reads; `program` compiles programs and keeps running ones in check; `run` runs them over
+//! documents, NDJSON lines (in parallel) and files; `fast` evaluates common programs without
+//! jaq; `compat` adds jq builtins jaq lacks; `canonical` is RFC 8785; `exports` is the thin
+//! `#[napi]` layer. Nothing but `exports` touches N-API.
 
 pub mod canonical;
 pub mod compat;
@@ -14,4 +16,6 @@ pub mod program;
 pub mod read;
 pub mod run;
 pub mod shape;
-pub mod write;
+#[cfg(feature = "test-hooks")]
+mod test_hooks;
+pub mod value;

@@ -4,7 +4,8 @@
 //! A program runs with jaq's standard library, minus what a library embedded in a server must not
 //! offer: `env`/`$ENV` (the process environment), `input`/`inputs` (offloop gives each input to the
 //! program itself) and module imports (file access). `debug` and `stderr` write nothing. `compat`
-//! adds jq 1.6 builtins jaq lacks or does differently.
+//! adds jq builtins jaq lacks or does differently; `value::funs` those that are operations on
+//! values.
 //!
 //! Stopping a running program: jaq has no hook for that, but it clones its evaluation context at
 //! nearly every step, and that context holds our `Data`. Its `clone` checks, every step, that
@@ -21,16 +22,17 @@ use jaq_core::box_iter::box_once;
 use jaq_core::load::{self, Arena, File, Loader};
 use jaq_core::native::{run, v, Filter as NativeFilter, Fun};
 use jaq_core::{compile, data, Compiler, DataT, Exn, Lut, RunPtr};
-use jaq_json::Val;
 
 use super::compat;
 use super::fast;
 use super::read::line_column;
 use super::shape::Shape;
-use super::write;
+use super::value::{self, interrupt, Val};
 use crate::runtime::{Cancel, OffloopError, Result};
 
-/// The kind of data programs run on: jaq's JSON values, with `Data` as their context.
+pub use super::value::Interrupt;
+
+/// The kind of data programs run on: offloop's jq values, with `Data` as their context.
 pub struct Kind;
 
 impl DataT for Kind {
@@ -60,42 +62,40 @@ impl<'a> data::HasLut<'a, Kind> for Data<'a> {
   }
 }
 
-/// Why a running program was unwound (the payload of `resume_unwind`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Interrupt {
-  Aborted,
-  StackExhausted,
-}
-
 /// Stack a program may not eat into: what is left for the interpreter's deepest frames, for
 /// dropping deeply nested values and for writing them out.
 const STACK_RESERVE: usize = 1 << 20;
 
 /// Per-thread state of a running program.
 pub struct Guard {
-  cancel: Cancel,
   ticks: Cell<u32>,
   /// The message of `halt_error`, which ends the run as an error.
   pub halt_message: RefCell<Option<String>>,
+  /// How deeply `fromjson` may nest (the input's limit).
+  pub max_depth: usize,
+  /// Lets walks over values (`value::interrupt`) see the abort while the guard lives.
+  _running: interrupt::Running,
 }
 
 impl Guard {
-  pub fn new(cancel: Cancel) -> Self {
+  pub fn new(cancel: &Cancel, max_depth: usize) -> Self {
     Guard {
-      cancel,
       ticks: Cell::new(0),
       halt_message: RefCell::new(None),
+      max_depth,
+      _running: interrupt::enter(cancel),
     }
   }
 
+  /// Every step: enough stack left; every 1024 steps: not aborted, within the memory budget.
   fn tick(&self) {
     if stacker::remaining_stack().is_some_and(|left| left < STACK_RESERVE) {
       resume_unwind(Box::new(Interrupt::StackExhausted));
     }
     let ticks = self.ticks.get().wrapping_add(1);
     self.ticks.set(ticks);
-    if ticks.is_multiple_of(1024) && self.cancel.is_cancelled() {
-      resume_unwind(Box::new(Interrupt::Aborted));
+    if ticks.is_multiple_of(1024) {
+      interrupt::poll();
     }
   }
 }
@@ -131,9 +131,12 @@ fn defs() -> impl Iterator<Item = load::parse::Def<&'static str>> {
     let own = |code| load::parse(code, |p| p.defs()).expect("offloop's jq definitions parse");
     own(PRELUDE)
       .into_iter()
-      .chain(jaq_core::defs())
-      .chain(jaq_std::defs())
-      .chain(jaq_json::defs())
+      .chain(
+        jaq_core::defs()
+          .chain(jaq_std::defs())
+          .filter(|def| !value::funs::REPLACED_DEFS.contains(&def.name)),
+      )
+      .chain(own(value::funs::DEFS))
       .chain(own(POSTLUDE))
       .chain(own(compat::DEFS))
       .collect()
@@ -141,14 +144,20 @@ fn defs() -> impl Iterator<Item = load::parse::Def<&'static str>> {
   defs.iter().cloned()
 }
 
+/// The natives: offloop's first, as jaq takes the first of a name (they replace jaq's own
+/// `sort`, `implode`, `floor`…).
 fn funs() -> impl Iterator<Item = Fun<Kind>> {
   let core = jaq_core::funs::<Kind>().map(|(name, args, native)| {
     let name = if name == "range" { "_offloop_range" } else { name };
     (name, args, native)
   });
   let std = jaq_std::funs::<Kind>().filter(|(name, ..)| *name != "env");
-  let own = own_funs().into_vec().into_iter().chain(compat::funs().into_vec());
-  core.chain(std).chain(jaq_json::funs()).chain(own.map(run::<Kind>))
+  let own = own_funs()
+    .into_vec()
+    .into_iter()
+    .chain(value::funs::funs().into_vec())
+    .chain(compat::funs().into_vec());
+  own.map(run::<Kind>).chain(core).chain(std)
 }
 
 fn own_funs() -> Box<[NativeFilter<RunPtr<Kind>>]> {
@@ -159,29 +168,15 @@ fn own_funs() -> Box<[NativeFilter<RunPtr<Kind>>]> {
     }),
     ("_offloop_halt_error", v(1), |mut cv| {
       let code = cv.0.pop_var();
-      let message = match &cv.1 {
-        Val::TStr(s) | Val::BStr(s) => String::from_utf8_lossy(s).into_owned(),
-        other => {
-          let mut text = Vec::new();
-          write::value(&mut text, other);
-          String::from_utf8_lossy(&text).into_owned()
-        }
-      };
+      let message = value::text::to_text(&cv.1);
       *cv.0.data().guard.halt_message.borrow_mut() = Some(message);
       let code = match code {
-        Val::Num(n) => n.as_isize().and_then(|i| i32::try_from(i).ok()).unwrap_or(5),
+        Val::Num(n) if n.value().fract() == 0.0 => n.as_int(),
         _ => 5,
       };
       box_once(Err(Exn::halt(code)))
     }),
   ])
-}
-
-/// A value's JSON text, for messages and `@csv`.
-pub fn json_text(value: &Val) -> String {
-  let mut text = Vec::new();
-  write::value(&mut text, value);
-  String::from_utf8_lossy(&text).into_owned()
 }
 
 /// Programs compiled lately, most recent first: `jq(filter, ...)` called again with the same

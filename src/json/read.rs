@@ -1,25 +1,26 @@
-//! JSON text to jaq values, by a reader written for this job (`Reader`).
+//! JSON text to jq values, by a reader written for this job (`Reader`).
 //!
 //! Strings are built as slices of the input buffer (no copy, no allocation for the text itself),
 //! objects at their final size, and with a `Shape` from the filter the reader skips what the
 //! filter never reads. Skipped values are still fully validated, so pruning never lets malformed
-//! input through, and the nesting depth cap holds there too.
+//! input through, and the nesting depth cap holds there too. Numbers are doubles as jq 1.8 reads
+//! them, keeping their text where it differs from the double's (`value::num`). A long read polls
+//! for aborts and the memory budget as it goes.
 //!
-//! Why by hand: measured on 300k NDJSON log records (63 MB, one core, the benchmark's filter),
-//! sonic-rs through serde with a hand-written visitor, the fastest library path before (166–185
-//! MB/s where jaq-json's own reader did 110–118, serde_json 134–145, simd-json 115), spends most of
-//! its time in serde's visitor plumbing; sonic-rs's DOM cannot leave fields out, converting it
-//! cost as much as parsing, and it recurses without a depth limit; its lazy object iterator was
-//! about 1.4x slower than serde. This reader parses the same records in about 0.67 of the serde path's
-//! time (best of 10, interleaved in one process: 243 ms against 361 ms). Its test checks it
-//! against serde_json on mutated texts.
+//! Why by hand: no JSON library builds only the fields a filter reads while validating the rest at
+//! this speed. The fastest library path (sonic-rs through serde) spends most of its time in serde's
+//! visitor plumbing, and sonic-rs's DOM cannot leave fields out and recurses without a depth limit
+//! (measurements: benchmark/NOTES.md, "Why offloop reads JSON itself"). Its test checks it against
+//! serde_json on mutated texts.
 
 use std::borrow::Cow;
 
 use bytes::Bytes;
-use jaq_json::{Map, Num, Val};
 
 use super::shape::Shape;
+use super::value::interrupt;
+use super::value::num::{exponent_digits, Decimal};
+use super::value::{Map, Num, Str, Val};
 
 /// The deepest nesting read by default: 254, the limit sonic-rs (the reader used before) had.
 pub const MAX_DEPTH: usize = 254;
@@ -36,7 +37,9 @@ pub struct ReadOptions {
   pub max_depth: usize,
   /// Refuse objects that repeat a key (I-JSON, required by RFC 8785) instead of keeping the last.
   pub unique_keys: bool,
-  /// Read every number as an IEEE double (RFC 8785), never as an integer.
+  /// Read numbers as exactly rounded IEEE doubles, refusing those beyond the double range, and
+  /// keep no literal text (RFC 8785). Otherwise numbers are jq's: literals rounded as jq rounds
+  /// them, out-of-range ones kept as infinite literals.
   pub doubles: bool,
 }
 
@@ -66,17 +69,32 @@ pub fn line_column(text: &[u8], offset: usize) -> (usize, usize) {
   (line, column)
 }
 
-/// What the reader builds from what it reads: jaq values (`Vals`), or the fast evaluator's
+/// A number as read: its double, and its text when the reader could not prove that the text is
+/// what jq prints for the double (`Num::json_literal` then decides).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Number<'t> {
+  pub value: f64,
+  pub literal: Option<&'t str>,
+}
+
+impl Number<'_> {
+  /// The jq number.
+  pub fn num(self) -> Num {
+    match self.literal {
+      None => Num::Short(self.value),
+      Some(text) => Num::json_literal(text, self.value),
+    }
+  }
+}
+
+/// What the reader builds from what it reads: jq values (`Vals`), or the fast evaluator's
 /// borrowed values (`fast::Values`). `'t` is the lifetime of the text being parsed.
 pub trait Build<'t>: Copy {
   type Value;
   type Key;
   fn null(self) -> Self::Value;
   fn bool(self, b: bool) -> Self::Value;
-  fn int(self, n: i64) -> Self::Value;
-  /// Integers above `i64::MAX`.
-  fn uint(self, n: u64) -> Self::Value;
-  fn float(self, n: f64) -> Self::Value;
+  fn number(self, n: Number<'t>) -> Self::Value;
   /// A string, borrowed from the text when it has no escapes.
   fn string(self, s: Cow<'t, str>) -> Self::Value;
   fn key(self, s: Cow<'t, str>) -> Self::Key;
@@ -89,13 +107,13 @@ pub trait Build<'t>: Copy {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RepeatedKey;
 
-/// Builds jaq values; strings are slices of `text` (the buffer being parsed), not copies.
+/// Builds jq values; strings are slices of `text` (the buffer being parsed), not copies.
 #[derive(Clone, Copy)]
 pub struct Vals<'a>(pub &'a Bytes);
 
 impl<'t> Build<'t> for Vals<'_> {
   type Value = Val;
-  type Key = Val;
+  type Key = Str;
 
   fn null(self) -> Val {
     Val::Null
@@ -105,49 +123,33 @@ impl<'t> Build<'t> for Vals<'_> {
     Val::Bool(b)
   }
 
-  fn int(self, n: i64) -> Val {
-    Val::Num(Num::from_integral(n))
-  }
-
-  fn uint(self, n: u64) -> Val {
-    Val::Num(Num::from_integral(n))
-  }
-
-  fn float(self, n: f64) -> Val {
-    Val::Num(Num::Float(n))
+  fn number(self, n: Number<'t>) -> Val {
+    Val::Num(n.num())
   }
 
   fn string(self, s: Cow<'t, str>) -> Val {
+    Val::Str(self.key(s))
+  }
+
+  fn key(self, s: Cow<'t, str>) -> Str {
     match s {
-      Cow::Borrowed(s) => {
-        let start = self.0.as_ptr() as usize;
-        let at = s.as_ptr() as usize;
-        if at >= start && at + s.len() <= start + self.0.len() {
-          Val::utf8_str(self.0.slice_ref(s.as_bytes()))
-        } else {
-          Val::utf8_str(Bytes::copy_from_slice(s.as_bytes()))
-        }
-      }
-      Cow::Owned(s) => Val::utf8_str(s.into_bytes()),
+      Cow::Borrowed(s) => Str::in_buffer(self.0, s),
+      Cow::Owned(s) => Str::from(s),
     }
   }
 
-  fn key(self, s: Cow<'t, str>) -> Val {
-    self.string(s)
-  }
-
   fn array(self, items: Vec<Val>) -> Val {
-    Val::Arr(items.into())
+    Val::array(items)
   }
 
-  fn object(self, entries: Vec<(Val, Val)>, unique_keys: bool) -> Result<Val, RepeatedKey> {
+  fn object(self, entries: Vec<(Str, Val)>, unique_keys: bool) -> Result<Val, RepeatedKey> {
     let mut object = Map::with_capacity_and_hasher(entries.len(), Default::default());
     for (key, value) in entries {
       if object.insert(key, value).is_some() && unique_keys {
         return Err(RepeatedKey);
       }
     }
-    Ok(Val::obj(object))
+    Ok(Val::object(object))
   }
 }
 
@@ -194,28 +196,31 @@ where
 /// the `Shape` leaves out (see the module's documentation for why it exists).
 ///
 /// JSON as RFC 8259 has it, strictly: no trailing commas, no leading zeros, no lone surrogates,
-/// no control characters or invalid UTF-8 in strings. Numbers without fraction or exponent are
-/// integers when they fit 64 bits; others are correctly rounded doubles.
+/// no control characters or invalid UTF-8 in strings.
 struct Reader<'t, 'o> {
   text: &'t [u8],
   at: usize,
   options: &'o ReadOptions,
+  /// Where the reader next polls the run's abort and memory budget (a long text is read in
+  /// steps of `POLL_BYTES`).
+  next_poll: usize,
 }
+
+/// The reader polls for an abort once per this many bytes read.
+const POLL_BYTES: usize = 64 << 10;
 
 /// Errors are boxed: a parse moves many results up its recursion, and a small error keeps
 /// `Parsed<Fv>` as small as `Fv`.
 type Parsed<T> = Result<T, Box<ParseError>>;
 
-/// What `Reader::number` found.
-enum Number {
-  Int(i64),
-  UInt(u64),
-  Float(f64),
-}
-
 impl<'t, 'o> Reader<'t, 'o> {
   fn new(text: &'t [u8], at: usize, options: &'o ReadOptions) -> Self {
-    Reader { text, at, options }
+    Reader {
+      text,
+      at,
+      options,
+      next_poll: at + POLL_BYTES,
+    }
   }
 
   #[cold]
@@ -244,15 +249,24 @@ impl<'t, 'o> Reader<'t, 'o> {
   }
 
   fn value<B: Build<'t>>(&mut self, build: B, shape: &Shape, depth: usize) -> Parsed<B::Value> {
+    if self.at >= self.next_poll {
+      self.next_poll = self.at + POLL_BYTES;
+      interrupt::poll();
+    }
     match self.space() {
       Some(b'{') => self.object(build, shape, self.nested(depth)?),
       Some(b'[') => self.array(build, self.nested(depth)?),
       Some(b'"') => Ok(build.string(self.string()?)),
-      Some(b'-' | b'0'..=b'9') => Ok(match self.number()? {
-        Number::Int(n) => build.int(n),
-        Number::UInt(n) => build.uint(n),
-        Number::Float(n) => build.float(n),
-      }),
+      Some(b'-' | b'0'..=b'9') => {
+        let start = self.at;
+        let (value, literal) = self.number()?;
+        // JSON number syntax is ASCII.
+        let text = || std::str::from_utf8(&self.text[start..self.at]).unwrap_or_default();
+        Ok(build.number(Number {
+          value,
+          literal: literal.then(text),
+        }))
+      }
       Some(b't') => self.literal(b"true").map(|()| build.bool(true)),
       Some(b'f') => self.literal(b"false").map(|()| build.bool(false)),
       Some(b'n') => self.literal(b"null").map(|()| build.null()),
@@ -486,8 +500,9 @@ impl<'t, 'o> Reader<'t, 'o> {
   }
 
   /// The number at `self.at`: `-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?`. Skipped numbers
-  /// are converted too: one out of the double range is an error wherever it is.
-  fn number(&mut self) -> Parsed<Number> {
+  /// are converted too: with `doubles`, one out of the double range is an error wherever it is.
+  /// Its double, and whether its text may print differently (then the literal is kept).
+  fn number(&mut self) -> Parsed<(f64, bool)> {
     let text = self.text;
     let start = self.at;
     let negative = text[start] == b'-';
@@ -517,6 +532,7 @@ impl<'t, 'o> Reader<'t, 'o> {
     }
     let integral_end = at;
     let mut integer = true;
+    let mut exponent_part = false;
     let mut fraction_digits = 0;
     let mut explicit: i64 = 0;
     if text.get(at) == Some(&b'.') {
@@ -540,70 +556,75 @@ impl<'t, 'o> Reader<'t, 'o> {
     let digits_end = at;
     if matches!(text.get(at), Some(b'e' | b'E')) {
       integer = false;
-      at += 1;
-      let sign: i64 = match text.get(at) {
-        Some(b'-') => {
-          at += 1;
-          -1
+      exponent_part = true;
+      match exponent_digits(text, at + 1) {
+        Ok((power, end)) => {
+          explicit = power;
+          at = end;
         }
-        Some(b'+') => {
-          at += 1;
-          1
+        Err(end) => {
+          self.at = end;
+          return self.fail("invalid number");
         }
-        _ => 1,
-      };
-      let first = at;
-      let mut power: i64 = 0;
-      while let Some(&d @ b'0'..=b'9') = text.get(at) {
-        // Capped far beyond any text's length (no run of zeros can offset it), never overflowing.
-        power = (power * 10 + i64::from(d - b'0')).min(1 << 40);
-        at += 1;
       }
-      if at == first {
-        self.at = at;
-        return self.fail("invalid number");
-      }
-      explicit = sign * power;
       exponent += explicit;
     }
     self.at = at;
-    if integer && !self.options.doubles {
-      let magnitude = if digits <= 19 {
-        Some(mantissa)
-      } else {
-        std::str::from_utf8(&text[integral_start..integral_end])
-          .unwrap_or_default()
-          .parse::<u64>()
-          .ok()
-      };
-      match (negative, magnitude) {
-        (false, Some(n)) => return Ok(i64::try_from(n).map_or(Number::UInt(n), Number::Int)),
-        (true, Some(n)) if n <= 1 << 63 => return Ok(Number::Int((-i128::from(n)) as i64)),
-        _ => {}
-      }
+    if integer && integral_end - integral_start <= 15 {
+      // Most numbers: exact as doubles, and printed as written.
+      let n = mantissa as f64;
+      return Ok((if negative { -n } else { n }, false));
     }
+    let jq = !self.options.doubles;
+    // JSON number syntax is ASCII.
+    let raw = || std::str::from_utf8(&text[start..at]).unwrap_or_default();
     // Clinger's fast path: both factors exact in a double, so one correctly rounded operation.
     const POWERS: [f64; 23] = [
       1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19,
       1e20, 1e21, 1e22,
     ];
-    if explicit.unsigned_abs() > u64::from(u16::MAX) {
-      return self.rewritten_float(start, integral_start..digits_end, explicit - fraction_digits as i64);
-    }
-    if digits <= 19 && mantissa <= 1 << 53 && exponent.unsigned_abs() <= 22 {
+    let value = if digits <= 19 && mantissa <= 1 << 53 && exponent.unsigned_abs() <= 22 {
       let m = mantissa as f64;
       let power = POWERS[exponent.unsigned_abs() as usize];
       let n = if exponent < 0 { m / power } else { m * power };
-      return Ok(Number::Float(if negative { -n } else { n }));
+      if negative {
+        -n
+      } else {
+        n
+      }
+    } else if explicit.unsigned_abs() > u64::from(u16::MAX) {
+      self.rewritten_float(start, integral_start..digits_end, explicit - fraction_digits as i64)
+    } else if jq && digits > 17 {
+      // jq rounds a literal to 17 significant digits before it finds the double.
+      match Decimal::parse(raw()) {
+        Some(Ok(decimal)) => decimal.to_f64(),
+        _ => f64::NAN,
+      }
+    } else {
+      raw().parse().unwrap_or(f64::NAN)
+    };
+    if !value.is_finite() && !jq {
+      self.at = start;
+      return self.fail("number out of range");
     }
-    self.float(start, at)
+    // Text jq prints exactly as the double (checked without building either text): decimals of
+    // at most 15 significant digits without a trailing zero and with at most three zeros after
+    // `0.` (integers of at most 15 digits returned above). Anything else is compared in full.
+    let short = !integer
+      && !exponent_part
+      && digits > 0
+      && digits <= 15
+      && text[digits_end - 1] != b'0'
+      && (text[integral_start] != b'0' || fraction_digits - digits <= 3);
+    Ok((value, jq && !short))
   }
 
-  /// A number with an exponent above 65535, which the standard library's parser stops reading
-  /// (`dec2flt`): it gets the significant digits of `text[digits]` (without the point) and the
-  /// exponent that applies to them as an integer, `power`. At most 800 digits are kept, a dropped
-  /// nonzero tail standing as a final 1, so rounding still sees it (768 digits decide a double).
-  fn rewritten_float(&mut self, start: usize, digits: std::ops::Range<usize>, mut power: i64) -> Parsed<Number> {
+  /// The double of a number with an exponent above 65535, which the standard library's parser
+  /// stops reading (`dec2flt`): it gets the significant digits of `text[digits]` (without the
+  /// point) and the exponent that applies to them as an integer, `power`. At most 800 digits are
+  /// kept, a dropped nonzero tail standing as a final 1, so rounding still sees it (768 digits
+  /// decide a double).
+  fn rewritten_float(&self, start: usize, digits: std::ops::Range<usize>, mut power: i64) -> f64 {
     const KEPT: usize = 800;
     let significant: Vec<u8> = self.text[digits]
       .iter()
@@ -628,24 +649,7 @@ impl<'t, 'o> Reader<'t, 'o> {
       }
     }
     text.push_str(&format!("e{power}"));
-    self.double(&text, start)
-  }
-
-  /// `text[start..end]` (a valid JSON number) as the nearest double, by the standard library.
-  fn float(&mut self, start: usize, end: usize) -> Parsed<Number> {
-    self.double(std::str::from_utf8(&self.text[start..end]).unwrap_or_default(), start)
-  }
-
-  /// `number` (JSON number syntax) as the nearest double; out of the double range is an error at
-  /// `start`, where the number begins.
-  fn double(&mut self, number: &str, start: usize) -> Parsed<Number> {
-    match number.parse::<f64>() {
-      Ok(n) if n.is_finite() => Ok(Number::Float(n)),
-      _ => {
-        self.at = start;
-        self.fail("number out of range")
-      }
-    }
+    text.parse().unwrap_or(f64::NAN)
   }
 }
 
@@ -658,9 +662,7 @@ impl<'t> Build<'t> for Discard {
   type Key = ();
   fn null(self) {}
   fn bool(self, _: bool) {}
-  fn int(self, _: i64) {}
-  fn uint(self, _: u64) {}
-  fn float(self, _: f64) {}
+  fn number(self, _: Number<'t>) {}
   fn string(self, _: Cow<'t, str>) {}
   fn key(self, _: Cow<'t, str>) {}
   // A `Vec` of `()` never allocates.
@@ -679,33 +681,63 @@ mod tests {
     parse_one(Vals(&text), &text, 0..text.len(), &Shape::All, &ReadOptions::default())
   }
 
+  fn exact(text: &str) -> Result<Val, ParseError> {
+    let text = Bytes::copy_from_slice(text.as_bytes());
+    let options = ReadOptions {
+      doubles: true,
+      ..ReadOptions::default()
+    };
+    parse_one(Vals(&text), &text, 0..text.len(), &Shape::All, &options)
+  }
+
+  fn json(v: &Val) -> String {
+    crate::json::value::text::to_json(v)
+  }
+
+  fn double(v: &Val) -> f64 {
+    v.as_num().expect("a number").value()
+  }
+
   #[test]
   fn reads_values() {
     assert_eq!(
-      parse(r#" {"a":[1,2.5,"x",null,true]} "#).unwrap().to_string(),
+      json(&parse(r#" {"a":[1,2.5,"x",null,true]} "#).unwrap()),
       r#"{"a":[1,2.5,"x",null,true]}"#
     );
-    assert_eq!(parse(r#""a\nb""#).unwrap(), Val::utf8_str("a\nb".as_bytes().to_vec()));
-    assert_eq!(
-      parse("18446744073709551615").unwrap().to_string(),
-      "18446744073709551615"
-    );
+    assert_eq!(parse(r#""a\nb""#).unwrap().as_str(), Some("a\nb"));
+    // Literals keep their text where the double would print differently (jq 1.8.2's `tojson`).
+    for (text, printed) in [
+      ("18446744073709551615", "18446744073709551615"),
+      ("1.000", "1.000"),
+      ("1e2", "1E+2"),
+      ("0.00001", "0.00001"),
+      ("-0", "-0"),
+      ("0.0", "0.0"),
+      ("1e400", "1E+400"),
+      ("123456789012345", "123456789012345"),
+      ("0.000123", "0.000123"),
+      ("0.0000123", "0.0000123"),
+    ] {
+      assert_eq!(json(&parse(text).unwrap()), printed, "{text}");
+    }
+    assert!(double(&parse("1e400").unwrap()).is_infinite());
+    assert!(exact("1e400").is_err(), "out of the double range");
   }
 
   /// Exponents past what the standard library's parser reads, offset by runs of zeros.
   #[test]
   fn huge_exponents() {
     let zeros = "0".repeat(1_048_585);
-    assert_eq!(
-      parse(&format!("0.{zeros}1e1048676")).unwrap(),
-      Val::Num(Num::Float(1e90))
-    );
-    assert!(parse(&format!("0.{zeros}1e2000000")).is_err());
-    assert_eq!(parse("1e-99999999999").unwrap(), Val::Num(Num::Float(0.0)));
-    assert_eq!(parse("-0.0e99999").unwrap(), Val::Num(Num::Float(-0.0)));
+    assert_eq!(double(&exact(&format!("0.{zeros}1e1048676")).unwrap()), 1e90);
+    assert!(exact(&format!("0.{zeros}1e2000000")).is_err());
+    assert_eq!(double(&exact("1e-99999999999").unwrap()), 0.0);
+    assert!(double(&exact("-0.0e99999").unwrap()).is_sign_negative());
     // 100,000 digits times 1e-99990: about 10^10 / 3.
-    let value = parse(&format!("{}e-99990", "3".repeat(100_000))).unwrap();
-    assert_eq!(value, Val::Num(Num::Float(3333333333.3333335)));
+    let value = exact(&format!("{}e-99990", "3".repeat(100_000))).unwrap();
+    assert_eq!(double(&value), 3333333333.3333335);
+    // jq keeps such literals (as infinities, or zeros beyond decNumber's exponents).
+    assert!(double(&parse(&format!("0.{zeros}1e2000000")).unwrap()).is_infinite());
+    assert_eq!(json(&parse("1e-99999999999").unwrap()), "0");
   }
 
   #[test]
@@ -740,7 +772,7 @@ mod tests {
   fn reads_sequences() {
     let text = Bytes::from_static(b" 1 [2]\n{\"a\":3}\"x\" ");
     let values: Vec<String> = parse_many(Vals(&text), &text, &Shape::All, &ReadOptions::default())
-      .map(|v| v.unwrap().to_string())
+      .map(|v| json(&v.unwrap()))
       .collect();
     assert_eq!(values, ["1", "[2]", "{\"a\":3}", "\"x\""]);
     let text = Bytes::from_static(b"  \n ");
@@ -750,17 +782,17 @@ mod tests {
     );
     let text = Bytes::from_static(b"0 ,\xf6");
     let results: Vec<_> = parse_many(Vals(&text), &text, &Shape::All, &ReadOptions::default()).collect();
-    assert_eq!(results[0].as_ref().unwrap().to_string(), "0");
+    assert_eq!(json(results[0].as_ref().unwrap()), "0");
     assert!(results[1].is_err());
     let text = Bytes::from_static(b" 02 true1 -0.5e-3x");
     let results: Vec<String> = parse_many(Vals(&text), &text, &Shape::All, &ReadOptions::default())
-      .map(|v| v.map_or_else(|e| e.message, |v| v.to_string()))
+      .map(|v| v.map_or_else(|e| e.message, |v| json(&v)))
       .collect();
     assert_eq!(results[..4], ["0", "2", "true", "1"]);
     assert_eq!(results.len(), 6);
     let text = Bytes::from_static(b"[1,\"]\\\"\"] {\"a\":[{}]}\"s\\\\\"true null -1.5e3[]");
     let values: Vec<String> = parse_many(Vals(&text), &text, &Shape::All, &ReadOptions::default())
-      .map(|v| v.unwrap().to_string())
+      .map(|v| json(&v.unwrap()))
       .collect();
     assert_eq!(
       values,
@@ -770,7 +802,7 @@ mod tests {
         "\"s\\\\\"",
         "true",
         "null",
-        "-1500.0",
+        "-1.5E+3",
         "[]"
       ]
     );
@@ -795,8 +827,8 @@ mod tests {
       .contains("duplicate"));
     let text = Bytes::from_static(b"[9007199254740993, 1]");
     let v = parse_one(Vals(&text), &text, 0..text.len(), &Shape::All, &options).unwrap();
-    assert_eq!(v.to_string(), "[9007199254740992.0,1.0]");
-    assert_eq!(parse(r#"{"a":1,"a":2}"#).unwrap().to_string(), r#"{"a":2}"#);
+    assert_eq!(json(&v), "[9007199254740992,1]");
+    assert_eq!(json(&parse(r#"{"a":1,"a":2}"#).unwrap()), r#"{"a":2}"#);
   }
 
   #[test]
@@ -804,42 +836,45 @@ mod tests {
     let shape = Shape::fields([("b", Shape::All), ("c", Shape::fields([("d", Shape::All)]))]);
     let text = Bytes::from_static(br#"{"a":[1,{"x":2}],"b":"kept","c":{"d":1,"e":2},"f":3}"#);
     let v = parse_one(Vals(&text), &text, 0..text.len(), &shape, &ReadOptions::default()).unwrap();
-    assert_eq!(v.to_string(), r#"{"b":"kept","c":{"d":1}}"#);
+    assert_eq!(json(&v), r#"{"b":"kept","c":{"d":1}}"#);
     let text = Bytes::from_static(br#"{"a":[1,{"x":tru}],"b":1}"#);
     assert!(parse_one(Vals(&text), &text, 0..text.len(), &shape, &ReadOptions::default()).is_err());
-    // A skipped number out of the double range is refused as a read one is.
+    // A skipped number out of the double range is refused as a read one is (RFC 8785).
     let text = Bytes::from_static(br#"{"a":1e400,"b":1}"#);
-    assert!(parse_one(Vals(&text), &text, 0..text.len(), &shape, &ReadOptions::default()).is_err());
+    let exact = ReadOptions {
+      doubles: true,
+      ..ReadOptions::default()
+    };
+    assert!(parse_one(Vals(&text), &text, 0..text.len(), &shape, &exact).is_err());
     let deep = format!("{{\"a\":{}{}}}", "[".repeat(300), "]".repeat(300));
     let text = Bytes::from(deep.into_bytes());
     assert!(parse_one(Vals(&text), &text, 0..text.len(), &shape, &ReadOptions::default()).is_err());
   }
 
-  /// jaq's value of a serde_json value, for comparing the two readers.
+  /// The value of a serde_json value (numbers as their nearest doubles), for comparing the two
+  /// readers.
   fn from_serde(value: &serde_json::Value) -> Val {
     use serde_json::Value as J;
     match value {
       J::Null => Val::Null,
       J::Bool(b) => Val::Bool(*b),
-      J::Number(n) => match (n.as_i64(), n.as_u64()) {
-        (Some(i), _) => Val::Num(Num::from_integral(i)),
-        (None, Some(u)) => Val::Num(Num::from_integral(u)),
-        _ => Val::Num(Num::Float(n.as_f64().unwrap())),
-      },
-      J::String(s) => Val::utf8_str(s.clone().into_bytes()),
-      J::Array(items) => Val::Arr(items.iter().map(from_serde).collect::<Vec<_>>().into()),
-      J::Object(entries) => Val::obj(
+      J::Number(n) => Val::float(n.as_f64().unwrap()),
+      J::String(s) => Val::str(s),
+      J::Array(items) => Val::array(items.iter().map(from_serde).collect()),
+      J::Object(entries) => Val::object(
         entries
           .iter()
-          .map(|(k, v)| (Val::utf8_str(k.clone().into_bytes()), from_serde(v)))
+          .map(|(k, v)| (Str::from(k.as_str()), from_serde(v)))
           .collect(),
       ),
     }
   }
 
   /// Byte-level mutations of JSON texts that stress every rule (escapes, surrogates, UTF-8,
-  /// number syntax and rounding, nesting): this reader accepts exactly what serde_json accepts,
-  /// reads the same values, and skipping a field (the shape) never changes what is accepted.
+  /// number syntax and rounding, nesting): with exact doubles, this reader accepts exactly what
+  /// serde_json accepts and reads the same values; jq's reading accepts the same texts and also
+  /// numbers beyond the double range; skipping a field (the shape) never changes what is
+  /// accepted.
   #[test]
   fn agrees_with_serde_json() {
     let seeds: &[&[u8]] = &[
@@ -854,7 +889,10 @@ mod tests {
     ];
     let alphabet = b"{}[]\",:\\/0123456789.eE+-tfnrul \n\tuabd\x00\x1f\x7f\xc3\xa9\xff\xed\xa0\x80";
     let skip_a = Shape::fields([("b", Shape::All)]);
-    let options = ReadOptions::default();
+    let options = ReadOptions {
+      doubles: true,
+      ..ReadOptions::default()
+    };
     let mut accepted = 0;
     for bytes in crate::runtime::mutate::mutations(seeds, alphabet, 3, 60_000) {
       let text = Bytes::from(bytes);
@@ -871,6 +909,12 @@ mod tests {
       }
       let pruned = parse_one(Vals(&text), &text, 0..text.len(), &skip_a, &options);
       assert_eq!(pruned.is_ok(), ours.is_ok(), "{shown}");
+      let jq = parse_one(Vals(&text), &text, 0..text.len(), &Shape::All, &ReadOptions::default());
+      match (&jq, &ours) {
+        (Ok(_), Ok(_)) | (Err(_), Err(_)) => {}
+        (Ok(_), Err(e)) => assert_eq!(e.message, "number out of range", "{shown}"),
+        (Err(e), Ok(_)) => panic!("{shown}: jq's reading refused it: {}", e.message),
+      }
     }
     // The mutations must leave a fair share of valid texts, or the values are never compared.
     assert!(accepted > 10_000, "{accepted}");
@@ -880,6 +924,12 @@ mod tests {
   fn strings_share_the_buffer() {
     let text = Bytes::from_static(br#"{"name":"plain","esc":"a\"b"}"#);
     let v = parse_one(Vals(&text), &text, 0..text.len(), &Shape::All, &ReadOptions::default()).unwrap();
-    assert_eq!(v.to_string(), r#"{"name":"plain","esc":"a\"b"}"#);
+    assert_eq!(json(&v), r#"{"name":"plain","esc":"a\"b"}"#);
+    let Val::Obj(o) = &v else { panic!() };
+    let Some(Val::Str(name)) = o.get("name") else { panic!() };
+    assert!(
+      text.as_ptr_range().contains(&name.as_bytes().as_ptr()),
+      "sliced, not copied"
+    );
   }
 }

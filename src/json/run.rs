@@ -16,14 +16,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bytes::Bytes;
 use jaq_core::{Ctx, Vars};
-use jaq_json::Val;
 use rayon::prelude::*;
 
 use super::fast::{self, Fv};
-use super::program::{compile_error, json_text, Data, Guard, Interrupt, Kind, Program};
+use super::program::{compile_error, Data, Guard, Interrupt, Kind, Program};
 use super::read::{self, line_column, ParseError, ReadOptions, Vals};
 use super::shape::Shape;
-use super::write;
+use super::value::{interrupt, text, Val, MAX_DEPTH};
 use crate::runtime::fs::read_full;
 use crate::runtime::{Cancel, OffloopError, Result};
 
@@ -73,7 +72,7 @@ pub struct Output {
 }
 
 /// Values of a program's global variables, as a JSON array in the order of `Program::globals`.
-/// Kept as text: jaq values are tied to one thread, and each chunk parses its own copy.
+/// Kept as text: jq values are tied to one thread, and each chunk parses its own copy.
 pub struct Globals(Bytes);
 
 impl Globals {
@@ -86,7 +85,7 @@ impl Globals {
         read::parse_one(Vals(&text), &text, 0..text.len(), &Shape::All, &ReadOptions::default())
           .map_err(|e| OffloopError::invalid_value("options.vars", &format!("is not valid JSON: {}", e.message)))?
       }
-      None => Val::obj(Default::default()),
+      None => Val::object(Default::default()),
     };
     let Val::Obj(vars) = vars else {
       return Err(OffloopError::invalid_type(
@@ -97,7 +96,7 @@ impl Globals {
     };
     let mut text = vec![b'['];
     for (i, (name, offset)) in program.globals.iter().enumerate() {
-      let Some(value) = vars.get(&Val::from(name.clone())) else {
+      let Some(value) = vars.get(name) else {
         return Err(compile_error(
           &program.code,
           &format!("undefined variable ${name}"),
@@ -107,7 +106,7 @@ impl Globals {
       if i > 0 {
         text.push(b',');
       }
-      write::value(&mut text, value);
+      text::write(&mut text, value);
     }
     text.push(b']');
     Ok(Globals(text.into()))
@@ -121,7 +120,7 @@ impl Globals {
       &Shape::All,
       &ReadOptions::default(),
     ) {
-      Ok(Val::Arr(values)) => values.iter().cloned().collect(),
+      Ok(Val::Arr(values)) => values.into_vec(),
       _ => unreachable!("globals are a JSON array written by `Globals::new`"),
     }
   }
@@ -141,7 +140,7 @@ impl Globals {
   }
 }
 
-/// Input text, and the buffer that owns it if jaq values may slice their strings out of it (else
+/// Input text, and the buffer that owns it if jq values may slice their strings out of it (else
 /// they copy them).
 #[derive(Clone, Copy)]
 pub struct Text<'a> {
@@ -153,12 +152,12 @@ pub struct Text<'a> {
 static NO_OWNER: Bytes = Bytes::new();
 
 impl<'a> Text<'a> {
-  /// Text in a shared buffer, which jaq values may slice.
+  /// Text in a shared buffer, which jq values may slice.
   pub fn shared(bytes: &'a Bytes) -> Self {
     Text { bytes, owner: bytes }
   }
 
-  /// Text borrowed for the run only (memory JavaScript owns): jaq values copy their strings.
+  /// Text borrowed for the run only (memory JavaScript owns): jq values copy their strings.
   pub fn borrowed(bytes: &'a [u8]) -> Self {
     Text {
       bytes,
@@ -169,10 +168,19 @@ impl<'a> Text<'a> {
   fn vals(&self) -> Vals<'a> {
     Vals(self.owner)
   }
+
+  /// The text after a UTF-8 byte order mark at its start, which jq skips too.
+  fn without_bom(self) -> Self {
+    Text {
+      bytes: self.bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(self.bytes),
+      owner: self.owner,
+    }
+  }
 }
 
 /// Runs `program` over `input` (JSON documents, or NDJSON lines).
 pub fn run(program: &Program, globals: &Globals, input: Text, options: &RunOptions, cancel: &Cancel) -> Result<Output> {
+  let input = input.without_bom();
   let run = Run::new(program, globals, options, cancel);
   let mut output = Output::default();
   if options.ndjson {
@@ -241,7 +249,7 @@ fn write_file_outputs(
   if !options.ndjson {
     let mut input = Vec::new();
     file.read_to_end(&mut input).map_err(|e| fs_error(&e, "read", path))?;
-    let output = run.finish(run.documents(Text::shared(&Bytes::from(input)))?)?;
+    let output = run.finish(run.documents(Text::shared(&Bytes::from(input)).without_bom())?)?;
     writer.write_all(&output.text).map_err(write_error)?;
     return Ok(output.count);
   }
@@ -269,7 +277,11 @@ fn write_file_outputs(
     let rest = pending.split_off(cut);
     let block = Bytes::from(std::mem::replace(&mut pending, rest));
     let mut output = Output::default();
-    let halted = run.ndjson_block(Text::shared(&block), first_line, &mut output)?;
+    let text = match first_line {
+      1 => Text::shared(&block).without_bom(),
+      _ => Text::shared(&block),
+    };
+    let halted = run.ndjson_block(text, first_line, &mut output)?;
     first_line += memchr::memchr_iter(b'\n', &block).count();
     written += output.text.len();
     if written > options.max_output {
@@ -401,7 +413,7 @@ impl<'a> Run<'a> {
         if stop.load(Ordering::Relaxed) < i {
           return None;
         }
-        // For jaq, each chunk parses its own copy: strings of jaq values hold a reference count on
+        // For jaq, each chunk parses its own copy: strings of jq values hold a reference count on
         // the buffer they slice, and one buffer shared by all threads made every string's count a
         // contended cache line. The fast evaluator borrows instead (jaq sees only its fallbacks).
         let copy;
@@ -453,6 +465,7 @@ impl<'a> Run<'a> {
         // cost 2% of a run over short log records.
         if start >= next_check {
           self.cancel.check()?;
+          interrupt::poll();
           next_check = start + CHECK_EVERY;
         }
         let error = |e: ParseError| {
@@ -489,7 +502,7 @@ impl<'a> Run<'a> {
   /// Runs `body` with an evaluator on a fresh stack, turning interrupts into errors.
   fn guarded(&self, body: impl FnOnce(&mut Eval) -> Result<End>) -> ChunkOutput {
     stacker::maybe_grow(STACK_SIZE / 2, STACK_SIZE, || {
-      let guard = Guard::new(self.cancel.clone());
+      let guard = Guard::new(self.cancel, self.options.max_depth);
       let mut eval = Eval {
         ctx: Ctx::new(
           Data {
@@ -510,12 +523,7 @@ impl<'a> Run<'a> {
         Ok(Ok(end)) => end,
         Ok(Err(error)) => End::Failed(error),
         Err(payload) => match payload.downcast::<Interrupt>() {
-          Ok(interrupt) => End::Failed(match *interrupt {
-            Interrupt::Aborted => OffloopError::aborted(),
-            Interrupt::StackExhausted => {
-              OffloopError::error("ERR_JQ_RUNTIME", "jq program recursed too deeply (stack exhausted)")
-            }
-          }),
+          Ok(interrupt) => End::Failed(interrupted(*interrupt)),
           Err(payload) => resume_unwind(payload),
         },
       };
@@ -524,6 +532,25 @@ impl<'a> Run<'a> {
         end,
       }
     })
+  }
+}
+
+/// The error for a run that was unwound.
+fn interrupted(interrupt: Interrupt) -> OffloopError {
+  match interrupt {
+    Interrupt::Aborted => OffloopError::aborted(),
+    Interrupt::StackExhausted => {
+      OffloopError::error("ERR_JQ_RUNTIME", "jq program recursed too deeply (stack exhausted)")
+    }
+    Interrupt::MemoryLimit(limit) => OffloopError::error(
+      "ERR_JQ_MEMORY_LIMIT",
+      format!("jq call exceeded maxMemoryBytes ({limit} bytes)"),
+    ),
+    Interrupt::TooDeep(depth) => OffloopError::error(
+      "ERR_JQ_RUNTIME",
+      format!("jq value too deep: arrays and objects nest at most {MAX_DEPTH} levels, this one {depth}"),
+    )
+    .with_integer_property("depth", i64::from(depth)),
   }
 }
 
@@ -584,14 +611,18 @@ impl Eval<'_> {
     let mark = text.len();
     let mut count = 0;
     let format = self.format;
+    let limit = self.max_output;
     let ran = expr.run(Cow::Borrowed(input), &self.vars, &mut |value| {
       count += 1;
       match format {
-        Format::Lines { raw: false } => fast::write_value(text, &value)?,
         Format::Lines { raw: true } => fast::write_raw(text, &value)?,
-        Format::Array => fast::write_value(text, &value)?,
+        Format::Lines { raw: false } | Format::Array => fast::write_value(text, &value)?,
       }
       text.push(if format == Format::Array { b',' } else { b'\n' });
+      // Past the limit, jaq runs the input again and stops it while writing.
+      if text.len() > limit {
+        return Err(fast::Fallback);
+      }
       Ok(())
     });
     if ran.is_err() {
@@ -634,35 +665,32 @@ impl Eval<'_> {
     Ok(None)
   }
 
+  /// Writes an output, stopping as soon as the output text passes `maxOutputBytes`.
   fn push(&mut self, value: &Val) -> Result<()> {
-    let text = &mut self.output.text;
-    match self.format {
-      Format::Lines { raw: false } => {
-        write::value(text, value);
-        text.push(b'\n');
-      }
-      Format::Lines { raw: true } => {
-        write::raw(text, value);
-        text.push(b'\n');
-      }
-      Format::Array => {
-        write::value(text, value);
-        text.push(b',');
-      }
-    }
+    let out = &mut self.output.text;
+    let written = match self.format {
+      Format::Lines { raw: true } => text::write_raw_limited(out, value, self.max_output),
+      Format::Lines { raw: false } | Format::Array => text::write_limited(out, value, self.max_output),
+    };
+    out.push(if self.format == Format::Array { b',' } else { b'\n' });
     self.output.count += 1;
-    if text.len() > self.max_output {
+    if written.is_err() || out.len() > self.max_output {
       return Err(output_limit(self.max_output));
     }
     self.cancel.check()
   }
 }
 
-/// `ERR_JQ_RUNTIME` for the value a jq error carries: its text if a string, else its JSON.
+/// `ERR_JQ_RUNTIME` for the value a jq error carries: its text if a string, else (the start of)
+/// its JSON.
 fn runtime_error(value: Val, line: Option<usize>) -> OffloopError {
   let mut message = match &value {
-    Val::TStr(s) | Val::BStr(s) => String::from_utf8_lossy(s).into_owned(),
-    other => json_text(other),
+    Val::Str(s) => s.as_str().to_owned(),
+    other => {
+      let mut json = Vec::new();
+      let _ = text::write_limited(&mut json, other, 4 * MAX_MESSAGE);
+      String::from_utf8_lossy(&json).into_owned()
+    }
   };
   if let Some((cut, _)) = message.char_indices().nth(MAX_MESSAGE) {
     message.truncate(cut);
@@ -763,10 +791,106 @@ mod tests {
     assert!(e.message.contains("recursed too deeply"), "{}", e.message);
     let e = jq("def f: [f]; f", "null").unwrap_err();
     assert!(e.message.contains("recursed too deeply"), "{}", e.message);
+    // Values nest at most MAX_DEPTH levels, as deep as jq compares and prints them: building
+    // one deeper stops the run.
     assert_eq!(
-      jq("reduce range(200000) as $i (null; [.]) | length", "null").unwrap(),
-      "1\n"
+      jq(
+        "reduce range(10000) as $i ([]; [.]) as $x | ($x == $x), ($x < $x), ($x | contains($x)), ($x | tojson | length)",
+        "null"
+      )
+      .unwrap(),
+      "true\nfalse\ntrue\n20002\n"
     );
+    assert_eq!(jq(".", "\u{feff}[1]").unwrap(), "[1]\n", "a byte order mark is skipped");
+    let e = jq("reduce range(1000000) as $i (null; [.]) | length", "null").unwrap_err();
+    assert_eq!(e.code, "ERR_JQ_RUNTIME");
+    assert!(e.message.contains("10001 levels, this one 10002"), "{}", e.message);
+  }
+
+  /// Runs `code` until `cancel` is aborted from another thread after a moment; the run must
+  /// notice (if a walk never polled, the test would hang).
+  fn aborted(code: &str, input: &str) -> OffloopError {
+    let cancel = Cancel::for_test();
+    let trigger = cancel.clone();
+    let aborter = std::thread::spawn(move || {
+      std::thread::sleep(std::time::Duration::from_millis(200));
+      trigger.abort_for_test();
+    });
+    let program = compile(code).unwrap();
+    let globals = Globals::new(&program, None).unwrap();
+    let input = Bytes::copy_from_slice(input.as_bytes());
+    let result = run(&program, &globals, Text::shared(&input), &options(false), &cancel);
+    aborter.join().unwrap();
+    result.expect_err(code)
+  }
+
+  /// Values that share their children: walks over them (printing, comparing, containment,
+  /// merging) and the fast evaluator's exponential programs poll for aborts. Under a memory
+  /// budget, as calls run.
+  #[test]
+  fn long_walks_abort() {
+    let budget = crate::runtime::memory::Budget::new(2 << 30);
+    let _scope = budget.enter();
+    let dag = "reduce range(60) as $i (0; [., .])";
+    let objects = "reduce range(60) as $i (0; {a: ., b: .})";
+    for code in [
+      format!("{dag} | tojson"),
+      format!("{dag} | tostring | length"),
+      format!("{dag} as $a | {dag} | . == $a"),
+      format!("{dag} as $a | {dag} | . < $a"),
+      format!("{dag} as $a | [{dag}, $a] | sort"),
+      format!("{dag} | contains(.)"),
+      format!("{objects} | . * ."),
+      "[range(100000)] - [range(100000)]".to_owned(),
+      "[range(3000000)] | sort | length".to_owned(),
+      format!("{dag} | [paths] | length"),
+      // Runs in the fast evaluator entirely.
+      ".[], .[] | [.[], .[]] | [.[], .[]] | [.[], .[]] | [.[], .[]] | [.[], .[]] | [.[], .[]] | [.[], .[]] | [.[], .[]] | [.[], .[]] | [.[], .[]] | [.[], .[]] | [.[], .[]] | [.[], .[]] | [.[], .[]] | [.[], .[]] | [.[], .[]] | [.[], .[]] | [.[], .[]] | [.[], .[]] | [.[], .[]] | [.[], .[]] | [.[], .[]] | [.[], .[]] | [.[], .[]] | [.[], .[]] | [.[], .[]] | [.[], .[]] | [.[], .[]] | [.[], .[]] | [.[], .[]] | [.[], .[]] | [.[], .[]] | [.[], .[]] | [.[], .[]] | [.[], .[]] | [.[], .[]] | [.[], .[]] | [.[], .[]] | [.[], .[]] | [.[], .[]] | length".to_owned(),
+    ] {
+      let e = aborted(&code, "[[1, 2]]");
+      assert_eq!(e.code, "ABORT_ERR", "{code}: {e}");
+    }
+    assert!(compile(".[], .[] | [.[], .[]] | [.[], .[]] | length")
+      .unwrap()
+      .fast
+      .is_some());
+  }
+
+  /// Sizes that come from values are checked against the call's memory budget before they are
+  /// allocated, and memory a program builds up is noticed while it runs.
+  #[test]
+  fn memory_budget() {
+    let budget = crate::runtime::memory::Budget::new(64 << 20);
+    let _scope = budget.enter();
+    for code in [
+      "\"ab\" * 500000000",
+      "null | setpath([500000000]; 0)",
+      "[] | .[500000000] = 1",
+      "\"x\" | until(length > 1e12; . + .)",
+      "[range(1e9)] | length",
+      "reduce range(1e8) as $i ([]; . + [$i]) | length",
+      "[range(500000000)] | implode",
+      "[limit(1e8; repeat(\"abcdefgh\"))] | add | length",
+    ] {
+      let e = jq(code, "null").unwrap_err();
+      assert_eq!(e.code, "ERR_JQ_MEMORY_LIMIT", "{code}: {e}");
+      assert_eq!(e.message, "jq call exceeded maxMemoryBytes (67108864 bytes)");
+    }
+  }
+
+  /// jq's own limits stay jq's catchable errors.
+  #[test]
+  fn jq_size_limits() {
+    for (code, message) in [
+      ("\"ab\" * 1e15", "Repeat string result too long"),
+      ("null | setpath([1e15]; 0)", "Array index too large"),
+      ("[] | .[1e9] = 1", "Array index too large"),
+    ] {
+      assert_eq!(
+        jq(&format!("try ({code}) catch ."), "null").unwrap(),
+        format!("\"{message}\"\n")
+      );
+    }
   }
 
   #[test]

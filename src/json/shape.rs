@@ -8,6 +8,12 @@
 //! result keeps every consumed path whole and only drops object keys nobody can reach, so the
 //! program's outputs and errors are the same on the pruned value.
 //!
+//! A value that is only walked through, or only tested by `not`, is still read, though not whole:
+//! `.a.b | true` fails when `.a` is a number, and `.a | not` depends on whether `.a` exists. Such a
+//! value is kept as `Fields`: an object keeps only the keys read further (it stays an object, so
+//! indexing it with a key still succeeds and it is still true); anything else, whose type decides
+//! errors and truthiness, is kept whole.
+//!
 //! Anything the analysis does not understand makes it keep the whole input: user definitions
 //! (their parameters may run on other inputs), destructuring patterns, imports.
 
@@ -74,16 +80,24 @@ struct Need {
 }
 
 impl Need {
+  /// The value at `path` is read whole.
   fn mark(&mut self, path: &[String]) {
+    if let Some(node) = self.reach(path) {
+      node.all = true;
+      node.fields.clear();
+    }
+  }
+
+  /// The value at `path` is read as far as its type (and the keys on the way).
+  fn reach(&mut self, path: &[String]) -> Option<&mut Need> {
     let mut node = self;
     for key in path {
       if node.all {
-        return;
+        return None;
       }
       node = node.fields.entry(key.clone()).or_default();
     }
-    node.all = true;
-    node.fields.clear();
+    (!node.all).then_some(node)
   }
 
   fn into_shape(self) -> Shape {
@@ -110,8 +124,8 @@ struct Analysis {
   opaque: bool,
 }
 
-/// Builtins that never look at their input, or only at its truthiness (which pruning keeps).
-const INPUT_FREE: &[&str] = &["empty", "true", "false", "null", "nan", "infinite", "now", "not"];
+/// Builtins that never look at their input.
+const INPUT_FREE: &[&str] = &["empty", "true", "false", "null", "nan", "infinite", "now"];
 
 impl Analysis {
   fn consume(&mut self, flow: Flow) {
@@ -158,7 +172,10 @@ impl Analysis {
             (Term::Var(_), None) => {}
             // `{a}` is `{a: .a}`
             (key, None) => match static_key(key) {
-              Some(k) => self.consume(self.index(Self::input(ctx), k)),
+              Some(k) => {
+                let flow = self.index(Self::input(ctx), k);
+                self.consume(flow);
+              }
               None => {
                 self.used(key, ctx);
                 self.consume(Self::input(ctx));
@@ -242,6 +259,13 @@ impl Analysis {
           self.used(cond, ctx);
           Self::input(ctx)
         }
+        // Only the truthiness of the input: whether it is there, null or false.
+        ("not", []) => {
+          if let Some(path) = ctx {
+            self.need.reach(path);
+          }
+          Flow::Other
+        }
         (name, []) if INPUT_FREE.contains(&name) => Flow::Other,
         (_, args) => {
           // A builtin may read all of its input; its arguments run on that input or on values
@@ -280,9 +304,11 @@ impl Analysis {
     }
   }
 
-  fn index(&self, flow: Flow, key: String) -> Flow {
+  /// `flow` indexed with `key`: whether that fails depends on the type of the value indexed.
+  fn index(&mut self, flow: Flow, key: String) -> Flow {
     match flow {
       Flow::Input(mut path) => {
+        self.need.reach(&path);
         path.push(key);
         Flow::Input(path)
       }
@@ -373,5 +399,22 @@ mod tests {
     assert_eq!(Shape::of_program("not"), fields(&[]));
     assert_eq!(Shape::of_program("{(.k): 1} | ."), fields(&["k"]));
     assert_eq!(Shape::of_program("not syntax ("), Shape::All);
+  }
+
+  #[test]
+  fn keeps_what_is_walked_through_or_tested_by_not() {
+    let typed = || Shape::fields::<&str>([]);
+    // `.a` decides whether `.b` fails; `.b` itself is never read.
+    assert_eq!(Shape::of_program(".a.b | true"), Shape::fields([("a", typed())]));
+    assert_eq!(
+      Shape::of_program(".a.b.c | 1"),
+      Shape::fields([("a", Shape::fields([("b", typed())]))])
+    );
+    assert_eq!(Shape::of_program(".a | not"), Shape::fields([("a", typed())]));
+    assert_eq!(
+      Shape::of_program("select(.deleted | not) | .id"),
+      Shape::fields([("deleted", typed()), ("id", Shape::All)])
+    );
+    assert_eq!(Shape::of_program("(.a.b | empty), .a"), fields(&["a"]));
   }
 }

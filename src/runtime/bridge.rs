@@ -53,6 +53,17 @@ impl Cancel {
     self.0.as_ref().is_some_and(|flag| flag.load(Ordering::Acquire))
   }
 
+  /// A flag that tests abort by hand (`abort_for_test`).
+  #[cfg(test)]
+  pub fn for_test() -> Self {
+    Cancel::new()
+  }
+
+  #[cfg(test)]
+  pub fn abort_for_test(&self) {
+    self.cancel()
+  }
+
   /// `Err(AbortError)` once cancelled, for `?` between chunks of work. Also where a long job
   /// gives its core to a waiting JS thread ([`super::pool::give_way`]).
   pub fn check(&self) -> Result<()> {

@@ -2,7 +2,7 @@
 //! promises from it, `AbortSignal` support, the error type, and argument decoding (with zero-copy
 //! views of large inputs, `bytes`); for streams, in-order work on the pool (`serial`) and a consumer
 //! of JS async iterables (`iterate`); Node-style file errors (`fs`); large text handed to JS without a
-//! stall (`text`).
+//! stall (`text`); per-call memory budgets, counted in the global allocator (`memory`).
 
 pub mod abort;
 pub mod args;
@@ -12,6 +12,7 @@ pub mod error;
 mod exports;
 pub mod fs;
 pub mod iterate;
+pub mod memory;
 #[cfg(test)]
 pub mod mutate;
 pub mod pool;

@@ -29,12 +29,10 @@ pub struct PoolConfig {
 pub enum Priority {
   /// Linux `SCHED_IDLE`: a pool thread runs on what the other threads leave idle and gives its core
   /// up the moment one of them wakes. On the default class the JS thread, woken by a timer or a
-  /// socket, can wait for the scheduler tick (4 ms at HZ=250) behind a busy pool thread, and so
-  /// does a GC pause. Measured on 2 cores (Linux 6.18) over 12 sorts of 10M float64: stalls
-  /// outside GC at most 2.2 ms against 8–33 ms, V8's mark-compact after each 80 MB result 1.3–2.9 ms
-  /// on average against 4.2–4.8, throughput the same. Nice 10 or 19, `SCHED_BATCH` and a shorter
-  /// EEVDF slice did not help: the running thread still finishes its slice. The price: when the
-  /// machine's other threads want every core (several busy cluster workers, say), jobs wait.
+  /// socket, can wait for the scheduler tick behind a busy pool thread, and so does a GC pause;
+  /// nice values, `SCHED_BATCH` and a shorter slice do not change that (measurements:
+  /// benchmark/NOTES.md, "Pool priority"). The price: when the machine's other threads want every
+  /// core (several busy cluster workers, say), jobs wait.
   #[default]
   Background,
   /// The default scheduling class, the one the JS thread has: jobs get a fair share of a busy
@@ -285,11 +283,10 @@ const GIVE_WAY_EVERY: Duration = Duration::from_micros(500);
 /// [`GIVE_WAY_EVERY`]; long jobs call it between chunks (through `Cancel::check`).
 ///
 /// Why: with as many pool threads as cores, the JS thread, woken by a timer or a socket, waits in
-/// the run queue until the scheduler preempts a pool thread: 4–6 ms seen on 2 cores (Linux 6.18,
-/// EEVDF) during a 200 ms jq call, each one an event-loop stall. Yielding costs nothing when no
-/// thread waits (the call returns at once) and takes no CPU share away: the scheduler keeps
-/// fairness in virtual runtime, which a yield does not spend. Measured on the same call: the
-/// longest stall went from 4–6 ms to 2.5–3.6 ms, throughput unchanged within noise.
+/// the run queue until the scheduler preempts a pool thread, each wait an event-loop stall.
+/// Yielding costs nothing when no thread waits (the call returns at once) and takes no CPU share
+/// away: the scheduler keeps fairness in virtual runtime, which a yield does not spend
+/// (measurements: benchmark/NOTES.md, "Giving way between chunks").
 ///
 /// A thread in the background class has nothing to offer: the scheduler preempts it the moment
 /// another thread wakes. It returns at once, without reading the clock.

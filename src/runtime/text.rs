@@ -1,8 +1,7 @@
 //! Text made on the pool, handed to JavaScript as a string without blocking the event loop on it.
 //!
-//! Why: creating a 10 MB string through N-API copies (and for UTF-8, decodes) it on the JS thread:
-//! about 8 ms for a 9.6 MB jq output, measured as one event-loop stall at the moment the promise
-//! settles. ASCII text (JSON output mostly is: `JSON.stringify`-style escaping) can instead become
+//! Why: creating a 10 MB string through N-API copies (and for UTF-8, decodes) it on the JS thread,
+//! one event-loop stall of milliseconds at the moment the promise settles (benchmark/NOTES.md). ASCII text (JSON output mostly is: `JSON.stringify`-style escaping) can instead become
 //! an external one-byte string that points at the Rust buffer: O(1) on the JS thread, the buffer
 //! freed by V8's garbage collector. Node-API 10 has the call (Node 18.18+/20.4+ export it); where it
 //! is missing or declines, the text is copied as Latin-1, which is still faster than UTF-8.

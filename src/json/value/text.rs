@@ -1,0 +1,258 @@
+//! Values as jq 1.8 prints them (`jq -c`, `tojson`, `tostring`), and the short dumps of values
+//! that jq's error messages quote.
+//!
+//! Numbers print as `Num::write` does (literals as written, doubles as jq's dtoa); strings escape
+//! `"`, `\`, control characters and DEL (`\u007f`), as jq's `jvp_dump_string` does, and are
+//! otherwise written as their UTF-8. A write polls for aborts as it goes and can stop at a size
+//! limit, so that printing a value with 2^60 leaves ends when the call's limits say so.
+
+use std::fmt;
+
+use super::interrupt::{on_stack, Steps};
+use super::Val;
+
+/// The output went past the size it was allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TooLong;
+
+/// Appends `value` as compact JSON; `Err` as soon as `out` holds more than `limit` bytes.
+pub fn write_limited(out: &mut Vec<u8>, value: &Val, limit: usize) -> Result<(), TooLong> {
+  on_stack(value.depth(), || {
+    Writer {
+      out,
+      limit,
+      steps: Steps::new(),
+    }
+    .value(value)
+  })
+}
+
+/// Appends `value` as compact JSON.
+pub fn write(out: &mut Vec<u8>, value: &Val) {
+  let _ = write_limited(out, value, usize::MAX);
+}
+
+/// Appends `value` as `jq -r` prints it: a string as its text, anything else as JSON.
+pub fn write_raw_limited(out: &mut Vec<u8>, value: &Val, limit: usize) -> Result<(), TooLong> {
+  match value {
+    Val::Str(s) => {
+      out.extend_from_slice(s.as_bytes());
+      if out.len() > limit {
+        Err(TooLong)
+      } else {
+        Ok(())
+      }
+    }
+    other => write_limited(out, other, limit),
+  }
+}
+
+/// The JSON text of a value (`tojson`).
+pub fn to_json(value: &Val) -> String {
+  let mut out = Vec::new();
+  write(&mut out, value);
+  into_string(out)
+}
+
+/// The text of a value as `tostring` and string interpolation make it: a string itself, anything
+/// else its JSON.
+pub fn to_text(value: &Val) -> String {
+  match value {
+    Val::Str(s) => s.as_str().to_owned(),
+    other => to_json(other),
+  }
+}
+
+fn into_string(bytes: Vec<u8>) -> String {
+  // The writer writes ASCII and the UTF-8 of strings, which are UTF-8.
+  String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+struct Writer<'o> {
+  out: &'o mut Vec<u8>,
+  limit: usize,
+  steps: Steps,
+}
+
+impl Writer<'_> {
+  fn value(&mut self, value: &Val) -> Result<(), TooLong> {
+    self.steps.step();
+    match value {
+      Val::Null => self.out.extend_from_slice(b"null"),
+      Val::Bool(true) => self.out.extend_from_slice(b"true"),
+      Val::Bool(false) => self.out.extend_from_slice(b"false"),
+      Val::Num(n) => n.write(self.out),
+      Val::Str(s) => string(self.out, s.as_str()),
+      Val::Arr(a) => {
+        self.out.push(b'[');
+        for (i, item) in a.items().iter().enumerate() {
+          if i > 0 {
+            self.out.push(b',');
+          }
+          self.value(item)?;
+        }
+        self.out.push(b']');
+      }
+      Val::Obj(o) => {
+        self.out.push(b'{');
+        for (i, (key, item)) in o.map().iter().enumerate() {
+          if i > 0 {
+            self.out.push(b',');
+          }
+          string(self.out, key.as_str());
+          self.out.push(b':');
+          self.value(item)?;
+        }
+        self.out.push(b'}');
+      }
+    }
+    if self.out.len() > self.limit {
+      return Err(TooLong);
+    }
+    Ok(())
+  }
+}
+
+/// A JSON string literal as jq writes it: `"`, `\` and control characters escaped (`\b \t \n \f
+/// \r` by name, the rest as `\u00xx`), DEL as `\u007f`.
+pub fn string(out: &mut Vec<u8>, s: &str) {
+  escaped(out, s.as_bytes(), true)
+}
+
+/// A JSON string literal as `JSON.stringify` writes it (RFC 8785): as `string`, but DEL is
+/// written as it is.
+pub fn js_string(out: &mut Vec<u8>, s: &str) {
+  escaped(out, s.as_bytes(), false)
+}
+
+fn escaped(out: &mut Vec<u8>, s: &[u8], escape_del: bool) {
+  const HEX: &[u8; 16] = b"0123456789abcdef";
+  out.reserve(s.len() + 2);
+  out.push(b'"');
+  let mut start = 0;
+  for (i, &b) in s.iter().enumerate() {
+    let short = match b {
+      b'"' => b'"',
+      b'\\' => b'\\',
+      b'\n' => b'n',
+      b'\r' => b'r',
+      b'\t' => b't',
+      0x08 => b'b',
+      0x0c => b'f',
+      0x00..=0x1f => 0,
+      0x7f if escape_del => 0,
+      _ => continue,
+    };
+    out.extend_from_slice(&s[start..i]);
+    start = i + 1;
+    if short == 0 {
+      out.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[(b >> 4) as usize], HEX[(b & 15) as usize]]);
+    } else {
+      out.extend_from_slice(&[b'\\', short]);
+    }
+  }
+  out.extend_from_slice(&s[start..]);
+  out.push(b'"');
+}
+
+/// jq's buffer for the dumps in its messages (`char errbuf[30]`).
+const DUMP: usize = 30;
+
+/// A value as jq's messages quote it (`jv_dump_string_trunc` into 30 bytes): strings longer than
+/// 30 bytes cut to 30 characters first; a dump longer than 29 bytes cut to 25 or 26 bytes (at a
+/// character boundary) and ended with `...` and the closing delimiter. Only the start of the
+/// value is ever written.
+pub fn dump(value: &Val) -> String {
+  let mut out = Vec::with_capacity(2 * DUMP);
+  let cut;
+  let value = match value {
+    Val::Str(s) if s.len() > DUMP => {
+      let end = s.as_str().char_indices().nth(DUMP).map_or(s.len(), |(i, _)| i);
+      cut = Val::Str(s.slice(0..end));
+      &cut
+    }
+    other => other,
+  };
+  // Enough to know whether the dump is longer than 29 bytes.
+  let _ = write_limited(&mut out, value, 2 * DUMP);
+  if out.len() < DUMP {
+    return into_string(out);
+  }
+  let delimiter = match out[0] {
+    b'"' => Some(b'"'),
+    b'[' => Some(b']'),
+    b'{' => Some(b'}'),
+    _ => None,
+  };
+  let mut len = DUMP - if delimiter.is_some() { 5 } else { 4 };
+  // Back to the start of the character that byte `len` belongs to.
+  while len > 0 && out[len] & 0xc0 == 0x80 {
+    len -= 1;
+  }
+  out.truncate(len);
+  out.extend_from_slice(b"...");
+  out.extend(delimiter);
+  into_string(out)
+}
+
+/// `kind (dump)`, as jq's type errors name a value: `number (1)`, `string ("a")`.
+pub fn brief(value: &Val) -> String {
+  format!("{} ({})", value.kind().name(), dump(value))
+}
+
+/// A value's short dump (`dump`): what jaq's own messages show of a value.
+impl fmt::Display for Val {
+  fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+    f.write_str(&dump(self))
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use super::super::{Map, Num, Str};
+  use super::*;
+
+  fn json(v: &Val) -> String {
+    to_json(v)
+  }
+
+  #[test]
+  fn strings_escape_as_jq() {
+    let s = Val::str("a\"b\\c\n\u{1}\u{7f}é😀\u{2028}");
+    assert_eq!(json(&s), "\"a\\\"b\\\\c\\n\\u0001\\u007fé😀\u{2028}\"");
+    let mut out = Vec::new();
+    js_string(&mut out, "\u{7f}");
+    assert_eq!(out, "\"\u{7f}\"".as_bytes());
+  }
+
+  #[test]
+  fn containers_keep_insertion_order() {
+    let mut map = Map::default();
+    map.insert(Str::from("b"), Val::array(vec![Val::Null, Val::Bool(true)]));
+    map.insert(Str::from("a"), Val::object(Map::default()));
+    assert_eq!(json(&Val::object(map)), r#"{"b":[null,true],"a":{}}"#);
+    assert_eq!(json(&Val::Num(Num::literal("1.000").unwrap())), "1.000");
+  }
+
+  /// The dumps in jq 1.8.2's messages: `Cannot iterate over string ("abcdefghijklmnopqrstuvwx...")`
+  /// for a 36-character string, and its test suite's `"xxxxxxxx☆☆☆☆☆..."`.
+  #[test]
+  fn dumps_as_jq_messages_do() {
+    assert_eq!(
+      dump(&Val::str("abcdefghijklmnopqrstuvwxyz0123456789")),
+      "\"abcdefghijklmnopqrstuvwx...\""
+    );
+    assert_eq!(
+      dump(&Val::str(&format!("xxxxxxxx{}", "☆".repeat(30)))),
+      "\"xxxxxxxx☆☆☆☆☆...\""
+    );
+    assert_eq!(dump(&Val::str("a")), "\"a\"");
+    let numbers: Val = (0..100).map(|i| Val::float(f64::from(i))).collect();
+    assert_eq!(dump(&numbers), "[0,1,2,3,4,5,6,7,8,9,10,1...]");
+    assert_eq!(brief(&Val::float(1.0)), "number (1)");
+    assert_eq!(
+      dump(&Val::Num(Num::literal("123456789012345678901234567890").unwrap())),
+      "12345678901234567890123456..."
+    );
+  }
+}
