@@ -84,6 +84,11 @@ impl StreamState {
       self.closed = true;
       self.pending = None;
     }
+    // An ended or failed stream frees its codec now: V8 does not see the native memory behind a
+    // StreamCodec, so waiting for its garbage collection let finished streams pile up.
+    if self.closed {
+      self.codec = None;
+    }
     result
   }
 
@@ -161,6 +166,21 @@ mod tests {
 
   fn gunzip_stream(limit: usize) -> StreamState {
     StreamState::new(Recipe::Decompress(Format::Gzip, DecodeSettings::default()), limit, 1000)
+  }
+
+  #[test]
+  fn the_codec_is_freed_when_the_stream_ends_or_fails() {
+    let mut stream = gzip_stream();
+    drain(&mut stream, b"some data", Flush::None);
+    assert!(stream.codec.is_some());
+    drain(&mut stream, &[], Flush::Finish);
+    assert!(stream.codec.is_none(), "kept after the end");
+
+    let mut stream = gunzip_stream(usize::MAX);
+    let cancel = Cancel::default();
+    let error = stream.begin(ByteView::Copied(b"not gzip at all".to_vec()), Flush::None, &cancel);
+    assert!(error.is_err());
+    assert!(stream.codec.is_none(), "kept after a failure");
   }
 
   #[test]
