@@ -84,6 +84,13 @@ function probe(port, everyMs) {
 export default async function serverSection(bench) {
   const seconds = bench.quick ? 3 : 10;
   const connections = 8;
+  // OFFLOOP_BENCH_SERVERS=compression runs only the compressing servers.
+  if (process.env.OFFLOOP_BENCH_SERVERS !== 'compression') await loginServers(bench, seconds, connections);
+  await compressionServers(bench, seconds, connections);
+}
+
+/** Login servers under a fixed login load, with the probes beside them. */
+async function loginServers(bench, seconds, connections) {
   bench.note(
     `Each server runs in its own process on 127.0.0.1; autocannon sends POST /login with ${connections} connections for ${seconds} s ` +
       '(argon2id at OWASP parameters m=19456 t=2 p=1 for every variant except bcryptjs, which verifies a bcrypt cost-10 hash as legacy apps do). ' +
@@ -133,8 +140,6 @@ export default async function serverSection(bench) {
       }
     }
   }
-
-  await compressionServers(bench, seconds, connections);
 }
 
 /** JSON APIs compressing ~100 KB responses under load, with the same probes beside them. */
@@ -144,7 +149,8 @@ async function compressionServers(bench, seconds, connections) {
       `(gzip, or br), ${connections} connections for ${seconds} s, with the same /health and /file probes every 20 ms. ` +
       'offloop/express and offloop/fastify compress each body in one piece on offloop\'s pool (gzip level 6, brotli quality 4); compression and @fastify/compress ' +
       'pipe it through node:zlib streams on libuv\'s threadpool (@fastify/compress compresses bodies up to 8 KiB on the JS thread), same level and quality. ' +
-      'The "no compression" row sends the JSON as is: the cost of compressing is the difference. requests/s counts 2xx responses only.',
+      'The "no compression" row sends the JSON as is: the cost of compressing is the difference. requests/s counts 2xx responses only. ' +
+      `offloop's pool priority: '${process.env.OFFLOOP_PRIORITY ?? 'background'}' (OFFLOOP_PRIORITY).`,
   );
   for (const framework of ['fastify', 'express']) {
     for (const encoding of ['gzip', 'br']) {
