@@ -51,6 +51,8 @@ const sections = SECTIONS.filter((s) => (args.only ? s === args.only : true)).fi
   existsSync(join(here, 'sections', `${s}.mjs`)),
 );
 const started = Date.now();
+// The machine may be shared: its load average at the start and end goes into the report.
+const loadAtStart = os.loadavg()[0];
 for (const section of sections) {
   bench.section = section;
   console.log(`[${section}]`);
@@ -72,6 +74,7 @@ const result = {
     memoryGb: Math.round(os.totalmem() / 2 ** 30),
     platform: `${process.platform}-${process.arch}`,
     node: process.version,
+    loadAverage: { start: loadAtStart, end: os.loadavg()[0] },
   },
   versions: Object.fromEntries(
     [['offloop', JSON.parse(await readFile(join(here, '..', 'package.json'), 'utf8')).version], ...peers.map((p) => [p, versionOf(p)])].filter(

@@ -34,7 +34,8 @@ export function markdown(result) {
     '# offloop benchmark report',
     '',
     `${result.quick ? '**Quick smoke run (short durations, small sizes): not for quoting.** ' : ''}` +
-      `Run ${result.date} on ${m.cpu}, ${m.cores} cores, ${m.memoryGb} GiB, ${m.platform}, Node ${m.node}; ${result.durationSec} s in all.`,
+      `Run ${result.date} on ${m.cpu}, ${m.cores} cores, ${m.memoryGb} GiB, ${m.platform}, Node ${m.node}; ${result.durationSec} s in all.` +
+      (m.loadAverage ? ` Load average (1 min) ${m.loadAverage.start.toFixed(1)} at the start, ${m.loadAverage.end.toFixed(1)} at the end.` : ''),
     '',
     'Every row of a group does the same work with the same parameters, in the same run. ' +
       '**Bold** ratio: offloop against the fastest peer of its group (>1 = offloop faster). ' +
