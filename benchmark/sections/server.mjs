@@ -81,6 +81,28 @@ function probe(port, everyMs) {
   };
 }
 
+/** A server row's figures: autocannon's throughput and latency, and the probes'. */
+function measured(result, probes, seconds) {
+  return {
+    opsPerSec: result['2xx'] / seconds,
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    errors: result.errors + result.non2xx,
+    healthP50Ms: probes.health.p50,
+    healthP99Ms: probes.health.p99,
+    healthMaxMs: probes.health.max,
+    fileP50Ms: probes.file.p50,
+    fileP99Ms: probes.file.p99,
+    fileMaxMs: probes.file.max,
+  };
+}
+
+function logRow(bench, row, unit) {
+  bench.log(
+    `    ${row.opsPerSec.toFixed(1)} ${unit}/s, /health p99 ${row.healthP99Ms.toFixed(1)} ms, /file p99 ${row.fileP99Ms.toFixed(1)} ms (max ${row.fileMaxMs.toFixed(1)})`,
+  );
+}
+
 export default async function serverSection(bench) {
   const seconds = bench.quick ? 3 : 10;
   const connections = 8;
@@ -121,20 +143,9 @@ async function loginServers(bench, seconds, connections) {
           impl,
           params: `${connections} connections, ${seconds} s`,
           inFlight: connections,
-          opsPerSec: result['2xx'] / seconds,
-          p50Ms: result.latency.p50,
-          p99Ms: result.latency.p99,
-          errors: result.errors + result.non2xx,
-          healthP50Ms: probes.health.p50,
-          healthP99Ms: probes.health.p99,
-          healthMaxMs: probes.health.max,
-          fileP50Ms: probes.file.p50,
-          fileP99Ms: probes.file.p99,
-          fileMaxMs: probes.file.max,
+          ...measured(result, probes, seconds),
         });
-        bench.log(
-          `    ${row.opsPerSec.toFixed(1)} login/s, /health p99 ${probes.health.p99.toFixed(1)} ms, /file p99 ${probes.file.p99.toFixed(1)} ms (max ${probes.file.max.toFixed(1)})`,
-        );
+        logRow(bench, row, 'login');
       } finally {
         server.kill();
       }
@@ -176,20 +187,9 @@ async function compressionServers(bench, seconds, connections) {
               inFlight: connections,
               unit: 'requests',
               ...(variant === 'none' ? { reference: true } : {}),
-              opsPerSec: result['2xx'] / seconds,
-              p50Ms: result.latency.p50,
-              p99Ms: result.latency.p99,
-              errors: result.errors + result.non2xx,
-              healthP50Ms: probes.health.p50,
-              healthP99Ms: probes.health.p99,
-              healthMaxMs: probes.health.max,
-              fileP50Ms: probes.file.p50,
-              fileP99Ms: probes.file.p99,
-              fileMaxMs: probes.file.max,
+              ...measured(result, probes, seconds),
             });
-            bench.log(
-              `    ${row.opsPerSec.toFixed(1)} req/s, /health p99 ${probes.health.p99.toFixed(1)} ms, /file p99 ${probes.file.p99.toFixed(1)} ms (max ${probes.file.max.toFixed(1)})`,
-            );
+            logRow(bench, row, 'req');
           } finally {
             server.kill();
           }
