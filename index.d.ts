@@ -86,8 +86,8 @@ export declare class StreamCodec {
    */
   constructor(direction: 'compress' | 'decompress', format: 'gzip' | 'deflate' | 'deflate-raw' | 'brotli' | 'zstd', options?: CompressOptions | DecompressOptions)
   /**
-   * Queues `chunk` (a string is UTF-8); resolves with the output so far. The bytes are copied
-   * below 64 KiB, read in place from 64 KiB: do not modify the chunk until the promise settles.
+   * Queues `chunk` (a string is UTF-8); resolves with the output so far. The bytes are copied at
+   * once, as `Hasher.update()` copies them, so the chunk may be reused when the call returns.
    *
    * Rejects with `Z_DATA_ERROR` for corrupt data, `ERR_BUFFER_TOO_LARGE` past `maxOutputLength`,
    * `ERR_INVALID_STATE` after `end()`, after a failed call, or while `more` is true.
@@ -152,7 +152,8 @@ export declare class VectorIndex {
   /**
    * `search()` for many queries at once (`queries.length / dim` of them, row-major), sharing one
    * pass over the rows: much faster than separate searches. Resolves with one result per query.
-   * `queries` is read on the pool: do not modify it until the promise settles.
+   * `queries` is copied (large ones in slices between turns of the loop): do not modify it until
+   * the promise settles.
    *
    * Rejects like `search()`; `ERR_OUT_OF_RANGE` when `queries.length` is not a multiple of `dim`.
    */
@@ -178,8 +179,8 @@ export interface Argon2HashInfo {
 }
 
 /**
- * The indices that sort a numeric TypedArray (read in place: do not modify it until the promise
- * settles), in `sort()`'s order. Stable: equal values keep their index order, in both directions,
+ * The indices that sort a numeric TypedArray (do not modify, transfer or resize it until the
+ * promise settles), in `sort()`'s order. Stable: equal values keep their index order, in both directions,
  * as sorting indices with `Array.prototype.sort` would.
  *
  * Rejects with `ERR_INVALID_ARG_TYPE` (TypeError) for anything but a numeric TypedArray (and an
@@ -232,8 +233,8 @@ export declare function compileJq(filter: string): JqProgram
  * Compresses `data` on offloop's pool, like node:zlib's `gzip()`, `deflate()`, `deflateRaw()`,
  * `brotliCompress()` and `zstdCompress()`; resolves with a Buffer.
  *
- * Strings are compressed as UTF-8. A view of 64 KiB or more is read in place, not copied: do not
- * modify it until the promise settles. gzip/deflate output is never larger than node:zlib's at the
+ * Strings are compressed as UTF-8. Bytes are copied (large ones in 1 MiB slices between turns of
+ * the loop): do not modify them until the promise settles. gzip/deflate output is never larger than node:zlib's at the
  * same level; brotli's is node:zlib's byte for byte at most qualities, within 0.3% at the others.
  *
  * Rejects with a TypeError `ERR_INVALID_ARG_VALUE` for an unknown format, `ERR_INVALID_ARG_TYPE`
@@ -372,7 +373,7 @@ export declare function decompressSync(format: 'gzip' | 'deflate' | 'deflate-raw
 
 /**
  * Count, sum, mean, population variance and standard deviation, min, max and percentiles of a
- * numeric TypedArray (read in place: do not modify it until the promise settles), on all cores.
+ * numeric TypedArray (do not modify it until the promise settles), on all cores.
  * Sums are compensated (Neumaier) and the variance two-pass, so large offsets and long arrays keep
  * their precision. 64-bit integers are converted to the nearest double. Infinities follow IEEE
  * arithmetic (a sum with `Infinity` is `Infinity`, its variance NaN).
@@ -427,11 +428,13 @@ export interface DigestOptions {
  *
  * `algorithm`: 'sha256', 'sha384', 'sha512', 'sha512-256' or 'blake3'. `encoding`: 'hex'
  * (default), 'base64', 'base64url' (unpadded) or 'buffer' (resolves with a Buffer). Strings are
- * hashed as UTF-8. A view of 64 KiB or more is read in place, not copied: do not modify it until
- * the promise settles. BLAKE3 splits a large input over the pool's threads.
+ * hashed as UTF-8. A view of 1 MiB or more is copied on the JS thread in slices between turns of
+ * the event loop: do not modify, transfer or resize it until the promise settles. BLAKE3 splits a
+ * large input over the pool's threads.
  *
  * Rejects with a TypeError `ERR_INVALID_ARG_VALUE` for an unknown algorithm or encoding (the
- * message lists the supported ones), `ERR_INVALID_ARG_TYPE` for a wrong type, and an `AbortError`
+ * message lists the supported ones), `ERR_INVALID_ARG_TYPE` for a wrong type, `ERR_INVALID_STATE`
+ * when `data` was detached (transferred) or shrunk before offloop copied it, and an `AbortError`
  * when `options.signal` aborts.
  */
 export declare function hash<E extends 'hex' | 'base64' | 'base64url' | 'buffer' = 'hex'>(algorithm: 'sha256' | 'sha384' | 'sha512' | 'sha512-256' | 'blake3', data: string | ArrayBufferView | ArrayBuffer, encoding?: E, options?: DigestOptions): Promise<E extends 'buffer' ? Buffer : string>
@@ -457,7 +460,7 @@ export declare function hashFiles<E extends 'hex' | 'base64' | 'base64url' | 'bu
 
 /**
  * Hashes many inputs in one call, spread over the pool; resolves with the digests in input order.
- * Each input is what `hash()` takes (views of 64 KiB or more are read in place).
+ * Each input is what `hash()` takes, copied as there.
  *
  * Rejects like `hash()`; `ERR_INVALID_ARG_TYPE` names the bad element (`inputs[3]`).
  */
@@ -508,9 +511,11 @@ export declare function hashPasswordSync(password: string | Uint8Array, options?
  * Hashes every chunk of `source` (a Node stream such as an HTTP request or `fs.createReadStream()`,
  * an async generator, or any (async) iterable of strings and bytes) and resolves with the digest.
  *
- * The JS thread only moves chunks: each is hashed on offloop's pool, in order, while the next one
- * is read. Chunks of 64 KiB or more are read in place (streams never reuse a chunk they emitted).
- * When more than 8 MiB waits to be hashed, reading pauses until the hash catches up.
+ * The JS thread only moves and copies chunks: each is copied (so a source may reuse or transfer its
+ * buffer as soon as it yields the next chunk) and hashed on offloop's pool, in order, while the
+ * next one is read. A chunk of 1 MiB or more is copied in slices between turns of the event loop
+ * before the next one is asked for. When more than 8 MiB waits to be hashed, reading pauses until
+ * the hash catches up.
  *
  * Rejects with whatever the source throws or rejects with (a stream's `'error'`), with
  * `ERR_INVALID_ARG_TYPE` for a chunk that is not a string or bytes (the stream is then destroyed
@@ -528,7 +533,7 @@ export declare function hashStream<E extends 'hex' | 'base64' | 'base64url' | 'b
 export declare function hashSync<E extends 'hex' | 'base64' | 'base64url' | 'buffer' = 'hex'>(algorithm: 'sha256' | 'sha384' | 'sha512' | 'sha512-256' | 'blake3', data: string | ArrayBufferView | ArrayBuffer, encoding?: E): E extends 'buffer' ? Buffer : string
 
 /**
- * A histogram of a numeric TypedArray (read in place: do not modify it until the promise settles)
+ * A histogram of a numeric TypedArray (do not modify it until the promise settles)
  * with numpy.histogram's semantics: equal-width bins between the data's (or the given) min and
  * max, or explicit edges; values outside the range are not counted; a range of one value is
  * widened by 0.5 each way; empty data spans [0, 1].
@@ -592,9 +597,9 @@ export declare function hmacSync<E extends 'hex' | 'base64' | 'base64url' | 'buf
  * followed by a newline (like `jq -c`; an empty string when there are none).
  *
  * `input` is a string or a `Buffer`/`Uint8Array` of UTF-8 JSON. Strings are copied (UTF-8
- * encoded) on the calling thread; a `Buffer` of 64 KiB or more is used in place, without a copy,
- * so pass large inputs as a `Buffer` (e.g. from `fs.readFile`) and do not modify it until the
- * promise settles. The program is compiled on the pool too; the last 32 programs stay compiled,
+ * encoded) on the calling thread in one go; a `Buffer` of 1 MiB or more is copied in slices
+ * between turns of the event loop, so pass large inputs as a `Buffer` (e.g. from `fs.readFile`)
+ * and do not modify it until the promise settles. The program is compiled on the pool too; the last 32 programs stay compiled,
  * so calling `jq()` again with the same filter skips that.
  *
  * Rejects with `ERR_JSON_PARSE` (with `line` and `column`; for NDJSON the line of the bad
@@ -632,7 +637,8 @@ export interface JqFileOptions {
    * Write the outputs (one per line, as `jq()` returns them) to this file instead of returning
    * them, and resolve with their number. Written to a temporary file in the same directory and
    * renamed over `outputPath` at the end: the file never exists half written, and on any error no
-   * file is left behind.
+   * file is left behind. A new file gets the mode `fs.writeFile` would give it (0o666 less the
+   * umask); a file it replaces keeps its mode.
    */
   outputPath?: string
   /** See `JqOptions.maxOutputBytes` (it applies to the file too). */
@@ -715,7 +721,11 @@ export interface PoolOptions {
   priority?: 'background' | 'normal'
 }
 
-/** Returns the pool's counters; starts the pool if it is not running yet. */
+/**
+ * Returns the pool's counters; starts the pool if it is not running yet.
+ *
+ * @throws {Error} `ERR_OFFLOOP_POOL_START` when the pool cannot start its threads.
+ */
 export declare function poolStats(): PoolStats
 
 /** A snapshot of offloop's pool, cheap enough for a metrics endpoint. */
@@ -763,9 +773,9 @@ export interface SearchResult {
 }
 
 /**
- * A sorted copy of a numeric TypedArray (of the same type), on all cores; the input is read in
- * place (do not modify it until the promise settles) and left untouched, unless it is also
- * `options.into`. The order is `TypedArray.prototype.sort`'s: numeric, `-0` before `+0`, NaN last.
+ * A sorted copy of a numeric TypedArray (of the same type), on all cores; the input is left
+ * untouched, unless it is also `options.into` (do not modify, transfer or resize it until the
+ * promise settles; see the README on large inputs). The order is `TypedArray.prototype.sort`'s: numeric, `-0` before `+0`, NaN last.
  * `descending` reverses the numbers (`+0` before `-0`) and keeps NaN last.
  *
  * Rejects with `ERR_INVALID_ARG_TYPE` (TypeError) for anything but a numeric TypedArray (and an
@@ -781,22 +791,24 @@ export interface SortOptions {
    * Writes the result into this array and resolves with it, instead of a new one: for `sort()`
    * a TypedArray of `data`'s type (`data` itself sorts in place), for `argsort()` a Uint32Array;
    * as many elements as `data`. Reusing one array spares V8 a full GC per call for a result of
-   * tens of MB. Do not read, write or pass it to another call until the promise settles. An
-   * aborted call leaves it as it was, or, when the abort came too late, holds the result. Default:
-   * a new array.
+   * tens of MB. The result is copied into it on the JS thread, in slices between turns of the
+   * loop, before the promise resolves. Do not read, write or pass it to another call until the
+   * promise settles. An aborted call leaves it as it was, or, when the abort came during the copy,
+   * holds the whole result. Default: a new array.
    */
   into?: TypedArray
   /**
-   * Aborts the call; the promise rejects with an `AbortError`. A sort under way cannot stop, so
-   * with `into` the rejection comes when it ends (then nothing writes to `into` any more), without
-   * `into` at once.
+   * Aborts the call; the promise rejects with an `AbortError`: at once, or, while the result is
+   * being copied into `into`, once that copy is complete.
    */
   signal?: AbortSignal
 }
 
 /**
- * The `k` rows of `matrix` (a row-major Float32Array of `dim`-dimensional rows, read in place: do
- * not modify it until the promise settles) nearest to `query`, best first. `VectorIndex.search()`
+ * The `k` rows of `matrix` (a row-major Float32Array of `dim`-dimensional rows: do not modify it
+ * until the promise settles) nearest to `query`, best first. A large matrix is copied before each
+ * search, in slices between turns of the loop, unless it lives in a SharedArrayBuffer (read in
+ * place); for many searches over the same rows, `VectorIndex` keeps them in Rust. `VectorIndex.search()`
  * for data that lives in JS. Rows holding NaN score NaN and come last.
  *
  * Rejects with `ERR_INVALID_ARG_TYPE` (TypeError) unless `matrix` and `query` are Float32Arrays,

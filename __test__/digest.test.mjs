@@ -286,6 +286,76 @@ test('createHasher copies each chunk, so a reused buffer hashes like node:crypto
   assert.equal(await ours.digest('base64'), theirs.digest('base64'))
 })
 
+test('hashStream equals node:crypto whatever the iterable does with its buffers', async () => {
+  // Random bytes; the reference is node:crypto over the bytes each pattern recorded as it yielded.
+  const fill = (buffer) => crypto.randomFillSync(buffer)
+  // Each pattern yields `count` chunks of `size` bytes and records what it yielded, so the
+  // reference is node:crypto over the same bytes in the same order.
+  const patterns = {
+    // One Buffer refilled for every chunk, as a parser reusing its read buffer does.
+    async *reused(size, count, seen) {
+      const buffer = Buffer.alloc(size)
+      for (let i = 0; i < count; i++) { fill(buffer); seen.update(buffer); yield buffer }
+    },
+    // A file read with fileHandle.read() into one buffer, the loop Node's docs show (its first
+    // `count` reads).
+    async *fileHandle(size, count, seen, file) {
+      const handle = await fs.promises.open(file, 'r')
+      try {
+        const buffer = Buffer.alloc(size)
+        for (let i = 0; i < count; i++) {
+          const { bytesRead } = await handle.read(buffer, 0, size)
+          if (bytesRead === 0) break
+          seen.update(buffer.subarray(0, bytesRead))
+          yield buffer.subarray(0, bytesRead)
+        }
+      } finally {
+        await handle.close()
+      }
+    },
+    // Each chunk's memory is transferred away (and its new owner dropped) as soon as the consumer
+    // asks for the next one.
+    async *transferred(size, count, seen) {
+      for (let i = 0; i < count; i++) {
+        const chunk = fill(Buffer.alloc(size))
+        seen.update(chunk)
+        yield new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length)
+        structuredClone(chunk.buffer, { transfer: [chunk.buffer] })
+      }
+    },
+    // Chunks of a resizable buffer that shrinks to nothing after each yield.
+    async *resized(size, count, seen) {
+      for (let i = 0; i < count; i++) {
+        const buffer = new ArrayBuffer(size, { maxByteLength: size })
+        const chunk = new Uint8Array(buffer)
+        fill(chunk)
+        seen.update(chunk)
+        yield chunk
+        buffer.resize(0)
+      }
+    },
+  }
+  const dir = tempDir()
+  const file = path.join(dir, 'reads.bin')
+  fs.writeFileSync(file, fill(Buffer.alloc((3 << 20) + 12345)))
+  try {
+    for (const size of [1, 1000, 64 << 10, 256 << 10, 1 << 20, 4 << 20]) {
+      const count = Math.max(2, Math.min(64, (8 << 20) / size))
+      for (const [name, pattern] of Object.entries(patterns)) {
+        for (const algorithm of ['sha256', 'blake3']) {
+          const bytes = []
+          const recorder = { update: (b) => bytes.push(Buffer.from(b)) }
+          const got = await hashStream(algorithm, pattern(size, count, recorder, file))
+          const expected = await reference(algorithm, Buffer.concat(bytes))
+          assert.equal(got, expected, `${name}, ${size}-byte chunks, ${algorithm}`)
+        }
+      }
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true })
+  }
+})
+
 test('hashStream consumes fs streams, generators, sync iterables and an Express upload', async () => {
   const dir = tempDir()
   const file = path.join(dir, 'five-mib.bin')
@@ -558,6 +628,8 @@ test('a full queue (maxQueue) rejects or throws ERR_QUEUE_FULL on every path, ne
       const running = hash('sha512', big)
       while (poolStats().running === 0) await new Promise((r) => setTimeout(r, 1))
       const queued = hash('sha512', big)
+      // A large input is copied before its job is queued (see README, large inputs).
+      while (poolStats().queued === 0) await new Promise((r) => setTimeout(r, 1))
       const full = { code: 'ERR_QUEUE_FULL' }
       await assert.rejects(hash('sha256', 'x'), full)
       await assert.rejects(hashMany('sha256', ['x']), full)

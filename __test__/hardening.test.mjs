@@ -116,6 +116,69 @@ describe('faults', () => {
   });
 });
 
+describe('buffers that change under you', () => {
+  test('a view detached, transferred or shrunk during a call: a clean error or the answer for its old bytes, never a crash', async () => {
+    // fixtures/detach.mjs: hash, hashMany, jq, describe, sort (also into itself), argsort and topK of
+    // 32 MiB, with the buffer transferred (structuredClone, postMessage, transfer(), transfer(1))
+    // or a resizable one shrunk to 0, early in the call or once its job likely runs.
+    const r = await runNode(['--expose-gc', fixture('detach.mjs'), '32', index], { timeoutMs: 300_000 });
+    const { outcomes } = childJson(r);
+    assert.ok(Object.keys(outcomes).length >= 48, Object.keys(outcomes).join());
+    const bad = Object.entries(outcomes).filter(([, outcome]) => outcome !== 'ok' && outcome !== 'ERR_INVALID_STATE');
+    assert.deepEqual(bad, []);
+  });
+
+  test('a settled promise means offloop no longer touches the memory: aborted calls, then the buffer is taken away', async () => {
+    const r = await runChild(`${requireOffloop}
+      const sizes = 32 << 20;
+      const running = async () => { while (offloop.poolStats().running === 0) await new Promise((r) => setTimeout(r, 1)); };
+      const out = {};
+      // A copied input: the rejection comes at once; the caller may then transfer or refill the buffer.
+      {
+        const c = new AbortController();
+        const data = new Float64Array(sizes).map(Math.random);
+        const pending = offloop.sort(data, { signal: c.signal }).then(() => 'resolved', (e) => e.name);
+        await running();
+        c.abort();
+        out.copied = await pending;
+        structuredClone(data.buffer, { transfer: [data.buffer] });
+        globalThis.gc();
+      }
+      // Read in place (a SharedArrayBuffer): the rejection waits until the job stopped reading.
+      while (offloop.poolStats().running > 0) await new Promise((r) => setTimeout(r, 1));
+      {
+        const c = new AbortController();
+        const data = new Float64Array(new SharedArrayBuffer(sizes * 8));
+        data.fill(1.5);
+        const pending = offloop.describe(data, { signal: c.signal }).then(() => 'resolved', (e) => [e.name, offloop.poolStats().running]);
+        await running();
+        c.abort();
+        out.inPlace = await pending;
+      }
+      // Written into: the array is left as it was, or holds the whole result; never a torn mix.
+      {
+        const c = new AbortController();
+        const data = new Float64Array(sizes).map(Math.random);
+        const into = new Float64Array(sizes).fill(-1);
+        const pending = offloop.sort(data, { into, signal: c.signal }).then(() => 'resolved', (e) => e.name);
+        await running();
+        c.abort();
+        out.into = await pending;
+        const untouched = into.every((x) => x === -1);
+        const sorted = into.every((x, i) => i === 0 || into[i - 1] <= x);
+        out.intoState = untouched ? 'untouched' : sorted ? 'sorted' : 'torn';
+      }
+      await new Promise((r) => setTimeout(r, 200));
+      globalThis.gc();
+      console.log(JSON.stringify(out));`, { args: ['--expose-gc'], timeoutMs: 120_000 });
+    const out = childJson(r);
+    assert.equal(out.copied, 'AbortError');
+    assert.deepEqual(out.inPlace, ['AbortError', 0]);
+    assert.equal(out.into, 'AbortError');
+    assert.notEqual(out.intoState, 'torn');
+  });
+});
+
 describe('load', () => {
   test('100k calls against maxQueue: the excess rejects with ERR_QUEUE_FULL, the rest completes', async () => {
     // Each job (a small argon2 hash, ~50 µs) is far slower than queueing one (~1 µs), so the queue

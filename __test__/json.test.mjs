@@ -1,7 +1,7 @@
 import { test, describe, before } from 'node:test'
 import assert from 'node:assert/strict'
 import { createRequire } from 'node:module'
-import { readFileSync, readdirSync, writeFileSync, mkdtempSync, existsSync, rmSync } from 'node:fs'
+import { readFileSync, readdirSync, writeFileSync, mkdtempSync, existsSync, rmSync, statSync, chmodSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -320,6 +320,28 @@ describe('jqFile', () => {
       [],
       'no temporary files',
     )
+  })
+
+  test('a new file gets the mode fs.writeFile gives under the umask; a replaced file keeps its mode', { skip: process.platform === 'win32' && 'POSIX modes' }, async () => {
+    const modeOf = (path) => statSync(path).mode & 0o7777
+    const previous = process.umask(0o027)
+    try {
+      const reference = join(dir, 'reference.txt')
+      writeFileSync(reference, 'x')
+      const created = join(dir, 'created.json')
+      await jqFile('.i', input, { ndjson: true, outputPath: created })
+      assert.equal(modeOf(created).toString(8), modeOf(reference).toString(8))
+      for (const mode of [0o600, 0o755, 0o664]) {
+        const replaced = join(dir, `replaced-${mode.toString(8)}.json`)
+        writeFileSync(replaced, 'old')
+        chmodSync(replaced, mode)
+        await jqFile('.i', input, { ndjson: true, outputPath: replaced })
+        assert.equal(modeOf(replaced).toString(8), mode.toString(8))
+        assert.equal(readFileSync(replaced, 'utf8').split('\n').length, lines.length + 1)
+      }
+    } finally {
+      process.umask(previous)
+    }
   })
 
   test('file errors look like Node fs errors', async () => {

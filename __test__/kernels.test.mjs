@@ -4,7 +4,7 @@ import { test, describe as group } from 'node:test'
 import assert from 'node:assert/strict'
 import { createRequire } from 'node:module'
 
-import { runChild, childJson, root } from './helpers.mjs'
+import { runChild, childJson, loadHooks, root } from './helpers.mjs'
 
 const { VectorIndex, topK, describe, histogram, sort, argsort, poolStats } = createRequire(import.meta.url)('../index.js')
 
@@ -520,6 +520,29 @@ group('VectorIndex and topK', () => {
     const r = await pending
     assert.ok(r.ids.every((id) => id < 50_000), `saw new rows: ${r.ids}`)
     assert.ok((await index.search(new Float32Array(8).fill(1), 5)).ids.every((id) => id >= 50_000))
+  })
+
+  test('a large add never waits behind queued jobs', async () => {
+    // The only pool thread is held by a 20 s job; a large add (16 MB, filled in parallel) must
+    // finish while that job still runs, and gives the same rows as small adds.
+    const r = await runChild(`${loadHooks}
+      h.configure({ threads: 1 });
+      const c = new AbortController();
+      let slept = false;
+      const holding = h.testSleep(20000, { signal: c.signal }).then(() => (slept = true), () => {});
+      while (h.poolStats().running === 0) await new Promise((r) => setTimeout(r, 5));
+      const rows = Float32Array.from({ length: 64 * 65536 }, (_, i) => Math.sin(i));
+      const large = new h.VectorIndex(64);
+      large.add(rows);
+      const duringAdd = { running: h.poolStats().running, slept };
+      const small = new h.VectorIndex(64);
+      for (let i = 0; i < rows.length; i += 64 * 4096) small.add(rows.subarray(i, i + 64 * 4096));
+      c.abort();
+      await holding;
+      const query = rows.subarray(64 * 777, 64 * 778);
+      const [a, b] = await Promise.all([large.search(query, 5), small.search(query, 5)]);
+      console.log(JSON.stringify({ duringAdd, same: a.ids.join() === b.ids.join() && a.scores.join() === b.scores.join(), first: a.ids[0] }));`, { timeoutMs: 60_000 })
+    assert.deepEqual(childJson(r), { duringAdd: { running: 1, slept: false }, same: true, first: 777 })
   })
 
   test('topK: NaN rows rank last; the matrix is read in place', async () => {

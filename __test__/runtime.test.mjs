@@ -2,7 +2,9 @@
 // Most tests run in a child process: the pool is per process and configure() works only once.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { offloop, runChild, childJson, loadHooks, rejectsWith, throwsWith, root } from './helpers.mjs';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { offloop, runChild, runNode, childJson, loadHooks, hooksPath, rejectsWith, throwsWith, root } from './helpers.mjs';
 
 const index = JSON.stringify(`${root}/index.js`);
 const requireOffloop = `import { createRequire } from 'node:module'; const offloop = createRequire(import.meta.url)(${index});`;
@@ -214,6 +216,51 @@ describe('AbortSignal', () => {
     await Promise.all(Array.from({ length: 30 }, () => offloop.hashPassword('pw', { memoryCost: 64, timeCost: 1, signal: controller.signal })));
     assert.equal(getEventListeners(controller.signal, 'abort').length, 0);
   });
+  test('one listener per signal: 10,000 concurrent calls share it, then nothing is left behind', async () => {
+    const r = await runChild(`${loadHooks}
+      const { getEventListeners } = await import('node:events');
+      const warnings = [];
+      process.on('warning', (w) => warnings.push(w.name));
+      h.configure({ threads: 1 });
+      const shared = new AbortController();
+      const calls = Array.from({ length: 10000 }, (_, i) => h.testSleep(i < 2 ? 200 : 0, { signal: shared.signal }).then(() => 'ok', (e) => e.name));
+      const whilePending = getEventListeners(shared.signal, 'abort').length;
+      const outcomes = await Promise.all(calls);
+      const afterSettled = getEventListeners(shared.signal, 'abort').length;
+      // Aborting a signal shared by many pending calls rejects every one of them.
+      const aborting = new AbortController();
+      const pending = Array.from({ length: 1000 }, () => h.testSleep(50, { signal: aborting.signal }).then(() => 'ok', (e) => e.name));
+      const duringAbort = getEventListeners(aborting.signal, 'abort').length;
+      aborting.abort();
+      const aborted = await Promise.all(pending);
+      await new Promise((r) => setTimeout(r, 10));
+      console.log(JSON.stringify({
+        whilePending, afterSettled, duringAbort, ok: outcomes.filter((o) => o === 'ok').length,
+        abortErrors: aborted.filter((o) => o === 'AbortError').length, afterAbort: getEventListeners(aborting.signal, 'abort').length, warnings,
+      }));`);
+    assert.deepEqual(childJson(r), { whilePending: 1, afterSettled: 0, duringAbort: 1, ok: 10000, abortErrors: 1000, afterAbort: 0, warnings: [] });
+  });
+
+  test('a hostile signal (throwing getters, traps or addEventListener) rejects the call with a coded error', async () => {
+    const r = await runChild(`${requireOffloop}
+      const hostile = {
+        'aborted getter throws': { get aborted() { throw new Error('no'); }, addEventListener() {} },
+        'proxy whose traps throw': new Proxy({}, { has() { throw new Error('no'); }, get() { throw new Error('no'); } }),
+        'addEventListener throws': { aborted: false, addEventListener() { throw new Error('no'); }, removeEventListener() {} },
+        'removeEventListener throws': { aborted: false, addEventListener() {}, removeEventListener() { throw new Error('no'); } },
+      };
+      const out = {};
+      for (const [name, signal] of Object.entries(hostile)) {
+        out[name] = await offloop.hash('sha256', 'x', 'hex', { signal }).then(() => 'resolved', (e) => e.code);
+      }
+      console.log(JSON.stringify(out));`, { timeoutMs: 20_000 });
+    assert.deepEqual(childJson(r), {
+      'aborted getter throws': 'ERR_INVALID_ARG_TYPE',
+      'proxy whose traps throw': 'ERR_INVALID_ARG_TYPE',
+      'addEventListener throws': 'ERR_INVALID_ARG_TYPE',
+      'removeEventListener throws': 'resolved',
+    });
+  });
 });
 
 describe('worker_threads', () => {
@@ -248,5 +295,116 @@ describe('worker_threads', () => {
     const out = childJson(r);
     assert.equal(out.ok, true);
     assert.ok(out.stats.cancelled > 0, 'queued jobs of terminated workers were skipped');
+  });
+});
+
+describe('loaded twice', () => {
+  // Test runners and hot-reload tools clear require.cache and load the addon again: Node then gives
+  // the second copy its own napi_env inside the same environment, on the same thread.
+  const loadTwice = `
+    const { createRequire } = await import('node:module');
+    const require = createRequire(import.meta.url);
+    const first = require(${index});
+    for (const key of Object.keys(require.cache)) delete require.cache[key];
+    const second = require(${index});
+    if (first === second) throw new Error('the second require was served from the cache');`;
+
+  test('both copies work, interleaved, with aborts, streams and classes', async () => {
+    const r = await runChild(`${loadTwice}
+      const crypto = await import('node:crypto');
+      const expect = (s) => crypto.createHash('sha256').update(s).digest('hex');
+      const results = await Promise.all([0, 1, 2, 3].map((i) => [first, second][i % 2].hash('sha256', 'x' + i)));
+      const hashers = [first, second].map((m, i) => m.createHasher('sha256').update('h' + i).digest());
+      const streams = [first, second].map((m, i) => m.hashStream('sha256', ['s', String(i)]));
+      const c = new AbortController();
+      const aborted = [first, second].map((m) => m.hashPassword('pw', { memoryCost: 64, timeCost: 50, signal: c.signal }).catch((e) => e.name));
+      c.abort();
+      console.log(JSON.stringify({
+        ok: results.every((h, i) => h === expect('x' + i)),
+        hashers: (await Promise.all(hashers)).map((h, i) => h === expect('h' + i)),
+        streams: (await Promise.all(streams)).map((h, i) => h === expect('s' + i)),
+        aborted: await Promise.all(aborted),
+        index: new second.VectorIndex(2).add(new Float32Array([1, 0, 0, 1])),
+      }));`);
+    assert.deepEqual(childJson(r), { ok: true, hashers: [true, true], streams: [true, true], aborted: ['AbortError', 'AbortError'], index: 0 });
+  });
+
+  test("in worker_threads too: terminating a worker that loaded it twice leaves other environments' promises alone", async () => {
+    const r = await runChild(`${requireOffloop}
+      const { Worker } = await import('node:worker_threads');
+      const src = \`
+        const { parentPort, workerData } = require('node:worker_threads');
+        const first = require(workerData.index);
+        for (const key of Object.keys(require.cache)) delete require.cache[key];
+        const second = require(workerData.index);
+        for (let i = 0; i < 500; i++) for (const m of [first, second]) m.hashPassword('pw', { memoryCost: 256, timeCost: 1 }).catch(() => {});
+        Promise.all([first.hash('sha256', 'a'), second.hash('sha256', 'a')]).then((h) => parentPort.postMessage(h[0] === h[1]));\`;
+      const pending = Array.from({ length: 200 }, () => offloop.hashPassword('pw', { memoryCost: 256, timeCost: 1 }));
+      const workers = Array.from({ length: 3 }, () => new Worker(src, { eval: true, execArgv: [], workerData: { index: ${index} } }));
+      const agreed = await Promise.all(workers.map((w) => new Promise((resolve, reject) => { w.once('message', resolve); w.once('error', reject); })));
+      await Promise.all(workers.map((w) => w.terminate()));
+      const hashes = await Promise.all(pending);
+      console.log(JSON.stringify({ agreed, settled: hashes.length, ok: await offloop.verifyPassword(hashes[0], 'pw') }));`, { timeoutMs: 120_000 });
+    assert.deepEqual(childJson(r), { agreed: [true, true, true], settled: 200, ok: true });
+  });
+});
+
+describe('panics and a pool that cannot start', () => {
+  const everyExport = (path, env = {}) => runNode([join(root, '__test__', 'fixtures', 'every-export.mjs'), path], { env });
+  // Exports that never decode an argument, so an injected decoding panic cannot reach them.
+  const NO_ARGUMENTS = ['poolStats', 'VectorIndex.size', 'VectorIndex.dim', 'VectorIndex.metric', 'VectorIndex.clear'];
+
+  test('a panic while decoding arguments is ERR_OFFLOOP_PANIC from every export, sync or async', async () => {
+    const { outcomes, missing } = childJson(await everyExport(hooksPath, { OFFLOOP_PANIC_DECODE: '1' }));
+    assert.deepEqual(missing, []);
+    for (const [name, outcome] of Object.entries(outcomes)) {
+      assert.equal(outcome, NO_ARGUMENTS.includes(name) ? 'ok' : 'ERR_OFFLOOP_PANIC', name);
+    }
+  });
+
+  test('a panic while a result is made on the JS thread rejects with ERR_OFFLOOP_PANIC', async () => {
+    const r = await runChild(`${loadHooks}
+      const outcome = await h.testPanicInSettle().then(() => 'resolved', (e) => e.code);
+      console.log(JSON.stringify({ outcome, after: await h.testSleep(1) >= 1 }));`);
+    assert.deepEqual(childJson(r), { outcome: 'ERR_OFFLOOP_PANIC', after: true });
+  });
+
+  // What needs the pool rejects or throws ERR_OFFLOOP_POOL_START; what runs on the calling thread works.
+  const NEEDS_POOL = [
+    'hash', 'hmac', 'hashMany', 'hashFile', 'hashFiles', 'hashStream', 'Hasher.update', 'Hasher.digest',
+    'hashPassword', 'verifyPassword', 'jq', 'jqValues', 'jqFile', 'JqProgram.run', 'JqProgram.runValues',
+    'canonicalizeJson', 'topK', 'describe', 'histogram', 'sort', 'argsort', 'VectorIndex.search',
+    'VectorIndex.searchBatch', 'poolStats',
+  ];
+  const assertPoolStartFailed = ({ outcomes, missing }) => {
+    assert.deepEqual(missing, []);
+    for (const [name, outcome] of Object.entries(outcomes)) {
+      assert.equal(outcome, NEEDS_POOL.includes(name) ? 'ERR_OFFLOOP_POOL_START' : 'ok', name);
+    }
+  };
+
+  // RLIMIT_NPROC counts the threads of the real user and does not bind root: the child runs as
+  // `nobody`, limited to the threads Node itself starts (no pool thread), or one more (the pool's
+  // second thread fails after its first started).
+  const canDropPrivileges = process.platform === 'linux' && process.getuid?.() === 0;
+  test('a pool that cannot start its threads (RLIMIT_NPROC, for real): every export ends with a coded error, none aborts', { skip: !canDropPrivileges && 'needs Linux and root (prlimit + setpriv)' }, async () => {
+    const asNobody = (nproc, argv, env = {}) =>
+      new Promise((resolve) => {
+        const setpriv = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, ...argv];
+        const [command, ...args] = nproc ? ['prlimit', `--nproc=${nproc}`, ...setpriv] : setpriv;
+        execFile(command, args, { cwd: root, env: { ...process.env, OFFLOOP_THREADS: '2', ...env } }, (error, stdout, stderr) =>
+          resolve({ code: error ? error.code : 0, signal: error?.signal ?? null, stdout, stderr, timedOut: false }),
+        );
+      });
+    const argv = [join(root, '__test__', 'fixtures', 'every-export.mjs'), join(root, 'index.js')];
+    const { threads } = childJson(await asNobody(null, argv, { OFFLOOP_COUNT_THREADS: '1' }));
+    for (const started of [0, 1]) assertPoolStartFailed(childJson(await asNobody(threads + started, argv)));
+  });
+
+  test('a pool that cannot start its threads (a test hook fails the spawn): every export ends with a coded error', async () => {
+    for (const after of ['0', '1']) {
+      const r = await everyExport(hooksPath, { OFFLOOP_THREADS: '2', OFFLOOP_TEST_SPAWN_FAILS_AFTER: after });
+      assertPoolStartFailed(childJson(r));
+    }
   });
 });

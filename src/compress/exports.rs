@@ -20,7 +20,7 @@ use super::stream::{Chunk, Recipe, StreamState};
 use crate::runtime::abort::{clear_exception, Signal};
 use crate::runtime::args::{Kind, Options};
 use crate::runtime::bytes::ByteView;
-use crate::runtime::pool::pool;
+use crate::runtime::pool::drop_later;
 use crate::runtime::serial::Serial;
 use crate::runtime::{promise, rejected, spawn, sync, Cancel, ErrorKind, Job, JsArg, OffloopError, Result};
 
@@ -399,15 +399,15 @@ unsafe extern "C" fn free_bytes(_env: sys::napi_env, _data: *mut c_void, hint: *
   // SAFETY: `hint` is the box from `to_napi_value`; V8 calls this once.
   let bytes = unsafe { Box::from_raw(hint.cast::<Vec<u8>>()) };
   if bytes.len() >= FREE_ON_POOL_MIN {
-    pool().drop_later(bytes);
+    drop_later(bytes);
   }
 }
 
 /// Compresses `data` on offloop's pool, like node:zlib's `gzip()`, `deflate()`, `deflateRaw()`,
 /// `brotliCompress()` and `zstdCompress()`; resolves with a Buffer.
 ///
-/// Strings are compressed as UTF-8. A view of 64 KiB or more is read in place, not copied: do not
-/// modify it until the promise settles. gzip/deflate output is never larger than node:zlib's at the
+/// Strings are compressed as UTF-8. Bytes are copied (large ones in 1 MiB slices between turns of
+/// the loop): do not modify them until the promise settles. gzip/deflate output is never larger than node:zlib's at the
 /// same level; brotli's is node:zlib's byte for byte at most qualities, within 0.3% at the others.
 ///
 /// Rejects with a TypeError `ERR_INVALID_ARG_VALUE` for an unknown format, `ERR_INVALID_ARG_TYPE`
@@ -558,8 +558,8 @@ impl StreamCodec {
     })
   }
 
-  /// Queues `chunk` (a string is UTF-8); resolves with the output so far. The bytes are copied
-  /// below 64 KiB, read in place from 64 KiB: do not modify the chunk until the promise settles.
+  /// Queues `chunk` (a string is UTF-8); resolves with the output so far. The bytes are copied at
+  /// once, as `Hasher.update()` copies them, so the chunk may be reused when the call returns.
   ///
   /// Rejects with `Z_DATA_ERROR` for corrupt data, `ERR_BUFFER_TOO_LARGE` past `maxOutputLength`,
   /// `ERR_INVALID_STATE` after `end()`, after a failed call, or while `more` is true.
@@ -568,7 +568,9 @@ impl StreamCodec {
     ts_return_type = "Promise<Buffer>"
   )]
   pub fn write<'env>(&self, env: &'env Env, chunk: JsArg) -> napi::Result<PromiseRaw<'env, JsBuffer>> {
-    let input = chunk.byte_view("chunk");
+    // Copied now rather than staged between turns of the loop: a staged copy would let a later,
+    // smaller chunk reach the pool first, and the stream's order is its output.
+    let input = chunk.bytes("chunk").map(ByteView::Copied);
     self.queue(env, input.map(|input| (input, Flush::None)))
   }
 

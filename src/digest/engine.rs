@@ -231,7 +231,9 @@ mod tests {
     for algorithm in [Algorithm::Blake3, Algorithm::Sha256] {
       let serial = hash_hex(algorithm, &data);
       let view = ByteView::Copied(data.clone());
-      let sliced = pool().install(|| digest_view(algorithm.hasher(), &view, &Cancel::default()).unwrap());
+      let sliced = pool()
+        .unwrap()
+        .install(|| digest_view(algorithm.hasher(), &view, &Cancel::default()).unwrap());
       assert_eq!(hex::encode(sliced), serial);
     }
   }

@@ -13,7 +13,7 @@ use super::incremental::Incremental;
 use crate::runtime::abort::Signal;
 use crate::runtime::bytes::ByteView;
 use crate::runtime::iterate::{for_await, Consumer};
-use crate::runtime::{promise, rejected, spawn, sync, Job, JsArg, OffloopError, Result};
+use crate::runtime::{promise, rejected, spawn, stage, sync, Job, JsArg, OffloopError, Result};
 
 /// Options of the async hashing calls.
 #[napi(object, object_to_js = false, object_from_js = false)]
@@ -96,11 +96,13 @@ impl ToNapiValue for Encoded {
 ///
 /// `algorithm`: 'sha256', 'sha384', 'sha512', 'sha512-256' or 'blake3'. `encoding`: 'hex'
 /// (default), 'base64', 'base64url' (unpadded) or 'buffer' (resolves with a Buffer). Strings are
-/// hashed as UTF-8. A view of 64 KiB or more is read in place, not copied: do not modify it until
-/// the promise settles. BLAKE3 splits a large input over the pool's threads.
+/// hashed as UTF-8. A view of 1 MiB or more is copied on the JS thread in slices between turns of
+/// the event loop: do not modify, transfer or resize it until the promise settles. BLAKE3 splits a
+/// large input over the pool's threads.
 ///
 /// Rejects with a TypeError `ERR_INVALID_ARG_VALUE` for an unknown algorithm or encoding (the
-/// message lists the supported ones), `ERR_INVALID_ARG_TYPE` for a wrong type, and an `AbortError`
+/// message lists the supported ones), `ERR_INVALID_ARG_TYPE` for a wrong type, `ERR_INVALID_STATE`
+/// when `data` was detached (transferred) or shrunk before offloop copied it, and an `AbortError`
 /// when `options.signal` aborts.
 #[napi(
   ts_generic_types = "E extends 'hex' | 'base64' | 'base64url' | 'buffer' = 'hex'",
@@ -145,7 +147,7 @@ pub fn hash_sync(env: Env, algorithm: JsArg, data: JsArg, encoding: JsArg) -> na
 }
 
 /// Hashes many inputs in one call, spread over the pool; resolves with the digests in input order.
-/// Each input is what `hash()` takes (views of 64 KiB or more are read in place).
+/// Each input is what `hash()` takes, copied as there.
 ///
 /// Rejects like `hash()`; `ERR_INVALID_ARG_TYPE` names the bad element (`inputs[3]`).
 #[napi(
@@ -357,7 +359,8 @@ impl Hasher {
     ts_return_type = "Promise<E extends 'buffer' ? Buffer : string>"
   )]
   pub fn digest<'env>(&mut self, env: &'env Env, encoding: JsArg) -> napi::Result<PromiseRaw<'env, Encoded>> {
-    let result = self::encoding(encoding).and_then(|encoding| {
+    let result = OffloopError::catching(|| {
+      let encoding = self::encoding(encoding)?;
       let incremental = self.incremental.take().ok_or_else(finalized)?;
       finish(env.raw(), &incremental, encoding)
     });
@@ -393,13 +396,27 @@ struct StreamDigest {
 }
 
 impl Consumer for StreamDigest {
+  /// Every chunk is copied before the next one is asked for: an iterable may refill one buffer for
+  /// each chunk (a parser's read buffer, a `fileHandle.read(buffer)` loop), or transfer or shrink it
+  /// once it has moved on. Small chunks are copied at once; a large one is copied on the JS thread
+  /// between turns of the loop, and the next chunk waits for that copy, not for the hash.
   fn item(&mut self, chunk: JsArg) -> Result<Option<sys::napi_value>> {
-    self.incremental.update(chunk.byte_view("chunk")?)?;
-    if self.incremental.backlog() <= STREAM_BACKLOG_MAX {
-      return Ok(None);
+    let chunk = chunk.byte_view("chunk")?;
+    // SAFETY: JS thread of `self.env` (the loop runs there).
+    let staged = unsafe { stage::take_decoded(self.env)? };
+    if staged.is_empty() {
+      self.incremental.update(chunk)?;
+      return self.wait_for_backlog();
     }
     let (promise, settler) = promise::<()>(self.env)?;
-    settler.settle_from(|settle| self.incremental.after(move || settle(Ok(()))));
+    let incremental = self.incremental.clone();
+    let ready: stage::Ready = Box::new(move |_, copied| match copied.and_then(|()| incremental.update(chunk)) {
+      Ok(()) if incremental.backlog() > STREAM_BACKLOG_MAX => {
+        settler.settle_from(|settle| incremental.after(move || settle(Ok(()))))
+      }
+      result => settler.settle(result),
+    });
+    staged.stage(self.env, ready);
     Ok(Some(promise))
   }
 
@@ -408,12 +425,27 @@ impl Consumer for StreamDigest {
   }
 }
 
+impl StreamDigest {
+  /// When more than `STREAM_BACKLOG_MAX` waits to be hashed, a promise that resolves once the hash
+  /// has caught up: the stream waits for it.
+  fn wait_for_backlog(&self) -> Result<Option<sys::napi_value>> {
+    if self.incremental.backlog() <= STREAM_BACKLOG_MAX {
+      return Ok(None);
+    }
+    let (promise, settler) = promise::<()>(self.env)?;
+    settler.settle_from(|settle| self.incremental.after(move || settle(Ok(()))));
+    Ok(Some(promise))
+  }
+}
+
 /// Hashes every chunk of `source` (a Node stream such as an HTTP request or `fs.createReadStream()`,
 /// an async generator, or any (async) iterable of strings and bytes) and resolves with the digest.
 ///
-/// The JS thread only moves chunks: each is hashed on offloop's pool, in order, while the next one
-/// is read. Chunks of 64 KiB or more are read in place (streams never reuse a chunk they emitted).
-/// When more than 8 MiB waits to be hashed, reading pauses until the hash catches up.
+/// The JS thread only moves and copies chunks: each is copied (so a source may reuse or transfer its
+/// buffer as soon as it yields the next chunk) and hashed on offloop's pool, in order, while the
+/// next one is read. A chunk of 1 MiB or more is copied in slices between turns of the event loop
+/// before the next one is asked for. When more than 8 MiB waits to be hashed, reading pauses until
+/// the hash catches up.
 ///
 /// Rejects with whatever the source throws or rejects with (a stream's `'error'`), with
 /// `ERR_INVALID_ARG_TYPE` for a chunk that is not a string or bytes (the stream is then destroyed
@@ -429,7 +461,7 @@ pub fn hash_stream<'env>(
   source: JsArg,
   encoding: JsArg,
 ) -> napi::Result<PromiseRaw<'env, Encoded>> {
-  let decoded = self::algorithm(algorithm).and_then(|algorithm| Ok((algorithm, self::encoding(encoding)?)));
+  let decoded = OffloopError::catching(|| Ok((self::algorithm(algorithm)?, self::encoding(encoding)?)));
   match decoded {
     Ok((algorithm, encoding)) => for_await(
       env,

@@ -119,6 +119,7 @@ mod tests {
       for algorithm in [Algorithm::Sha256, Algorithm::Blake3] {
         for threads in [Threads::One, Threads::Pool] {
           let got = pool()
+            .unwrap()
             .install(|| hash_file(algorithm.hasher(), &path, threads, &Cancel::default()))
             .unwrap();
           assert_eq!(got, expected(algorithm, &data), "size {size} {algorithm:?} {threads:?}");

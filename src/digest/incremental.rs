@@ -9,6 +9,7 @@ use crate::runtime::bytes::ByteView;
 use crate::runtime::serial::Serial;
 use crate::runtime::{Cancel, Result};
 
+#[derive(Clone)]
 pub struct Incremental {
   /// `None` once finished.
   serial: Serial<Option<Box<dyn Engine>>>,

@@ -60,7 +60,8 @@ pub struct JqFileOptions<'env> {
   /// Write the outputs (one per line, as `jq()` returns them) to this file instead of returning
   /// them, and resolve with their number. Written to a temporary file in the same directory and
   /// renamed over `outputPath` at the end: the file never exists half written, and on any error no
-  /// file is left behind.
+  /// file is left behind. A new file gets the mode `fs.writeFile` would give it (0o666 less the
+  /// umask); a file it replaces keeps its mode.
   pub output_path: Option<String>,
   /// See `JqOptions.maxOutputBytes` (it applies to the file too).
   pub max_output_bytes: Option<f64>,
@@ -188,19 +189,16 @@ enum FormatKind {
   Array,
 }
 
-/// An input, taken without a copy on the JS thread: large views are shared (`ByteView`).
+/// An input for the pool: small ones copied at once, large ones between turns of the loop
+/// (`ByteView`).
 fn input(value: JsArg) -> Result<ByteView> {
   value.byte_view("input")
 }
 
-/// The input as `Bytes`, on the pool thread. A shared view is copied here once (a memcpy, some
-/// milliseconds for 100 MB, off the event loop): jaq's strings are slices of these bytes, which
-/// may not outlive `ByteView::read`'s borrow of JavaScript's memory.
+/// The input as `Bytes`, on the pool thread, for jaq, whose strings are slices of these bytes: the
+/// view's own copy, taken over without copying it again.
 fn input_bytes(input: ByteView) -> Result<Bytes> {
-  match input {
-    ByteView::Copied(bytes) => Ok(Bytes::from(bytes)),
-    shared => shared.read(Bytes::copy_from_slice),
-  }
+  input.into_vec().map(Bytes::from)
 }
 
 fn filter(value: JsArg) -> Result<String> {
@@ -276,9 +274,9 @@ impl ToNapiValue for FileResult {
 /// followed by a newline (like `jq -c`; an empty string when there are none).
 ///
 /// `input` is a string or a `Buffer`/`Uint8Array` of UTF-8 JSON. Strings are copied (UTF-8
-/// encoded) on the calling thread; a `Buffer` of 64 KiB or more is used in place, without a copy,
-/// so pass large inputs as a `Buffer` (e.g. from `fs.readFile`) and do not modify it until the
-/// promise settles. The program is compiled on the pool too; the last 32 programs stay compiled,
+/// encoded) on the calling thread in one go; a `Buffer` of 1 MiB or more is copied in slices
+/// between turns of the event loop, so pass large inputs as a `Buffer` (e.g. from `fs.readFile`)
+/// and do not modify it until the promise settles. The program is compiled on the pool too; the last 32 programs stay compiled,
 /// so calling `jq()` again with the same filter skips that.
 ///
 /// Rejects with `ERR_JSON_PARSE` (with `line` and `column`; for NDJSON the line of the bad

@@ -16,7 +16,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::panic::resume_unwind;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, TryLockError};
 
 use jaq_core::box_iter::box_once;
 use jaq_core::load::{self, Arena, File, Loader};
@@ -184,11 +184,19 @@ fn own_funs() -> Box<[NativeFilter<RunPtr<Kind>>]> {
 const CACHED_PROGRAMS: usize = 32;
 
 /// `compile`, through a small cache of recent programs.
+///
+/// The cache is only tried, never waited for: the JS thread (`compileJq`) and the pool's threads
+/// (`jq`) share it, and a pool thread runs in `SCHED_IDLE`, so one preempted while holding the lock
+/// kept the JS thread asleep for up to 3.3 s on a saturated machine (benchmark/NOTES.md). When the
+/// lock is busy, compiling again (about half a millisecond) is the cheaper wait.
 pub fn compile_cached(code: &str) -> Result<Arc<Program>> {
   static CACHE: Mutex<Vec<Arc<Program>>> = Mutex::new(Vec::new());
-  let lock = || CACHE.lock().unwrap_or_else(|e| e.into_inner());
-  {
-    let mut cache = lock();
+  let lock = || match CACHE.try_lock() {
+    Ok(cache) => Some(cache),
+    Err(TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+    Err(TryLockError::WouldBlock) => None,
+  };
+  if let Some(mut cache) = lock() {
     if let Some(i) = cache.iter().position(|p| p.code == code) {
       let program = cache.remove(i);
       cache.insert(0, program.clone());
@@ -196,9 +204,10 @@ pub fn compile_cached(code: &str) -> Result<Arc<Program>> {
     }
   }
   let program = Arc::new(compile(code)?);
-  let mut cache = lock();
-  cache.insert(0, program.clone());
-  cache.truncate(CACHED_PROGRAMS);
+  if let Some(mut cache) = lock() {
+    cache.insert(0, program.clone());
+    cache.truncate(CACHED_PROGRAMS);
+  }
   Ok(program)
 }
 

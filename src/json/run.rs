@@ -217,8 +217,12 @@ pub fn run_file(
     Some(dir) if !dir.as_os_str().is_empty() => dir,
     _ => Path::new("."),
   };
-  let mut temp = tempfile::Builder::new()
-    .prefix(".offloop-")
+  let mut builder = tempfile::Builder::new();
+  builder.prefix(".offloop-");
+  // Created as `open(…, 'w')` creates a file: 0o666, less the umask (which the kernel applies).
+  #[cfg(unix)]
+  builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+  let mut temp = builder
     .tempfile_in(dir)
     .map_err(|e| fs_error(&e, "open", output_path))?;
   let count = {
@@ -227,7 +231,7 @@ pub fn run_file(
     writer.flush().map_err(|e| fs_error(&e, "write", output_path))?;
     written
   };
-  set_default_permissions(temp.as_file(), output_path)?;
+  keep_mode_of_replaced(temp.as_file(), output_path)?;
   temp
     .persist(output_path)
     .map_err(|e| fs_error(&e.error, "rename", output_path))?;
@@ -296,19 +300,14 @@ fn write_file_outputs(
   Ok(count)
 }
 
-/// Temporary files are created readable by their owner only; the output gets the mode a plain
-/// `open(…, 'w')` would give it under the usual umask.
-#[cfg(unix)]
-fn set_default_permissions(file: &fs::File, path: &Path) -> Result<()> {
-  use std::os::unix::fs::PermissionsExt;
-  file
-    .set_permissions(fs::Permissions::from_mode(0o644))
-    .map_err(|e| fs_error(&e, "chmod", path))
-}
-
-#[cfg(not(unix))]
-fn set_default_permissions(_file: &fs::File, _path: &Path) -> Result<()> {
-  Ok(())
+/// A file that `path` replaces keeps its mode, as it would had it been rewritten in place.
+fn keep_mode_of_replaced(file: &fs::File, path: &Path) -> Result<()> {
+  match fs::metadata(path) {
+    Ok(replaced) => file
+      .set_permissions(replaced.permissions())
+      .map_err(|e| fs_error(&e, "chmod", path)),
+    Err(_) => Ok(()),
+  }
 }
 
 /// A Node-style fs error for `path`.

@@ -1,8 +1,9 @@
 //! The `#[napi]` layer of the compute kernels: decode arguments on the JS thread, compute on the pool.
 //!
-//! Large inputs (`topK`'s matrix, the data of `describe`, `histogram`, `sort`, `argsort`) are read in
-//! place, not copied: the caller must not modify them until the promise settles. Queries and the
-//! vectors given to `VectorIndex.add` are small or owned by the index, so they are copied.
+//! Large inputs (`topK`'s matrix, the data of `describe`, `histogram`, `sort`, `argsort`) are copied
+//! on the JS thread before the job runs, in slices between turns of the loop, or read in place when
+//! they live in a SharedArrayBuffer (see `runtime::stage`). Queries and the vectors given to
+//! `VectorIndex.add` are copied at once.
 
 use napi::bindgen_prelude::{Float32Array, Float64Array, PromiseRaw, Uint32Array};
 use napi::Env;
@@ -16,7 +17,8 @@ use super::vector::{self, Index, Metric, Neighbors, MAX_ROWS};
 use crate::runtime::abort::Signal;
 use crate::runtime::args::{with_typed_view, AnyTypedArray, Kind, Options, TypedArrayArg};
 use crate::runtime::bytes::{Output, View};
-use crate::runtime::{spawn, sync, Cancel, Job, JsArg, OffloopError, Result};
+use crate::runtime::stage::WriteBack;
+use crate::runtime::{spawn, sync, Cancel, Job, JobOutput, JobResult, JsArg, OffloopError, Result};
 
 /// Largest vector dimension accepted.
 const MAX_DIM: u64 = 1 << 20;
@@ -187,7 +189,8 @@ impl VectorIndex {
 
   /// `search()` for many queries at once (`queries.length / dim` of them, row-major), sharing one
   /// pass over the rows: much faster than separate searches. Resolves with one result per query.
-  /// `queries` is read on the pool: do not modify it until the promise settles.
+  /// `queries` is copied (large ones in slices between turns of the loop): do not modify it until
+  /// the promise settles.
   ///
   /// Rejects like `search()`; `ERR_OUT_OF_RANGE` when `queries.length` is not a multiple of `dim`.
   #[napi(ts_args_type = "queries: Float32Array, k: number, options?: SearchOptions")]
@@ -251,8 +254,10 @@ impl VectorIndex {
   }
 }
 
-/// The `k` rows of `matrix` (a row-major Float32Array of `dim`-dimensional rows, read in place: do
-/// not modify it until the promise settles) nearest to `query`, best first. `VectorIndex.search()`
+/// The `k` rows of `matrix` (a row-major Float32Array of `dim`-dimensional rows: do not modify it
+/// until the promise settles) nearest to `query`, best first. A large matrix is copied before each
+/// search, in slices between turns of the loop, unless it lives in a SharedArrayBuffer (read in
+/// place); for many searches over the same rows, `VectorIndex` keeps them in Rust. `VectorIndex.search()`
 /// for data that lives in JS. Rows holding NaN score NaN and come last.
 ///
 /// Rejects with `ERR_INVALID_ARG_TYPE` (TypeError) unless `matrix` and `query` are Float32Arrays,
@@ -338,7 +343,7 @@ pub struct Description {
 }
 
 /// Count, sum, mean, population variance and standard deviation, min, max and percentiles of a
-/// numeric TypedArray (read in place: do not modify it until the promise settles), on all cores.
+/// numeric TypedArray (do not modify it until the promise settles), on all cores.
 /// Sums are compensated (Neumaier) and the variance two-pass, so large offsets and long arrays keep
 /// their precision. 64-bit integers are converted to the nearest double. Infinities follow IEEE
 /// arithmetic (a sum with `Infinity` is `Infinity`, its variance NaN).
@@ -460,7 +465,7 @@ impl<'env> HistogramOptions<'env> {
   }
 }
 
-/// A histogram of a numeric TypedArray (read in place: do not modify it until the promise settles)
+/// A histogram of a numeric TypedArray (do not modify it until the promise settles)
 /// with numpy.histogram's semantics: equal-width bins between the data's (or the given) min and
 /// max, or explicit edges; values outside the range are not counted; a range of one value is
 /// widened by 0.5 each way; empty data spans [0, 1].
@@ -497,14 +502,14 @@ pub struct SortOptions<'env> {
   /// Writes the result into this array and resolves with it, instead of a new one: for `sort()`
   /// a TypedArray of `data`'s type (`data` itself sorts in place), for `argsort()` a Uint32Array;
   /// as many elements as `data`. Reusing one array spares V8 a full GC per call for a result of
-  /// tens of MB. Do not read, write or pass it to another call until the promise settles. An
-  /// aborted call leaves it as it was, or, when the abort came too late, holds the result. Default:
-  /// a new array.
+  /// tens of MB. The result is copied into it on the JS thread, in slices between turns of the
+  /// loop, before the promise resolves. Do not read, write or pass it to another call until the
+  /// promise settles. An aborted call leaves it as it was, or, when the abort came during the copy,
+  /// holds the whole result. Default: a new array.
   #[napi(ts_type = "TypedArray")]
   pub into: Option<JsArg>,
-  /// Aborts the call; the promise rejects with an `AbortError`. A sort under way cannot stop, so
-  /// with `into` the rejection comes when it ends (then nothing writes to `into` any more), without
-  /// `into` at once.
+  /// Aborts the call; the promise rejects with an `AbortError`: at once, or, while the result is
+  /// being copied into `into`, once that copy is complete.
   #[napi(ts_type = "AbortSignal")]
   pub signal: Option<Signal<'env>>,
 }
@@ -535,17 +540,31 @@ fn output<A: TypedArrayArg>(into: JsArg, len: usize) -> Result<Output<A>> {
   Ok(output)
 }
 
-/// The result array: `into`, filled with `result`, else a new array over `result`.
-fn deliver<A: TypedArrayArg>(result: Vec<A::Element>, into: Option<Output<A>>) -> Result<A> {
+/// What `sort` and `argsort` resolve with: a new array, or `into` once the result is copied in.
+pub enum Sorted {
+  New(AnyTypedArray),
+  Into(WriteBack),
+}
+
+impl JobOutput for Sorted {
+  fn into_result(self) -> JobResult {
+    match self {
+      Sorted::New(array) => array.into_result(),
+      Sorted::Into(result) => result.into_result(),
+    }
+  }
+}
+
+/// The result: for `into`, or a new array over `result`.
+fn deliver<A: TypedArrayArg>(result: Vec<A::Element>, into: Option<Output<A>>) -> Result<Sorted> {
   match into {
-    // SAFETY: `result` is owned; the input view's read has ended.
-    Some(into) => unsafe { into.write(|out| out.copy_from_slice(&result)) },
-    None => Ok(A::from_vec(result)),
+    Some(into) => Ok(Sorted::Into(into.fill(result)?)),
+    None => Ok(Sorted::New(A::from_vec(result).into())),
   }
 }
 
 /// One sort job of any element type.
-type SortWork = Box<dyn FnOnce(&Cancel) -> Result<AnyTypedArray> + Send>;
+type SortWork = Box<dyn FnOnce(&Cancel) -> Result<Sorted> + Send>;
 
 /// Decodes `into` as an array of `view`'s own type (on the JS thread) and returns the job.
 fn sort_work<A: TypedArrayArg>(view: View<A>, into: Option<JsArg>, descending: bool) -> Result<SortWork>
@@ -554,16 +573,16 @@ where
 {
   let into = into.map(|into| output::<A>(into, view.len())).transpose()?;
   Ok(Box::new(move |cancel| {
-    let result = view.read(|data| sort::sort(data, descending))?;
+    let result = view.read(|data| sort::sort(data, descending, cancel))??;
     // An abort during the sort: `into` is left as it was, and no new array is made for nobody.
     cancel.check()?;
-    Ok(deliver(result, into)?.into())
+    deliver(result, into)
   }))
 }
 
-/// A sorted copy of a numeric TypedArray (of the same type), on all cores; the input is read in
-/// place (do not modify it until the promise settles) and left untouched, unless it is also
-/// `options.into`. The order is `TypedArray.prototype.sort`'s: numeric, `-0` before `+0`, NaN last.
+/// A sorted copy of a numeric TypedArray (of the same type), on all cores; the input is left
+/// untouched, unless it is also `options.into` (do not modify, transfer or resize it until the
+/// promise settles; see the README on large inputs). The order is `TypedArray.prototype.sort`'s: numeric, `-0` before `+0`, NaN last.
 /// `descending` reverses the numbers (`+0` before `-0`) and keeps NaN last.
 ///
 /// Rejects with `ERR_INVALID_ARG_TYPE` (TypeError) for anything but a numeric TypedArray (and an
@@ -573,30 +592,28 @@ where
   ts_args_type = "data: T, options?: SortOptions",
   ts_return_type = "Promise<T>"
 )]
-pub fn sort<'env>(env: &'env Env, data: JsArg, options: JsArg) -> napi::Result<PromiseRaw<'env, AnyTypedArray>> {
+pub fn sort<'env>(env: &'env Env, data: JsArg, options: JsArg) -> napi::Result<PromiseRaw<'env, Sorted>> {
   spawn(env, || {
     let data = data.any_typed_view("data", NUMERIC_ARRAY)?;
     let options = SortOptions::decode(options)?;
     let descending = options.descending.unwrap_or(false);
-    let writes_into = options.into.is_some();
     let work = with_typed_view!(data, |view| sort_work(view, options.into, descending))?;
-    Ok(
-      Job::new(work)
-        .abortable(options.signal)
-        .writes_caller_memory(writes_into),
-    )
+    Ok(Job::new(work).abortable(options.signal))
   })
 }
 
-/// The indices that sort a numeric TypedArray (read in place: do not modify it until the promise
-/// settles), in `sort()`'s order. Stable: equal values keep their index order, in both directions,
+/// The indices that sort a numeric TypedArray (do not modify, transfer or resize it until the
+/// promise settles), in `sort()`'s order. Stable: equal values keep their index order, in both directions,
 /// as sorting indices with `Array.prototype.sort` would.
 ///
 /// Rejects with `ERR_INVALID_ARG_TYPE` (TypeError) for anything but a numeric TypedArray (and an
 /// `into` that is not a Uint32Array), `ERR_INVALID_ARG_VALUE` for an `into` of another length, and
 /// `ERR_OUT_OF_RANGE` beyond 2^32 elements.
-#[napi(ts_args_type = "data: TypedArray, options?: SortOptions")]
-pub fn argsort<'env>(env: &'env Env, data: JsArg, options: JsArg) -> napi::Result<PromiseRaw<'env, Uint32Array>> {
+#[napi(
+  ts_args_type = "data: TypedArray, options?: SortOptions",
+  ts_return_type = "Promise<Uint32Array>"
+)]
+pub fn argsort<'env>(env: &'env Env, data: JsArg, options: JsArg) -> napi::Result<PromiseRaw<'env, Sorted>> {
   spawn(env, || {
     let data = data.any_typed_view("data", NUMERIC_ARRAY)?;
     let len = with_typed_view!(&data, |view| view.len());
@@ -610,15 +627,13 @@ pub fn argsort<'env>(env: &'env Env, data: JsArg, options: JsArg) -> napi::Resul
     let options = SortOptions::decode(options)?;
     let descending = options.descending.unwrap_or(false);
     let into = options.into.map(|into| output::<Uint32Array>(into, len)).transpose()?;
-    let writes_into = into.is_some();
     Ok(
       Job::new(move |cancel| {
-        let order = with_typed_view!(data, |view| view.read(|data| sort::argsort(data, descending)))?;
+        let order = with_typed_view!(data, |view| view.read(|data| sort::argsort(data, descending, cancel)))??;
         cancel.check()?;
         deliver(order, into)
       })
-      .abortable(options.signal)
-      .writes_caller_memory(writes_into),
+      .abortable(options.signal),
     )
   })
 }

@@ -9,6 +9,7 @@
 use rayon::prelude::*;
 
 use super::element::Element;
+use crate::runtime::{Cancel, Result};
 
 fn key<T: Element>(x: T, descending: bool) -> u64 {
   match descending && !x.is_nan() {
@@ -30,9 +31,24 @@ fn values<T: Element>(mut keys: Vec<u64>) -> Vec<T> {
   bytemuck::allocation::cast_vec(keys)
 }
 
+/// Elements whose keys are made between two looks at `cancel`: about a millisecond of work.
+const CHUNK: usize = 1 << 19;
+
+/// `key(index, element)` of every element, in order, on all cores, checking `cancel` between
+/// chunks: an abort stops a long extraction early.
+fn keys<T: Element, K: Send>(data: &[T], cancel: &Cancel, key: impl Fn(usize, T) -> K + Sync) -> Result<Vec<K>> {
+  let mut keys = Vec::with_capacity(data.len());
+  for (c, chunk) in data.chunks(CHUNK).enumerate() {
+    cancel.check()?;
+    keys.par_extend(chunk.par_iter().enumerate().map(|(i, x)| key(c * CHUNK + i, *x)));
+  }
+  cancel.check()?;
+  Ok(keys)
+}
+
 /// A sorted copy of `data`.
-pub fn sort<T: Element>(data: &[T], descending: bool) -> Vec<T> {
-  let mut keys: Vec<u64> = data.par_iter().map(|x| x.sort_key()).collect();
+pub fn sort<T: Element>(data: &[T], descending: bool, cancel: &Cancel) -> Result<Vec<T>> {
+  let mut keys = keys(data, cancel, |_, x| x.sort_key())?;
   keys.par_sort_unstable();
   let mut sorted: Vec<T> = values(keys);
   if descending {
@@ -40,20 +56,16 @@ pub fn sort<T: Element>(data: &[T], descending: bool) -> Vec<T> {
     let numbers = sorted.partition_point(|x| !x.is_nan());
     sorted[..numbers].reverse();
   }
-  sorted
+  Ok(sorted)
 }
 
 /// The indices that sort `data`, equal values in index order. `data.len()` must fit a `u32`.
-pub fn argsort<T: Element>(data: &[T], descending: bool) -> Vec<u32> {
+pub fn argsort<T: Element>(data: &[T], descending: bool, cancel: &Cancel) -> Result<Vec<u32>> {
   debug_assert!(data.len() <= u32::MAX as usize + 1);
   // (key, index) pairs are all distinct, so an unstable sort of them is a stable sort by key.
-  let mut pairs: Vec<(u64, u32)> = data
-    .par_iter()
-    .enumerate()
-    .map(|(i, x)| (key(*x, descending), i as u32))
-    .collect();
+  let mut pairs = keys(data, cancel, |i, x| (key(x, descending), i as u32))?;
   pairs.par_sort_unstable();
-  pairs.into_par_iter().map(|(_, i)| i).collect()
+  Ok(pairs.into_par_iter().map(|(_, i)| i).collect())
 }
 
 #[cfg(test)]
@@ -93,7 +105,7 @@ mod tests {
     let data = floats();
     let mut expected = data.clone();
     expected.sort_by(|a, b| spec_compare(*a, *b));
-    let sorted = sort(&data, false);
+    let sorted = sort(&data, false, &Cancel::default()).unwrap();
     let bits = |v: &[f64]| {
       v.iter()
         .map(|x| if x.is_nan() { 0 } else { x.to_bits() })
@@ -101,13 +113,17 @@ mod tests {
     };
     assert_eq!(bits(&sorted), bits(&expected));
     let f32s: Vec<f32> = data.iter().map(|x| *x as f32).collect();
-    let sorted32: Vec<f64> = sort(&f32s, false).iter().map(|x| *x as f64).collect();
+    let sorted32: Vec<f64> = sort(&f32s, false, &Cancel::default())
+      .unwrap()
+      .iter()
+      .map(|x| *x as f64)
+      .collect();
     assert_eq!(bits(&sorted32), bits(&expected));
   }
 
   #[test]
   fn descending_reverses_numbers_and_keeps_nan_last() {
-    let sorted = sort(&[1.0, f64::NAN, -0.0, 3.0, 0.0], true);
+    let sorted = sort(&[1.0, f64::NAN, -0.0, 3.0, 0.0], true, &Cancel::default()).unwrap();
     assert_eq!(
       sorted[..4].iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
       [
@@ -118,29 +134,41 @@ mod tests {
       ]
     );
     assert!(sorted[4].is_nan());
-    assert_eq!(sort(&[i64::MIN, 5, -5, i64::MAX], true), [i64::MAX, 5, -5, i64::MIN]);
+    assert_eq!(
+      sort(&[i64::MIN, 5, -5, i64::MAX], true, &Cancel::default()).unwrap(),
+      [i64::MAX, 5, -5, i64::MIN]
+    );
   }
 
   #[test]
   fn sixty_four_bit_integers_come_back_exactly_from_their_keys() {
-    assert_eq!(sort(&[u64::MAX, 0, 7, 1 << 63], false), [0, 7, 1 << 63, u64::MAX]);
-    assert_eq!(sort(&[i64::MAX, -1, i64::MIN, 0], false), [i64::MIN, -1, 0, i64::MAX]);
-    assert_eq!(sort(&[u64::MAX, 0, 7], true), [u64::MAX, 7, 0]);
+    assert_eq!(
+      sort(&[u64::MAX, 0, 7, 1 << 63], false, &Cancel::default()).unwrap(),
+      [0, 7, 1 << 63, u64::MAX]
+    );
+    assert_eq!(
+      sort(&[i64::MAX, -1, i64::MIN, 0], false, &Cancel::default()).unwrap(),
+      [i64::MIN, -1, 0, i64::MAX]
+    );
+    assert_eq!(
+      sort(&[u64::MAX, 0, 7], true, &Cancel::default()).unwrap(),
+      [u64::MAX, 7, 0]
+    );
   }
 
   #[test]
   fn argsort_is_stable_both_ways() {
     let data = [2u8, 1, 2, 0, 1, 2];
-    assert_eq!(argsort(&data, false), [3, 1, 4, 0, 2, 5]);
-    assert_eq!(argsort(&data, true), [0, 2, 5, 1, 4, 3]);
+    assert_eq!(argsort(&data, false, &Cancel::default()).unwrap(), [3, 1, 4, 0, 2, 5]);
+    assert_eq!(argsort(&data, true, &Cancel::default()).unwrap(), [0, 2, 5, 1, 4, 3]);
     let data = floats();
-    let order = argsort(&data, false);
+    let order = argsort(&data, false, &Cancel::default()).unwrap();
     let by_index: Vec<f64> = order.iter().map(|i| data[*i as usize]).collect();
-    let sorted = sort(&data, false);
+    let sorted = sort(&data, false, &Cancel::default()).unwrap();
     assert_eq!(
       by_index.iter().map(|x| x.sort_key()).collect::<Vec<_>>(),
       sorted.iter().map(|x| x.sort_key()).collect::<Vec<_>>()
     );
-    assert!(argsort::<f64>(&[], false).is_empty());
+    assert!(argsort::<f64>(&[], false, &Cancel::default()).unwrap().is_empty());
   }
 }

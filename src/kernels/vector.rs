@@ -13,11 +13,10 @@
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 
-use crate::runtime::pool::pool;
 use crate::runtime::{Cancel, OffloopError, Result};
 
 const LANES: usize = 16;
@@ -412,6 +411,33 @@ impl Rows {
   }
 }
 
+/// Runs `work` on every item, on the calling thread and one helper thread per other core.
+///
+/// Not on the pool: `add` is synchronous, so the JS thread would wait for the whole queue of
+/// jobs ahead of it (seconds, behind a batch of jq runs or sorts). The helpers are the caller's
+/// own, at its priority, so it never waits for a background thread either. Items are taken from a
+/// shared queue; a helper that cannot be spawned (a thread limit) only leaves more to the others.
+fn on_every_core<T: Send>(items: Vec<T>, work: impl Fn(T) + Sync) {
+  let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+  let helpers = cores.min(items.len()).saturating_sub(1);
+  let queue = Mutex::new(items.into_iter());
+  let drain = || loop {
+    let item = queue.lock().unwrap_or_else(|e| e.into_inner()).next();
+    match item {
+      Some(item) => work(item),
+      None => break,
+    }
+  };
+  std::thread::scope(|scope| {
+    for _ in 0..helpers {
+      let _ = std::thread::Builder::new()
+        .name("offloop-add".into())
+        .spawn_scoped(scope, &drain);
+    }
+    drain();
+  });
+}
+
 /// An append-only, exact vector index.
 pub struct Index {
   metric: Metric,
@@ -499,11 +525,11 @@ impl Index {
       }
     };
     // A large add is bound by page faults and normalisation, which scale with cores; a small one
-    // would only pay for the trip to the pool.
+    // would only pay for starting threads.
     if vectors.len() * 4 < 2 * BLOCK_BYTES {
       jobs.into_iter().for_each(fill);
     } else {
-      pool().install(|| jobs.into_par_iter().for_each(fill));
+      on_every_core(jobs, fill);
     }
     rows.len += count;
     Ok(first)

@@ -15,8 +15,9 @@ use napi::bindgen_prelude::{
 use napi::{sys, ValueType};
 
 use super::abort::{clear_exception, Signal};
-use super::bytes::{ByteView, Output, View};
+use super::bytes::{ByteView, InPlace, Memory, Output, View};
 use super::error::{OffloopError, Result};
+use super::stage::{self, OutputTarget, SourceKind, StageSource, StagedCopy, STAGE_MIN};
 
 /// A JS value received by an export: `undefined` when the caller passed fewer arguments.
 #[derive(Clone, Copy)]
@@ -70,6 +71,8 @@ impl JsArg {
   }
 
   pub fn kind(&self) -> Kind {
+    #[cfg(feature = "test-hooks")]
+    super::test_hooks::decode_hook();
     let mut t = 0;
     // SAFETY: JS thread of `self.env`; `self.value` is live for the current call.
     unsafe { sys::napi_typeof(self.env, self.value, &mut t) };
@@ -150,6 +153,8 @@ impl JsArg {
 
   /// The element type of a TypedArray (a Buffer is a Uint8Array); `None` for anything else.
   fn typed_array_kind(&self) -> Option<sys::napi_typedarray_type> {
+    #[cfg(feature = "test-hooks")]
+    super::test_hooks::decode_hook();
     let mut yes = false;
     let mut kind = 0;
     // SAFETY: JS thread; the info call only runs on a typed array.
@@ -257,23 +262,19 @@ impl JsArg {
     }
   }
 
-  /// Like [`bytes`](Self::bytes), owned and `Send` for the pool: small inputs are copied, large
-  /// views are shared with JavaScript without a copy (see [`ByteView`]).
+  /// Like [`bytes`](Self::bytes), owned and `Send` for the pool: small inputs are copied at once,
+  /// large ones on the JS thread before the job runs (see [`ByteView`], `stage`).
+  ///
+  /// Never read in place, not even over a SharedArrayBuffer: bytes are parsed (JSON) by code that
+  /// trusts what it validated once, which memory another thread may write meanwhile would break.
   pub fn byte_view(&self, name: &str) -> Result<ByteView> {
     if self.kind() == Kind::String {
       return Ok(ByteView::Copied(self.get_string().into_bytes()));
     }
-    let Some(bytes) = self.view_bytes() else {
-      return Err(self.not_bytes(name));
-    };
-    if bytes.len() < ByteView::SHARE_MIN {
-      return Ok(ByteView::Copied(bytes.to_vec()));
+    match self.locate() {
+      Some(located) => self.pooled(located, name, false),
+      None => Err(self.not_bytes(name)),
     }
-    // A view that cannot be wrapped (one over a SharedArrayBuffer) is copied instead.
-    Ok(match self.uint8_view() {
-      Some(view) => ByteView::shared(self.env, view)?,
-      None => ByteView::Copied(bytes.to_vec()),
-    })
   }
 
   fn not_bytes(&self, name: &str) -> OffloopError {
@@ -284,63 +285,100 @@ impl JsArg {
     )
   }
 
-  /// napi-rs's owned `Uint8Array` over this view's bytes: a `Uint8Array` (or `Buffer`) itself,
-  /// else a new `Uint8Array` over the same memory (for other TypedArrays, DataView, ArrayBuffer).
-  fn uint8_view(&self) -> Option<Uint8Array> {
+  /// Where the memory of this TypedArray, DataView or ArrayBuffer is now; `None` for anything else.
+  fn locate(&self) -> Option<Located> {
+    let (env, value) = (self.env, self.value);
+    let mut located = Located {
+      value,
+      kind: SourceKind::TypedArray,
+      data: ptr::null_mut(),
+      byte_len: 0,
+      shared: false,
+    };
+    let mut buffer = ptr::null_mut();
     let mut yes = false;
-    let mut view = self.value;
-    // SAFETY: JS thread; `self.value` is live for the call and the caller checked it is a view or
-    // an ArrayBuffer. The new array only aliases memory the original already exposes.
+    // SAFETY: JS thread; `value` is live for the call, and each info call runs on a value of its
+    // type. A detached buffer reports no data and length 0.
     unsafe {
-      sys::napi_is_typedarray(self.env, self.value, &mut yes);
-      let (mut buffer, mut offset, mut len) = (ptr::null_mut(), 0usize, 0usize);
+      sys::napi_is_typedarray(env, value, &mut yes);
       if yes {
-        let (mut t, mut count) = (0, 0usize);
+        let (mut kind, mut count) = (0, 0usize);
         sys::napi_get_typedarray_info(
-          self.env,
-          self.value,
-          &mut t,
+          env,
+          value,
+          &mut kind,
           &mut count,
-          ptr::null_mut(),
+          &mut located.data,
           &mut buffer,
-          &mut offset,
+          ptr::null_mut(),
         );
-        len = count * typed_array_element_size(t);
-        if t == sys::TypedarrayType::uint8_array {
-          buffer = ptr::null_mut();
-        }
+        located.byte_len = count * typed_array_element_size(kind);
       } else {
-        sys::napi_is_dataview(self.env, self.value, &mut yes);
+        sys::napi_is_dataview(env, value, &mut yes);
         if yes {
+          located.kind = SourceKind::DataView;
           sys::napi_get_dataview_info(
-            self.env,
-            self.value,
-            &mut len,
-            ptr::null_mut(),
+            env,
+            value,
+            &mut located.byte_len,
+            &mut located.data,
             &mut buffer,
-            &mut offset,
+            ptr::null_mut(),
           );
         } else {
-          buffer = self.value;
-          let mut data = ptr::null_mut();
-          sys::napi_get_arraybuffer_info(self.env, self.value, &mut data, &mut len);
+          sys::napi_is_arraybuffer(env, value, &mut yes);
+          if !yes {
+            return None;
+          }
+          located.kind = SourceKind::ArrayBuffer;
+          sys::napi_get_arraybuffer_info(env, value, &mut located.data, &mut located.byte_len);
         }
       }
-      if !buffer.is_null()
-        && sys::napi_create_typedarray(
-          self.env,
-          sys::TypedarrayType::uint8_array,
-          len,
-          buffer,
-          offset,
-          &mut view,
-        ) != sys::Status::napi_ok
-      {
-        clear_exception(self.env);
-        return None;
+      if !buffer.is_null() {
+        // A view's buffer that is not an ArrayBuffer is a SharedArrayBuffer.
+        sys::napi_is_arraybuffer(env, buffer, &mut yes);
+        located.shared = !yes;
       }
-      Uint8Array::from_napi_value(self.env, view).ok()
     }
+    Some(located)
+  }
+
+  /// A view of `located` for the pool, as elements of `A`: copied now when small, read in place
+  /// over a SharedArrayBuffer when `in_place`, else staged.
+  fn pooled<A: TypedArrayArg>(&self, located: Located, name: &str, in_place: bool) -> Result<View<A>> {
+    let env = self.env;
+    let len = located.byte_len / std::mem::size_of::<A::Element>();
+    let data = located.data as *const A::Element;
+    if located.byte_len < STAGE_MIN || data.is_null() {
+      // SAFETY: JS thread; the memory is live and unchanged for the rest of this call, and a
+      // typed array's data is aligned for its element type (the callers checked it is `A`'s).
+      return Ok(View::Copied(match data.is_null() {
+        true => Vec::new(),
+        false => unsafe { std::slice::from_raw_parts(data, len) }.to_vec(),
+      }));
+    }
+    if located.shared && in_place {
+      let mut holder = ptr::null_mut();
+      // SAFETY: JS thread; the reference is recorded with the call and released when it settles.
+      unsafe { sys::napi_create_reference(env, located.value, 1, &mut holder) };
+      // SAFETY: JS thread (this and the next call). `holder` keeps the SharedArrayBuffer alive
+      // for the call, which JS can neither detach nor shrink.
+      unsafe { stage::record(env, |decoded| decoded.holders.push(holder))? };
+      let memory = unsafe { InPlace::new(env, data, len)? };
+      return Ok(View::Shared {
+        len,
+        memory: Memory::InPlace(memory),
+      });
+    }
+    let copy = StagedCopy::new();
+    // SAFETY: JS thread; `located.value` is live and of `located.kind`, `len` elements of `A`.
+    let source = unsafe { StageSource::new::<A::Element>(env, located.value, located.kind, len, name, copy.clone()) };
+    // SAFETY: JS thread.
+    unsafe { stage::record(env, |decoded| decoded.stages.push(source))? };
+    Ok(View::Shared {
+      len,
+      memory: Memory::Staged(copy),
+    })
   }
 
   /// The elements of an `Array`, each valid for the current call.
@@ -524,36 +562,54 @@ impl JsArg {
   /// A TypedArray of exactly type `A`, for use before the call returns (a sync export, or a copy
   /// made on the JS thread). For the pool, use [`typed_view`](Self::typed_view).
   pub fn typed_array<A: TypedArrayArg>(&self, name: &str) -> Result<A> {
-    if self.typed_array_kind() != Some(A::KIND) {
-      return Err(OffloopError::invalid_type(
-        name,
-        &format!("an instance of {}", typed_array_name(A::KIND)),
-        &self.received(),
-      ));
-    }
+    self.check_typed_array::<A>(name)?;
     // SAFETY: JS thread; the value is a typed array of `A`'s kind (checked above).
     unsafe { A::from_napi_value(self.env, self.value) }.map_err(internal)
   }
 
-  /// A TypedArray of exactly type `A` for the pool: copied when small, else read in place (see
-  /// [`View`]).
+  /// A TypedArray of exactly type `A` for the pool, copied like [`byte_view`](Self::byte_view)'s
+  /// bytes, or over a SharedArrayBuffer read in place: numbers, whose every bit pattern is valid,
+  /// so a caller writing them meanwhile gets a wrong answer, never memory unsafety (the kernels
+  /// clamp every index they compute from a value).
   pub fn typed_view<A: TypedArrayArg>(&self, name: &str) -> Result<View<A>> {
-    View::of(self.env, self.typed_array(name)?)
+    self.check_typed_array::<A>(name)?;
+    let located = self.locate().expect("a typed array has memory to locate");
+    self.pooled(located, name, true)
   }
 
-  /// A TypedArray of exactly type `A` that a job writes its result into: always the caller's own
-  /// memory, however small (see [`Output`]).
+  /// A TypedArray of exactly type `A` that the job's result is copied into, on the JS thread,
+  /// before the promise resolves with it (see [`Output`]). One per call.
   pub fn typed_output<A: TypedArrayArg>(&self, name: &str) -> Result<Output<A>> {
-    Output::of(self.env, self.typed_array(name)?)
+    self.check_typed_array::<A>(name)?;
+    let located = self.locate().expect("a typed array has memory to locate");
+    // SAFETY: JS thread; the value is a live typed array of `located.byte_len` bytes.
+    let target = unsafe { OutputTarget::new(self.env, self.value, located.byte_len, name) };
+    // SAFETY: JS thread.
+    unsafe { stage::record(self.env, |decoded| decoded.output.replace(target))? }.map_or(Ok(()), |_| {
+      Err(OffloopError::error(
+        "ERR_OFFLOOP_INTERNAL",
+        "offloop: a call has two output arrays (this is a bug in offloop)",
+      ))
+    })?;
+    Ok(Output::new(located.byte_len / std::mem::size_of::<A::Element>()))
+  }
+
+  fn check_typed_array<A: TypedArrayArg>(&self, name: &str) -> Result<()> {
+    match self.typed_array_kind() == Some(A::KIND) {
+      true => Ok(()),
+      false => Err(OffloopError::invalid_type(
+        name,
+        &format!("an instance of {}", typed_array_name(A::KIND)),
+        &self.received(),
+      )),
+    }
   }
 
   /// Any numeric TypedArray for the pool, like [`typed_view`](Self::typed_view). `expected` words
   /// the TypeError (`"an instance of ..."`).
   pub fn any_typed_view(&self, name: &str, expected: &str) -> Result<AnyTypedView> {
-    let kind = self.typed_array_kind();
-    // SAFETY: JS thread; `decode` only reads a value of the kind it matched.
-    match kind.and_then(|kind| unsafe { AnyTypedView::decode(self.env, self.value, kind) }) {
-      Some(view) => view,
+    match self.typed_array_kind() {
+      Some(kind) => AnyTypedView::decode(*self, kind, name),
       None => Err(OffloopError::invalid_type(name, expected, &self.received())),
     }
   }
@@ -646,26 +702,18 @@ impl Options {
 /// Results of at least this many bytes are freed on a pool thread, not in the JS thread's GC.
 const LARGE_RESULT: usize = 1 << 20;
 
-/// A napi-rs owned TypedArray of one element type: `Send`, and holding a reference that keeps the
-/// JS object alive. Read on the pool only through a [`View`], which also keeps the memory from
-/// being freed under the reader when a worker_thread terminates. JS can still write to the memory
-/// (or transfer its buffer) meanwhile: every export that shares one documents "do not modify the
-/// array until the promise settles".
+/// One napi-rs TypedArray type, naming an element type. Sync exports read a caller's array through
+/// it before they return; the pool gets a [`View`] of it instead (see `stage`); results made in
+/// Rust reach JS through `from_vec`.
 pub trait TypedArrayArg:
   FromNapiValue + ToNapiValue + Deref<Target = [Self::Element]> + Into<AnyTypedArray> + Send + Sync + 'static
 {
-  type Element: Copy + Send + Sync + 'static;
+  type Element: bytemuck::Pod + Send + Sync;
   const KIND: sys::napi_typedarray_type;
   /// A new JS array of this type that takes `data` over without copying it. A large one's memory is
   /// freed on a pool thread when JS collects it: unmapping hundreds of MB inside a GC finalizer
   /// would stall the event loop for milliseconds.
   fn from_vec(data: Vec<Self::Element>) -> Self;
-  /// The elements, writable.
-  ///
-  /// # Safety
-  /// No other reference to the memory may be alive meanwhile, and JS must not touch it (the
-  /// caller's contract for an `into` array).
-  unsafe fn elements_mut(&mut self) -> &mut [Self::Element];
 }
 
 macro_rules! typed_arrays {
@@ -695,13 +743,9 @@ macro_rules! typed_arrays {
           // closure exactly once, when JS collects the array (or Rust drops it unconverted).
           unsafe {
             $array::with_external_data(ptr, len, move |ptr, len| {
-              super::pool::pool().drop_later(Vec::from_raw_parts(ptr, len, capacity))
+              super::pool::drop_later(Vec::from_raw_parts(ptr, len, capacity))
             })
           }
-        }
-        unsafe fn elements_mut(&mut self) -> &mut [$element] {
-          // SAFETY: the caller's contract, passed on.
-          unsafe { self.as_mut() }
         }
       }
 
@@ -713,22 +757,11 @@ macro_rules! typed_arrays {
     )*
 
     impl AnyTypedView {
-      /// # Safety
-      /// JS thread of `env`; `value` is a live typed array whose element type is `kind`.
-      unsafe fn decode(
-        env: sys::napi_env,
-        value: sys::napi_value,
-        kind: sys::napi_typedarray_type,
-      ) -> Option<Result<Self>> {
+      /// `value`, a typed array whose element type is `kind`, as a view of that type.
+      fn decode(value: JsArg, kind: sys::napi_typedarray_type, name: &str) -> Result<Self> {
         match kind {
-          $(sys::TypedarrayType::$kind => Some(
-            // SAFETY: per this function's contract.
-            unsafe { $array::from_napi_value(env, value) }
-              .map_err(internal)
-              .and_then(|array| View::of(env, array))
-              .map(Self::$variant),
-          ),)*
-          _ => None,
+          $(sys::TypedarrayType::$kind => value.typed_view::<$array>(name).map(Self::$variant),)*
+          _ => Err(OffloopError::invalid_type(name, "a numeric TypedArray", &value.received())),
         }
       }
     }
@@ -801,7 +834,17 @@ fn internal(error: napi::Error) -> OffloopError {
   OffloopError::error("ERR_OFFLOOP_INTERNAL", format!("offloop: {}", error.reason))
 }
 
-fn typed_array_element_size(t: sys::napi_typedarray_type) -> usize {
+/// Where a TypedArray's, DataView's or ArrayBuffer's memory is while a call is decoded.
+struct Located {
+  value: sys::napi_value,
+  kind: SourceKind,
+  data: *mut std::ffi::c_void,
+  byte_len: usize,
+  /// Over a SharedArrayBuffer: memory JS cannot take away.
+  shared: bool,
+}
+
+pub(super) fn typed_array_element_size(t: sys::napi_typedarray_type) -> usize {
   match t {
     sys::TypedarrayType::int16_array | sys::TypedarrayType::uint16_array => 2,
     sys::TypedarrayType::int32_array | sys::TypedarrayType::uint32_array | sys::TypedarrayType::float32_array => 4,

@@ -1,167 +1,172 @@
-//! TypedArrays and bytes from JavaScript for the pool: small inputs copied, large views read in place.
+//! TypedArrays and bytes from JavaScript for the pool: small inputs copied at once, large ones
+//! copied on the JS thread before the job runs (`stage`), and views over a SharedArrayBuffer read
+//! in place.
 //!
-//! A shared view holds a napi reference, which keeps the JS object alive but not its memory once
-//! the environment is torn down: when a worker_thread terminates, its isolate frees every
-//! ArrayBuffer, referenced or not. A pool thread still hashing such a view would read freed memory
-//! (this crashed the process in a test that terminated workers mid-hash). So a shared view is read
-//! only through [`View::read`], which registers the reader with its environment, and the
-//! environment's cleanup hook waits for the readers still running before teardown goes on; a read
-//! that starts after teardown began is refused with an `AbortError` (nobody awaits its result).
+//! A view read in place holds a napi reference, which keeps the SharedArrayBuffer alive but not its
+//! memory once the environment is torn down: when a worker_thread terminates, its isolate frees
+//! every buffer it alone holds, referenced or not. So such a view is read only through
+//! [`View::read`], which registers the reader with its environment, and the environment's cleanup
+//! hook waits for the readers still running before teardown goes on; a read that starts after
+//! teardown began is refused with an `AbortError` (nobody awaits its result).
 
-use std::cell::RefCell;
-use std::ffi::c_void;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use napi::bindgen_prelude::Uint8Array;
 use napi::sys;
 
 use super::args::TypedArrayArg;
+use super::env::EnvState;
 use super::error::{OffloopError, Result};
+use super::stage::{StagedCopy, WriteBack};
 
 /// A caller's TypedArray on its way to the pool (generic over the element type).
 pub enum View<A: TypedArrayArg> {
+  /// Copied while the call was decoded (small inputs, strings).
   Copied(Vec<A::Element>),
-  /// Zero-copy: the caller must not write to (or transfer) the memory until its call settles.
-  Shared {
-    view: A,
-    readers: Arc<Readers>,
-  },
+  /// Not copied while the call was decoded: copied on the JS thread before the job runs, or a
+  /// SharedArrayBuffer's memory read in place. `len` elements either way.
+  Shared { len: usize, memory: Memory<A::Element> },
 }
 
-/// Bytes: a string's UTF-8, or the bytes of any view or ArrayBuffer seen as a Uint8Array.
+/// Bytes: a string's UTF-8, or the bytes of any view or ArrayBuffer.
 pub type ByteView = View<Uint8Array>;
 
-impl<A: TypedArrayArg> View<A> {
-  /// Below this many bytes a copy (a few microseconds at most) is cheaper than a reference, whose
-  /// release off the JS thread has to be sent back to it.
-  pub const SHARE_MIN: usize = 64 * 1024;
+/// Where a [`View::Shared`] finds its elements.
+pub enum Memory<T> {
+  Staged(Arc<StagedCopy<T>>),
+  InPlace(InPlace<T>),
+}
 
-  /// Wraps a view of `env`'s memory. On the JS thread of `env`.
-  pub(super) fn shared(env: sys::napi_env, view: A) -> Result<Self> {
-    Ok(View::Shared {
-      view,
+/// A SharedArrayBuffer's elements, read in place.
+pub struct InPlace<T> {
+  data: *const T,
+  len: usize,
+  readers: Arc<Readers>,
+}
+
+// SAFETY: the memory is a SharedArrayBuffer's, which is made to be shared between threads; the
+// call holds a reference to it until its promise settles, and its environment's teardown waits
+// for the readers (`Readers`).
+unsafe impl<T: Sync> Send for InPlace<T> {}
+// SAFETY: as above; `read` hands out shared slices only.
+unsafe impl<T: Sync> Sync for InPlace<T> {}
+
+impl<T> InPlace<T> {
+  /// # Safety
+  /// `data` points at `len` elements of a SharedArrayBuffer of `env` that the call keeps alive (a
+  /// reference recorded with its job, see `stage::Decoded::holders`); on the JS thread of `env`.
+  pub(super) unsafe fn new(env: sys::napi_env, data: *const T, len: usize) -> Result<Self> {
+    Ok(InPlace {
+      data,
+      len,
       readers: Readers::of(env)?,
     })
   }
+}
 
-  /// Copies `view` when it is small, else shares it. On the JS thread of `env`.
-  pub(super) fn of(env: sys::napi_env, view: A) -> Result<Self> {
-    match view.len() * std::mem::size_of::<A::Element>() < Self::SHARE_MIN {
-      true => Ok(View::Copied(view.to_vec())),
-      false => Self::shared(env, view),
-    }
-  }
-
+impl<A: TypedArrayArg> View<A> {
   /// Elements (bytes for a `ByteView`).
   pub(crate) fn len(&self) -> usize {
     match self {
       View::Copied(elements) => elements.len(),
-      View::Shared { view, .. } => view.len(),
+      View::Shared { len, .. } => *len,
     }
   }
 
-  /// Runs `f` on the elements. For a shared view, its environment's teardown waits until `f`
-  /// returns; once teardown has begun, `f` is not run and the result is an `AbortError`.
+  /// Runs `f` on the elements. For memory read in place, its environment's teardown waits until
+  /// `f` returns; once teardown has begun, `f` is not run and the result is an `AbortError`.
   pub fn read<R>(&self, f: impl FnOnce(&[A::Element]) -> R) -> Result<R> {
     match self {
       View::Copied(elements) => Ok(f(elements)),
-      View::Shared { view, readers } => {
-        let _reading = readers.enter()?;
-        Ok(f(view))
+      View::Shared {
+        memory: Memory::Staged(copy),
+        ..
+      } => copy.get().map(f).ok_or_else(not_staged),
+      View::Shared {
+        memory: Memory::InPlace(memory),
+        ..
+      } => {
+        let _reading = memory.readers.enter()?;
+        // SAFETY: see `InPlace`: the memory is alive while `_reading` is held, and JS can neither
+        // detach nor shrink a SharedArrayBuffer.
+        Ok(f(unsafe { std::slice::from_raw_parts(memory.data, memory.len) }))
       }
     }
   }
+
+  /// The elements as a vector the caller owns: without a copy when the view was copied already.
+  pub fn into_vec(self) -> Result<Vec<A::Element>> {
+    match self {
+      View::Copied(elements) => Ok(elements),
+      View::Shared {
+        memory: Memory::Staged(copy),
+        ..
+      } => match Arc::try_unwrap(copy) {
+        Ok(copy) => copy.into_vec().ok_or_else(not_staged),
+        Err(copy) => copy.get().map(<[A::Element]>::to_vec).ok_or_else(not_staged),
+      },
+      in_place => in_place.read(<[A::Element]>::to_vec),
+    }
+  }
 }
 
-/// A caller's TypedArray that a job fills with its result (`options.into`), then resolves with.
-/// Never copied, however small: the point is to write the caller's own memory. Registered with its
-/// environment like a shared [`View`], so a terminating worker_thread waits for the write.
+fn not_staged() -> OffloopError {
+  OffloopError::error(
+    "ERR_OFFLOOP_INTERNAL",
+    "offloop: a job ran before its input was copied (this is a bug in offloop)",
+  )
+}
+
+/// The caller's TypedArray that a job's result goes into (`options.into`), `len` elements long.
+/// The job makes its result in memory of its own; the bridge copies it into the array on the JS
+/// thread and resolves with the array (see `stage::write_back`).
 pub struct Output<A: TypedArrayArg> {
-  array: A,
-  readers: Arc<Readers>,
+  len: usize,
+  _array: std::marker::PhantomData<fn() -> A>,
 }
 
 impl<A: TypedArrayArg> Output<A> {
-  /// On the JS thread of `env`.
-  pub(super) fn of(env: sys::napi_env, array: A) -> Result<Self> {
-    Ok(Output {
-      array,
-      readers: Readers::of(env)?,
-    })
+  pub(super) fn new(len: usize) -> Self {
+    Output {
+      len,
+      _array: std::marker::PhantomData,
+    }
   }
 
   pub fn len(&self) -> usize {
-    self.array.len()
+    self.len
   }
 
-  /// Runs `f` on the elements, writable, and gives the array back to resolve with. Once its
-  /// environment's teardown has begun, `f` is not run and the result is an `AbortError`.
-  ///
-  /// # Safety
-  /// No Rust reference to the array's memory may be alive: not inside a [`View::read`] of the
-  /// same array (`into` may be the input itself).
-  pub unsafe fn write(self, f: impl FnOnce(&mut [A::Element])) -> Result<A> {
-    let Output { mut array, readers } = self;
-    {
-      let _writing = readers.enter()?;
-      // SAFETY: `array` holds a reference that keeps the JS object alive, and `_writing` keeps its
-      // environment from freeing the memory. No Rust reference to the memory is alive (this
-      // function's contract). JS leaves the array alone until the promise settles: the documented
-      // contract of `into`, and an abort settles it only once this job has stopped
-      // (`Job::writes_caller_memory`).
-      f(unsafe { array.elements_mut() });
+  /// The job's result, to be copied into the array: exactly `len` elements.
+  pub fn fill(self, result: Vec<A::Element>) -> Result<WriteBack> {
+    if result.len() != self.len {
+      return Err(OffloopError::error(
+        "ERR_OFFLOOP_INTERNAL",
+        "offloop: a result does not fit its array (this is a bug in offloop)",
+      ));
     }
-    Ok(array)
+    Ok(WriteBack::new(result))
   }
 }
 
-/// The pool threads reading one environment's memory.
+/// The pool threads reading one environment's memory in place.
+#[derive(Default)]
 pub struct Readers {
   state: Mutex<ReadersState>,
   idle: Condvar,
 }
 
+#[derive(Default)]
 struct ReadersState {
-  alive: bool,
+  closed: bool,
   reading: usize,
 }
 
-thread_local! {
-  /// This JS thread's environment and its readers (one environment per JS thread at a time).
-  static READERS: RefCell<Option<(sys::napi_env, Arc<Readers>)>> = const { RefCell::new(None) };
-}
-
 impl Readers {
+  /// The readers of `env`. On the JS thread of `env`.
   fn of(env: sys::napi_env) -> Result<Arc<Readers>> {
-    READERS.with(|cell| {
-      let mut slot = cell.borrow_mut();
-      if let Some((known, readers)) = slot.as_ref() {
-        if *known == env {
-          return Ok(readers.clone());
-        }
-      }
-      let readers = Arc::new(Readers {
-        state: Mutex::new(ReadersState {
-          alive: true,
-          reading: 0,
-        }),
-        idle: Condvar::new(),
-      });
-      let hook_arg = Arc::into_raw(readers.clone()) as *mut c_void;
-      // SAFETY: JS thread of `env`. The hook owns one strong count, released in `teardown`; hooks
-      // run in reverse order of addition, so this one runs before N-API's own cleanup of the
-      // references a `Uint8Array` holds.
-      if unsafe { sys::napi_add_env_cleanup_hook(env, Some(teardown), hook_arg) } != sys::Status::napi_ok {
-        // SAFETY: the hook was not added, so this count is still ours.
-        drop(unsafe { Arc::from_raw(hook_arg as *const Readers) });
-        return Err(OffloopError::error(
-          "ERR_OFFLOOP_INTERNAL",
-          "offloop: cannot watch the environment's teardown",
-        ));
-      }
-      *slot = Some((env, readers.clone()));
-      Ok(readers)
-    })
+    // SAFETY: every caller runs on the JS thread of `env`.
+    Ok(unsafe { EnvState::of(env)? }.readers.clone())
   }
 
   fn lock(&self) -> MutexGuard<'_, ReadersState> {
@@ -170,11 +175,23 @@ impl Readers {
 
   fn enter(&self) -> Result<Reading<'_>> {
     let mut state = self.lock();
-    if !state.alive {
+    if state.closed {
       return Err(OffloopError::aborted());
     }
     state.reading += 1;
     Ok(Reading(self))
+  }
+
+  /// The environment is being torn down: refuses new reads, then waits for the running ones.
+  /// Hashing reads large inputs slice by slice; a kernel reads its input for one pass (its whole
+  /// job for a sort or `describe`: about 0.1 s per 80 MB), so this waits milliseconds to a fraction
+  /// of a second.
+  pub(super) fn close(&self) {
+    let mut state = self.lock();
+    state.closed = true;
+    while state.reading > 0 {
+      state = self.idle.wait(state).unwrap_or_else(|e| e.into_inner());
+    }
   }
 }
 
@@ -189,24 +206,4 @@ impl Drop for Reading<'_> {
       self.0.idle.notify_all();
     }
   }
-}
-
-/// The environment's cleanup hook: refuses new reads, then waits for the running ones. Hashing
-/// reads large inputs slice by slice; a kernel reads its input for one pass (its whole job for a
-/// sort or `describe`: about 0.1 s per 80 MB), so this waits milliseconds to a fraction of a second.
-unsafe extern "C" fn teardown(arg: *mut c_void) {
-  // SAFETY: `arg` is the count leaked in `Readers::of` for this hook, which N-API calls once.
-  let readers = unsafe { Arc::from_raw(arg as *const Readers) };
-  let mut state = readers.lock();
-  state.alive = false;
-  while state.reading > 0 {
-    state = readers.idle.wait(state).unwrap_or_else(|e| e.into_inner());
-  }
-  drop(state);
-  READERS.with(|cell| {
-    let mut slot = cell.borrow_mut();
-    if slot.as_ref().is_some_and(|(_, known)| Arc::ptr_eq(known, &readers)) {
-      *slot = None;
-    }
-  });
 }

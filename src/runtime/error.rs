@@ -94,6 +94,25 @@ impl OffloopError {
     )
   }
 
+  /// A panic caught before it could end the process: always a bug in offloop, reported as one.
+  pub fn panicked(payload: Box<dyn std::any::Any + Send>) -> Self {
+    let detail = payload
+      .downcast_ref::<&str>()
+      .map(|s| s.to_string())
+      .or_else(|| payload.downcast_ref::<String>().cloned())
+      .unwrap_or_default();
+    Self::error(
+      "ERR_OFFLOOP_PANIC",
+      format!("offloop: a panic was caught (this is a bug in offloop): {detail}"),
+    )
+  }
+
+  /// Runs `f`, turning a panic into [`panicked`](Self::panicked). For every entry point from
+  /// JavaScript: a panic unwinding out of an N-API callback would abort the process.
+  pub fn catching<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|payload| Err(Self::panicked(payload)))
+  }
+
   /// The rejection of an aborted call: `name` is `AbortError`, `code` is `ABORT_ERR` as in Node.
   pub fn aborted() -> Self {
     Self::new(ErrorKind::Abort, "ABORT_ERR", "The operation was aborted")
@@ -164,6 +183,12 @@ impl OffloopError {
     }
     napi::Error::new(napi::Status::PendingException, self.message.clone())
   }
+}
+
+/// Runs `f` where a panic has nowhere to go (an N-API callback with no promise left to reject): the
+/// panic is dropped rather than unwinding into C, which would abort the process.
+pub(crate) fn contain(f: impl FnOnce()) {
+  let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
 }
 
 /// # Safety

@@ -69,10 +69,12 @@ pub struct PoolStats {
 }
 
 /// Returns the pool's counters; starts the pool if it is not running yet.
+///
+/// @throws {Error} `ERR_OFFLOOP_POOL_START` when the pool cannot start its threads.
 #[napi(catch_unwind)]
-pub fn pool_stats() -> PoolStats {
-  let stats = pool::pool().stats();
-  PoolStats {
+pub fn pool_stats(env: Env) -> napi::Result<PoolStats> {
+  let stats = sync(&env, || Ok(pool::pool()?.stats()))?;
+  Ok(PoolStats {
     threads: stats.threads as u32,
     priority: stats.priority.name().to_owned(),
     queued: stats.queued as u32,
@@ -80,5 +82,5 @@ pub fn pool_stats() -> PoolStats {
     completed: stats.completed as f64,
     failed: stats.failed as f64,
     cancelled: stats.cancelled as f64,
-  }
+  })
 }

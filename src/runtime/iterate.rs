@@ -56,7 +56,7 @@ pub fn for_await<'env, T, C: Consumer>(
     next,
   });
   match opened {
-    Ok(_) => pump(drive),
+    Ok(_) => guarded(drive, pump),
     Err(error) => drive.reject(Rejection::Error(error)),
   }
   Ok(PromiseRaw::new(raw, promise))
@@ -173,6 +173,18 @@ enum Awaited {
   Wait,
 }
 
+/// Runs a step of the loop; a panic in it rejects the loop (`ERR_OFFLOOP_PANIC`) instead of
+/// unwinding into the JS engine.
+fn guarded<C: Consumer>(drive: Rc<Drive<C>>, step: impl FnOnce(Rc<Drive<C>>)) {
+  let on_panic = drive.clone();
+  if let Err(error) = OffloopError::catching(|| {
+    step(drive);
+    Ok(())
+  }) {
+    on_panic.reject(Rejection::Error(error));
+  }
+}
+
 /// Runs `then` with the value of `promise`, or rejects the loop with its rejection.
 fn after<C: Consumer>(
   drive: &Rc<Drive<C>>,
@@ -184,7 +196,7 @@ fn after<C: Consumer>(
   let on_error = drive.clone();
   let attached = PromiseRaw::<JsArg>::new(drive.env, promise)
     .then(move |ctx: CallbackContext<JsArg>| {
-      then(on_value, ctx.value);
+      guarded(on_value, |drive| then(drive, ctx.value));
       Ok(())
     })
     .and_then(|chained| {
@@ -261,13 +273,13 @@ impl<C: Consumer> Drive<C> {
       return Step::Stop;
     };
     if done {
-      match consumer.finish(env) {
+      match OffloopError::catching(|| consumer.finish(env)) {
         Ok(value) => self.resolve(value),
         Err(error) => self.reject(Rejection::Error(error)),
       }
       return Step::Stop;
     }
-    match consumer.item(JsArg::from_raw(env, value)) {
+    match OffloopError::catching(|| consumer.item(JsArg::from_raw(env, value))) {
       Ok(wait) => {
         *self.consumer.borrow_mut() = Some(consumer);
         wait.map_or(Step::Next, Step::Wait)

@@ -16,26 +16,29 @@
 //! charges the shared total in steps of [`FLUSH`] bytes, so the total may lag by that much per
 //! thread.
 
-use std::alloc::{GlobalAlloc, Layout, System};
+use std::alloc::{GlobalAlloc, Layout};
 use std::cell::Cell;
 use std::ptr;
 use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-/// The allocator of the whole library: the system allocator, with each allocation charged to the
-/// budget the calling thread runs under, if any.
+use super::alloc::BACKING;
+
+/// The allocator of the whole library: offloop's allocator (`alloc::BACKING`: mimalloc for small
+/// blocks, the system's for large ones), with each allocation charged to the budget the calling
+/// thread runs under, if any.
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
 
 struct Counting;
 
-// SAFETY: every method forwards to the system allocator with the same arguments; the charging
+// SAFETY: every method forwards to `BACKING` with the same arguments; the charging
 // around it only reads and writes this thread's `Cell`s (const-initialised, no destructor, so
 // reading them never allocates) and the budget's atomics.
 unsafe impl GlobalAlloc for Counting {
   unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
     // SAFETY: forwarded; the caller upholds `GlobalAlloc::alloc`'s contract.
-    let p = unsafe { System.alloc(layout) };
+    let p = unsafe { BACKING.alloc(layout) };
     if !p.is_null() {
       charge(layout.size() as isize);
     }
@@ -44,7 +47,7 @@ unsafe impl GlobalAlloc for Counting {
 
   unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
     // SAFETY: forwarded, as in `alloc`.
-    let p = unsafe { System.alloc_zeroed(layout) };
+    let p = unsafe { BACKING.alloc_zeroed(layout) };
     if !p.is_null() {
       charge(layout.size() as isize);
     }
@@ -52,14 +55,14 @@ unsafe impl GlobalAlloc for Counting {
   }
 
   unsafe fn dealloc(&self, p: *mut u8, layout: Layout) {
-    // SAFETY: forwarded; `p` came from this allocator, that is from `System`, with `layout`.
-    unsafe { System.dealloc(p, layout) };
+    // SAFETY: forwarded; `p` came from this allocator, that is from `BACKING`, with `layout`.
+    unsafe { BACKING.dealloc(p, layout) };
     charge(-(layout.size() as isize));
   }
 
   unsafe fn realloc(&self, p: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
     // SAFETY: forwarded, as in `dealloc`.
-    let q = unsafe { System.realloc(p, layout, new_size) };
+    let q = unsafe { BACKING.realloc(p, layout, new_size) };
     if !q.is_null() {
       charge(new_size as isize - layout.size() as isize);
     }
@@ -73,7 +76,7 @@ unsafe impl GlobalAlloc for Counting {
 pub const FLUSH: usize = 64 << 10;
 
 /// Scopes alive in the process. While none is, an allocation costs one load of this more than the
-/// system allocator's: reading the thread's state (`__tls_get_addr` in a shared library) cost
+/// backing allocator's: reading the thread's state (`__tls_get_addr` in a shared library) cost
 /// about 4% of a jq run's instructions when done on every allocation.
 static SCOPES: AtomicUsize = AtomicUsize::new(0);
 

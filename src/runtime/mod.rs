@@ -5,29 +5,34 @@
 //! stall (`text`); per-call memory budgets, counted in the global allocator (`memory`).
 
 pub mod abort;
+mod alloc;
 pub mod args;
 pub mod bridge;
 pub mod bytes;
+mod env;
 pub mod error;
 mod exports;
 pub mod fs;
+mod inbox;
 pub mod iterate;
 pub mod memory;
 #[cfg(test)]
 pub mod mutate;
 pub mod pool;
 pub mod serial;
+pub mod stage;
 #[cfg(feature = "test-hooks")]
 mod test_hooks;
 pub mod text;
 
 pub use args::JsArg;
 pub(crate) use bridge::promise;
-pub use bridge::{rejected, spawn, Cancel, Job};
+pub use bridge::{rejected, spawn, Cancel, Job, JobOutput, JobResult};
 pub use error::{ErrorKind, OffloopError, Result};
 
-/// Runs a sync export's body, turning an `OffloopError` into a thrown JS error of the right class.
+/// Runs a sync export's body, turning an `OffloopError` (or a panic, `ERR_OFFLOOP_PANIC`) into a
+/// thrown JS error of the right class.
 pub fn sync<T>(env: &napi::Env, body: impl FnOnce() -> Result<T>) -> napi::Result<T> {
   // SAFETY: napi-rs hands a `&Env` to #[napi] functions only, on their JS thread.
-  body().map_err(|e| unsafe { e.throw(env.raw()) })
+  OffloopError::catching(body).map_err(|e| unsafe { e.throw(env.raw()) })
 }

@@ -8,7 +8,7 @@
 use std::cell::Cell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use super::error::{OffloopError, Result};
@@ -123,13 +123,51 @@ pub fn configure(config: PoolConfig) -> Result<()> {
 }
 
 /// The pool, started on first use with the configured (or default) size.
-pub fn pool() -> &'static Pool {
-  POOL.get_or_init(|| {
-    let config = *PENDING_CONFIG.lock().unwrap_or_else(|e| e.into_inner());
-    let threads = config.threads.unwrap_or_else(default_threads);
-    let priority = config.priority.unwrap_or_else(default_priority);
-    Pool::new(threads, config.max_queue, priority)
-  })
+///
+/// Starting can fail: the process may be at its thread limit (`ulimit -u`, a container's pids
+/// limit) or out of address space for the stacks. Every export then ends with
+/// `ERR_OFFLOOP_POOL_START`, and the next call tries again.
+pub fn pool() -> Result<&'static Pool> {
+  if let Some(pool) = POOL.get() {
+    return Ok(pool);
+  }
+  // Held while starting, by JS threads only (pool threads never start the pool); `configure`
+  // takes it too, so the configuration cannot change under a start.
+  let config = PENDING_CONFIG.lock().unwrap_or_else(|e| e.into_inner());
+  if let Some(pool) = POOL.get() {
+    return Ok(pool);
+  }
+  let threads = config.threads.unwrap_or_else(default_threads);
+  let priority = config.priority.unwrap_or_else(default_priority);
+  let pool = Pool::new(threads, config.max_queue, priority)?;
+  Ok(POOL.get_or_init(|| pool))
+}
+
+/// In test-hooks builds, `OFFLOOP_TEST_SPAWN_FAILS_AFTER=n` makes the pool's thread n + 1 fail to
+/// start, as at a thread limit: the tests reach that path without privileges.
+#[cfg(feature = "test-hooks")]
+fn test_spawn(thread: rayon::ThreadBuilder) -> std::io::Result<()> {
+  let fails_after = std::env::var("OFFLOOP_TEST_SPAWN_FAILS_AFTER").ok();
+  if fails_after
+    .and_then(|v| v.parse::<usize>().ok())
+    .is_some_and(|n| thread.index() >= n)
+  {
+    return Err(std::io::Error::from_raw_os_error(libc::EAGAIN));
+  }
+  let mut spawn = std::thread::Builder::new().stack_size(STACK_SIZE);
+  if let Some(name) = thread.name() {
+    spawn = spawn.name(name.to_owned());
+  }
+  spawn.spawn(|| thread.run()).map(drop)
+}
+
+/// Drops `value` on a pool thread, uncounted. Freeing a large buffer hands its pages back to the
+/// OS, milliseconds for a few hundred MB: in a GC finalizer on the JS thread that is a stall. Where
+/// the pool cannot start, here and now.
+pub fn drop_later<T: Send + 'static>(value: T) {
+  if let Ok(pool) = pool() {
+    pool.threads.spawn(move || drop(value));
+  }
 }
 
 /// `OFFLOOP_PRIORITY` when it names a priority, else the background one.
@@ -143,6 +181,13 @@ fn default_priority() -> Priority {
 thread_local! {
   /// Set on a pool thread that runs in the background class.
   static IN_BACKGROUND: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Gives the calling thread (a helper of the runtime's own) the pool's priority.
+pub(crate) fn take_pool_priority() {
+  if pool().is_ok_and(|pool| pool.priority == Priority::Background) {
+    run_in_background();
+  }
 }
 
 /// Moves the calling thread to `SCHED_IDLE`; false where that is not available.
@@ -168,14 +213,15 @@ fn default_threads() -> usize {
 }
 
 impl Pool {
-  fn new(threads: usize, max_queue: Option<usize>, priority: Priority) -> Self {
+  fn new(threads: usize, max_queue: Option<usize>, priority: Priority) -> Result<Self> {
     let priority_refused = Arc::new(AtomicBool::new(false));
     let refused = Arc::clone(&priority_refused);
-    // Rayon starts its threads without waiting for them: wait here until each has taken its
-    // priority, so the first `stats()` already reports what holds.
-    let started = Arc::new(std::sync::Barrier::new(threads + 1));
+    // Rayon starts its threads without waiting for them: wait below until each has taken its
+    // priority, so the first `stats()` already reports what holds. Counted, not a barrier: when a
+    // later thread cannot start, Rayon ends the ones that did, which must not be left waiting.
+    let started = Arc::new((Mutex::new(0usize), Condvar::new()));
     let thread_started = Arc::clone(&started);
-    let threads = rayon::ThreadPoolBuilder::new()
+    let builder = rayon::ThreadPoolBuilder::new()
       .num_threads(threads)
       .thread_name(|i| format!("offloop-{i}"))
       .stack_size(STACK_SIZE)
@@ -187,15 +233,30 @@ impl Pool {
             refused.store(true, Ordering::Relaxed);
           }
         }
-        thread_started.wait();
+        let (count, all) = &*thread_started;
+        *count.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        all.notify_all();
       })
       // Jobs catch their own panics (see `submit`); this handler only keeps a panic that escapes
       // anyway from aborting the user's process, which is Rayon's default.
-      .panic_handler(|_| {})
-      .build()
-      .expect("offloop: cannot start the thread pool");
-    started.wait();
-    Pool {
+      .panic_handler(|_| {});
+    #[cfg(feature = "test-hooks")]
+    let builder = builder.spawn_handler(test_spawn);
+    let threads = builder.build().map_err(|error| {
+      OffloopError::error(
+        "ERR_OFFLOOP_POOL_START",
+        format!(
+          "offloop cannot start its thread pool ({error}); the process may be at its thread limit \
+           (ulimit -u, a container's pids limit). The next call tries again"
+        ),
+      )
+    })?;
+    let (count, all) = &*started;
+    let mut count = count.lock().unwrap_or_else(|e| e.into_inner());
+    while *count < threads.current_num_threads() {
+      count = all.wait(count).unwrap_or_else(|e| e.into_inner());
+    }
+    Ok(Pool {
       threads,
       max_queue,
       priority,
@@ -205,7 +266,7 @@ impl Pool {
       completed: AtomicU64::new(0),
       failed: AtomicU64::new(0),
       cancelled: AtomicU64::new(0),
-    }
+    })
   }
 
   /// Queues `job`, or refuses with `ERR_QUEUE_FULL` when `maxQueue` jobs already wait.
@@ -246,12 +307,6 @@ impl Pool {
       }
     });
     Ok(())
-  }
-
-  /// Drops `value` on a pool thread, uncounted. Freeing a large buffer hands its pages back to the
-  /// OS, milliseconds for a few hundred MB: in a GC finalizer on the JS thread that is a stall.
-  pub fn drop_later<T: Send + 'static>(&self, value: T) {
-    self.threads.spawn(move || drop(value));
   }
 
   /// Runs `f` inside the pool, so Rayon's parallel iterators in it use offloop's threads.
@@ -313,7 +368,7 @@ mod tests {
   use std::sync::mpsc;
 
   fn leaked(threads: usize, max_queue: Option<usize>) -> &'static Pool {
-    Box::leak(Box::new(Pool::new(threads, max_queue, Priority::Background)))
+    Box::leak(Box::new(Pool::new(threads, max_queue, Priority::Background).unwrap()))
   }
 
   /// The scheduling class the calling thread runs in.
@@ -330,7 +385,7 @@ mod tests {
       (Priority::Background, libc::SCHED_IDLE),
       (Priority::Normal, libc::SCHED_OTHER),
     ] {
-      let pool = Box::leak(Box::new(Pool::new(2, None, priority)));
+      let pool = Box::leak(Box::new(Pool::new(2, None, priority).unwrap()));
       let classes = pool.install(|| rayon::broadcast(|_| scheduling_class()));
       assert_eq!(classes, [class, class], "{priority:?}");
       assert_eq!(pool.stats().priority, priority);

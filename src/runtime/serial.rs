@@ -1,84 +1,89 @@
 //! Work on one object, in order, on the pool: the chunks of one stream hashed one after another.
 //!
 //! Each task runs after every task queued before it, never two at once, on a pool thread. Queuing
-//! never waits for a running task (the JS thread only takes the lock to push), and no pool thread
-//! ever blocks waiting for another: one drain job runs the queue until it is empty.
+//! takes no lock the pool holds (the JS thread only puts the task in an `Inbox`), and no pool
+//! thread ever blocks waiting for another: one drain job runs the queue until it is empty.
 
-use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::error::Result;
+use super::inbox::Inbox;
 use super::pool::{pool, Outcome};
 
 type Task<S> = Box<dyn FnOnce(&mut S) + Send>;
 
 pub struct Serial<S> {
-  inner: Arc<Mutex<Inner<S>>>,
+  inner: Arc<Inner<S>>,
+}
+
+impl<S> Clone for Serial<S> {
+  fn clone(&self) -> Self {
+    Serial {
+      inner: self.inner.clone(),
+    }
+  }
 }
 
 struct Inner<S> {
-  /// `None` while a drain job holds it, or for good after a task panicked.
-  state: Option<S>,
-  tasks: VecDeque<Task<S>>,
-  draining: bool,
+  tasks: Inbox<Task<S>>,
+  /// Set while a drain job is queued or running: only that job touches `state`.
+  draining: AtomicBool,
+  /// `None` for good after a task panicked. Locked by the drain job only, so never contended.
+  state: Mutex<Option<S>>,
 }
 
 impl<S: Send + 'static> Serial<S> {
   pub fn new(state: S) -> Self {
     Serial {
-      inner: Arc::new(Mutex::new(Inner {
-        state: Some(state),
-        tasks: VecDeque::new(),
-        draining: false,
-      })),
+      inner: Arc::new(Inner {
+        tasks: Inbox::default(),
+        draining: AtomicBool::new(false),
+        state: Mutex::new(Some(state)),
+      }),
     }
   }
 
   /// Queues `task`. Fails only when the pool refuses work (`ERR_QUEUE_FULL`); the task is then not
   /// queued. After a task panicked, later tasks are dropped unrun (a `Settler` they hold rejects).
+  ///
+  /// Called from one thread at a time (the JS thread that owns the object).
   pub fn run(&self, task: impl FnOnce(&mut S) + Send + 'static) -> Result<()> {
-    let mut inner = lock(&self.inner);
-    inner.tasks.push_back(Box::new(task));
-    if !inner.draining {
-      let shared = self.inner.clone();
-      if let Err(error) = pool().submit(move || (drain(&shared), || ())) {
-        inner.tasks.pop_back();
-        return Err(error);
-      }
-      inner.draining = true;
+    self.inner.tasks.put(Box::new(task));
+    if self.inner.draining.swap(true, Ordering::AcqRel) {
+      return Ok(());
     }
-    Ok(())
+    let inner = self.inner.clone();
+    let submitted = pool().and_then(|pool| pool.submit(move || (drain(&inner), || ())));
+    submitted.inspect_err(|_| {
+      // No drain job exists, so the inbox holds only what this call put in: take it back.
+      drop(self.inner.tasks.take());
+      self.inner.draining.store(false, Ordering::Release);
+    })
   }
 }
 
-fn lock<S>(inner: &Mutex<Inner<S>>) -> std::sync::MutexGuard<'_, Inner<S>> {
-  inner.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 /// Runs queued tasks until none is left. Only one drain job exists at a time (`draining`).
-fn drain<S>(shared: &Mutex<Inner<S>>) -> Outcome {
-  let mut state = lock(shared).state.take();
+fn drain<S>(inner: &Inner<S>) -> Outcome {
+  let mut state = inner.state.lock().unwrap_or_else(|e| e.into_inner());
   loop {
-    let task = {
-      let mut inner = lock(shared);
-      match inner.tasks.pop_front() {
-        Some(task) => task,
-        None => {
-          inner.state = state;
-          inner.draining = false;
-          return Outcome::Completed;
+    for task in inner.tasks.take() {
+      match state.as_mut() {
+        Some(s) => {
+          if catch_unwind(AssertUnwindSafe(|| task(s))).is_err() {
+            *state = None;
+          }
         }
+        None => drop(task),
       }
-    };
-    // The task runs without the lock, so the JS thread can queue more meanwhile.
-    match state.as_mut() {
-      Some(s) => {
-        if catch_unwind(AssertUnwindSafe(|| task(s))).is_err() {
-          state = None;
-        }
-      }
-      None => drop(task),
+    }
+    // A swap, not a store: reading the flag a `run` set makes that `run`'s task visible below. A
+    // task put in after the last take, whose `run` saw `draining` still set, is this job's to run:
+    // take the job back unless another `run` already queued a new one.
+    inner.draining.swap(false, Ordering::AcqRel);
+    if inner.tasks.is_empty() || inner.draining.swap(true, Ordering::AcqRel) {
+      return Outcome::Completed;
     }
   }
 }

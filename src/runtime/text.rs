@@ -97,5 +97,5 @@ unsafe fn external_latin1(env: sys::napi_env, text: String) -> Result<sys::napi_
 unsafe extern "C" fn free_text(_env: sys::node_api_basic_env, _data: *mut c_void, hint: *mut c_void) {
   // SAFETY: `hint` is the boxed String from `external_latin1`; V8 calls this once.
   let text = unsafe { Box::from_raw(hint.cast::<String>()) };
-  super::pool::pool().drop_later(text);
+  super::pool::drop_later(text);
 }
