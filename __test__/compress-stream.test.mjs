@@ -167,10 +167,12 @@ describe('backpressure', () => {
     assert.ok(stream.readableLength <= 64 * 1024, `buffered ${stream.readableLength} bytes`)
     let total = 0
     let largest = 0
-    for await (const chunk of stream) {
+    // 'data' gives each pushed chunk (from Node 22 the async iterator joins what is buffered).
+    stream.on('data', (chunk) => {
       total += chunk.length
       largest = Math.max(largest, chunk.length)
-    }
+    })
+    await once(stream, 'end')
     assert.equal(total, 64 << 20)
     assert.ok(largest <= 16 * 1024, `a chunk of ${largest} bytes`)
   })
