@@ -29,6 +29,9 @@ const prelude = `
   const INDEX = new VectorIndex(2);
   INDEX.add(${vectors});
   const PROGRAM = compileJq('.a');
+  const GZIP = compressSync('gzip', 'abc');
+  const BROTLI = compressSync('brotli', 'abc');
+  const ZSTD = compressSync('zstd', 'abc');
 `;
 
 // `$` stands for the options object. `options` maps each documented field to source text of values
@@ -79,7 +82,27 @@ const rows = [
     options: { descending: ['true'], into: ['new Float64Array(3)'], signal: [signal] } },
   { name: 'argsort', call: `argsort(${sortable}, $)`, type: 'Parameters<typeof argsort>[1]',
     options: { descending: ['true'], into: ['new Uint32Array(3)'], signal: [signal] } },
+  // Each format reads its own options and ignores the others' (as node:zlib does): a row per family.
+  { name: 'compress', call: "compress('gzip', 'abc', $)", type: 'Parameters<typeof compress>[2]', unread: ['params'], options: deflateOptions() },
+  { name: 'compress', call: "compress('brotli', 'abc', $)", type: 'Parameters<typeof compress>[2]', unread: ['windowBits', 'memLevel', 'strategy'],
+    options: { ...deflateOptions(), level: ['4'], params: ['{ 1: 4, 0: 1 }'] } },
+  { name: 'compressSync', call: "compressSync('zstd', 'abc', $)", type: 'Parameters<typeof compressSync>[2]', unread: ['windowBits', 'memLevel', 'strategy'],
+    options: { ...deflateOptions(), level: ['3', '-5', '19'], params: ['{ 100: 5, 201: 1 }'] } },
+  { name: 'decompress', call: 'decompress(\'gzip\', GZIP, $)', type: 'Parameters<typeof decompress>[2]', unread: ['params'],
+    options: { maxOutputLength: ['1e6'], windowBits: ['15', '0'], params: ['{}'], chunkSize: ['65536'], signal: [signal] } },
+  { name: 'decompress', call: 'decompress(\'brotli\', BROTLI, $)', type: 'Parameters<typeof decompress>[2]', unread: ['windowBits'],
+    options: { maxOutputLength: ['1e6'], windowBits: ['15'], params: ['{ 0: 1 }'], chunkSize: ['65536'], signal: [signal] } },
+  { name: 'decompressSync', call: 'decompressSync(\'zstd\', ZSTD, $)', type: 'Parameters<typeof decompressSync>[2]', unread: ['windowBits'],
+    options: { maxOutputLength: ['1e6'], windowBits: ['15'], params: ['{ 100: 27 }'], chunkSize: ['65536'], signal: [signal] } },
+  // The codec's options are compress()'s or decompress()'s by direction; the type is their union.
+  { name: 'StreamCodec', call: "new StreamCodec('compress', 'deflate', $)", type: 'Parameters<typeof compress>[2]', unread: ['params'],
+    options: deflateOptions() },
 ];
+
+function deflateOptions() {
+  return { level: ['6', '-1', '0', '9'], windowBits: ['15', '9'], memLevel: ['8'], strategy: ['0'], params: ['{}'], chunkSize: ['65536'],
+    maxOutputLength: ['1e6'], signal: [signal] };
+}
 
 function jqOptions() {
   return { ndjson: ['false'], raw: ['false'], vars: ['{ limit: 3 }'], maxOutputBytes: ['1e6'], maxDepth: ['64'], signal: [signal] };
@@ -106,6 +129,12 @@ const literalArguments = [
     type: `NonNullable<Parameters<typeof ${name}>[${index}]>`,
     values: ["'hex'", "'base64'", "'base64url'", "'buffer'"],
   })),
+  ...[['compress', "compress($, 'abc')"], ['compressSync', "compressSync($, 'abc')"]].map(([name, call]) => ({
+    name: `${name} format`, call, type: `Parameters<typeof ${name}>[0]`, values: ["'gzip'", "'deflate'", "'deflate-raw'", "'brotli'", "'zstd'"],
+  })),
+  { name: 'StreamCodec direction', call: "new StreamCodec($, 'gzip')", type: 'ConstructorParameters<typeof StreamCodec>[0]', values: ["'compress'", "'decompress'"] },
+  { name: 'StreamCodec format', call: "new StreamCodec('decompress', $)", type: 'ConstructorParameters<typeof StreamCodec>[1]',
+    values: ["'gzip'", "'deflate'", "'deflate-raw'", "'brotli'", "'zstd'"] },
   { name: 'Hasher.digest encoding', call: "createHasher('sha256').update('abc').digest($)", type: "NonNullable<Parameters<Hasher['digest']>[0]>",
     values: ["'hex'", "'base64'", "'base64url'", "'buffer'"] },
 ];

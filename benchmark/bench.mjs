@@ -12,7 +12,7 @@ import { markdown, svg } from './lib/report.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
-const SECTIONS = ['password', 'hashing', 'json', 'kernels', 'runtime', 'server'];
+const SECTIONS = ['password', 'hashing', 'json', 'kernels', 'compression', 'runtime', 'server'];
 
 function parseArgs(argv) {
   const args = { quick: false, only: null, out: join(here, 'results') };
@@ -51,6 +51,8 @@ const sections = SECTIONS.filter((s) => (args.only ? s === args.only : true)).fi
   existsSync(join(here, 'sections', `${s}.mjs`)),
 );
 const started = Date.now();
+// The machine may be shared: its load average at the start and end goes into the report.
+const loadAtStart = os.loadavg()[0];
 for (const section of sections) {
   bench.section = section;
   console.log(`[${section}]`);
@@ -60,7 +62,7 @@ for (const section of sections) {
 
 const peers = [
   'argon2', '@node-rs/argon2', 'hash-wasm', 'bcryptjs', '@noble/hashes', 'jsonata', 'canonicalize',
-  'hnswlib-node', 'usearch', 'piscina', 'fastify', 'express', 'autocannon',
+  'hnswlib-node', 'usearch', 'piscina', 'fastify', 'express', 'autocannon', 'compression', '@fastify/compress',
 ];
 const result = {
   date: new Date().toISOString(),
@@ -72,6 +74,7 @@ const result = {
     memoryGb: Math.round(os.totalmem() / 2 ** 30),
     platform: `${process.platform}-${process.arch}`,
     node: process.version,
+    loadAverage: { start: loadAtStart, end: os.loadavg()[0] },
   },
   versions: Object.fromEntries(
     [['offloop', JSON.parse(await readFile(join(here, '..', 'package.json'), 'utf8')).version], ...peers.map((p) => [p, versionOf(p)])].filter(

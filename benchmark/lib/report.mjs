@@ -34,7 +34,8 @@ export function markdown(result) {
     '# offloop benchmark report',
     '',
     `${result.quick ? '**Quick smoke run (short durations, small sizes): not for quoting.** ' : ''}` +
-      `Run ${result.date} on ${m.cpu}, ${m.cores} cores, ${m.memoryGb} GiB, ${m.platform}, Node ${m.node}; ${result.durationSec} s in all.`,
+      `Run ${result.date} on ${m.cpu}, ${m.cores} cores, ${m.memoryGb} GiB, ${m.platform}, Node ${m.node}; ${result.durationSec} s in all.` +
+      (m.loadAverage ? ` Load average (1 min) ${m.loadAverage.start.toFixed(1)} at the start, ${m.loadAverage.end.toFixed(1)} at the end.` : ''),
     '',
     'Every row of a group does the same work with the same parameters, in the same run. ' +
       '**Bold** ratio: offloop against the fastest peer of its group (>1 = offloop faster). ' +
@@ -74,12 +75,13 @@ export function markdown(result) {
 
 /** Server rows: login throughput and the latency of the probes that ran beside the load. */
 function serverTable(rows) {
+  const unit = rows[0].unit ?? 'login';
   const lines = [
-    '| server variant | login/s | login p50 / p99 ms | errors | /health p50 / p99 / max ms | /file p50 / p99 / max ms |',
+    `| server variant | ${unit}/s | ${unit} p50 / p99 ms | errors | /health p50 / p99 / max ms | /file p50 / p99 / max ms |`,
     '|---|---:|---:|---:|---:|---:|',
   ];
   for (const row of rows) {
-    const name = isOurs(row) ? `**${row.impl}**` : row.impl;
+    const name = isOurs(row) ? `**${row.impl}**` : `${row.impl}${row.reference ? ' (reference)' : ''}`;
     lines.push(
       `| ${name} | ${fmt(row.opsPerSec)} | ${fmt(row.p50Ms)} / ${fmt(row.p99Ms)} | ${row.errors ?? 0} | ${fmt(row.healthP50Ms)} / ${fmt(row.healthP99Ms)} / ${fmt(row.healthMaxMs)} | ${fmt(row.fileP50Ms)} / ${fmt(row.fileP99Ms)} / ${fmt(row.fileMaxMs)} |`,
     );
@@ -115,7 +117,7 @@ export function svg(result) {
       parts.push(`<rect x="${labelW}" y="${y}" width="${w.toFixed(1)}" height="${barH - 3}" class="${cls}"/>`);
       const delay =
         row.fileP99Ms !== undefined
-          ? ` login/s, /file p99 ${fmt(row.fileP99Ms)} ms`
+          ? ` ${row.unit ?? 'login'}/s, /file p99 ${fmt(row.fileP99Ms)} ms`
           : ` ops/s${row.loopDelayMaxMs === undefined ? '' : `, loop stall ${fmt(row.loopDelayMaxMs)} ms`}`;
       parts.push(`<text x="${labelW + w + 6}" y="${y + 12}" class="v">${fmt(speed(row))}${esc(delay)}</text>`);
       y += barH;

@@ -1,5 +1,6 @@
 // The headline: real login servers (Fastify and Express, each in its own process on 127.0.0.1) under
 // a fixed login load, while a probe measures how long /health and /file (fs.promises.readFile) take.
+// Then the same for JSON APIs that compress their responses (gzip, brotli).
 import { fork } from 'node:child_process';
 import http from 'node:http';
 import { createRequire } from 'node:module';
@@ -8,7 +9,8 @@ import { percentile } from '../lib/harness.mjs';
 
 const require = createRequire(import.meta.url);
 const autocannon = require('autocannon');
-const app = fileURLToPath(new URL('../servers/login-app.mjs', import.meta.url));
+const loginApp = fileURLToPath(new URL('../servers/login-app.mjs', import.meta.url));
+const compressApp = fileURLToPath(new URL('../servers/compress-app.mjs', import.meta.url));
 
 const VARIANTS = [
   ['offloop', 'offloop verifyPassword()'],
@@ -18,8 +20,13 @@ const VARIANTS = [
   ['bcryptjs', 'bcryptjs (bcrypt cost 10)'],
 ];
 
-/** Forks a login server and resolves with it and the port it bound (the OS picks a free one). */
-function startServer(framework, variant) {
+const COMPRESSION_VARIANTS = {
+  express: [['offloop', 'offloop/express'], ['reference', 'compression (node:zlib streams)'], ['none', 'no compression']],
+  fastify: [['offloop', 'offloop/fastify'], ['reference', '@fastify/compress (node:zlib)'], ['none', 'no compression']],
+};
+
+/** Forks a server and resolves with it and the port it bound (the OS picks a free one). */
+function startServer(app, framework, variant) {
   const child = fork(app, [framework, variant], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${framework}/${variant} did not start`)), 30_000);
@@ -74,9 +81,38 @@ function probe(port, everyMs) {
   };
 }
 
+/** A server row's figures: autocannon's throughput and latency, and the probes'. */
+function measured(result, probes, seconds) {
+  return {
+    opsPerSec: result['2xx'] / seconds,
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    errors: result.errors + result.non2xx,
+    healthP50Ms: probes.health.p50,
+    healthP99Ms: probes.health.p99,
+    healthMaxMs: probes.health.max,
+    fileP50Ms: probes.file.p50,
+    fileP99Ms: probes.file.p99,
+    fileMaxMs: probes.file.max,
+  };
+}
+
+function logRow(bench, row, unit) {
+  bench.log(
+    `    ${row.opsPerSec.toFixed(1)} ${unit}/s, /health p99 ${row.healthP99Ms.toFixed(1)} ms, /file p99 ${row.fileP99Ms.toFixed(1)} ms (max ${row.fileMaxMs.toFixed(1)})`,
+  );
+}
+
 export default async function serverSection(bench) {
   const seconds = bench.quick ? 3 : 10;
   const connections = 8;
+  // OFFLOOP_BENCH_SERVERS=compression runs only the compressing servers.
+  if (process.env.OFFLOOP_BENCH_SERVERS !== 'compression') await loginServers(bench, seconds, connections);
+  await compressionServers(bench, seconds, connections);
+}
+
+/** Login servers under a fixed login load, with the probes beside them. */
+async function loginServers(bench, seconds, connections) {
   bench.note(
     `Each server runs in its own process on 127.0.0.1; autocannon sends POST /login with ${connections} connections for ${seconds} s ` +
       '(argon2id at OWASP parameters m=19456 t=2 p=1 for every variant except bcryptjs, which verifies a bcrypt cost-10 hash as legacy apps do). ' +
@@ -86,7 +122,7 @@ export default async function serverSection(bench) {
   for (const framework of ['fastify', 'express']) {
     for (const [variant, impl] of VARIANTS) {
       bench.log(`  server | ${framework} | ${impl} ...`);
-      const { child: server, port } = await startServer(framework, variant);
+      const { child: server, port } = await startServer(loginApp, framework, variant);
       try {
         // Warm-up: a few logins and probes.
         await autocannon({ url: `http://127.0.0.1:${port}/login`, method: 'POST', connections: 2, amount: 8,
@@ -107,22 +143,57 @@ export default async function serverSection(bench) {
           impl,
           params: `${connections} connections, ${seconds} s`,
           inFlight: connections,
-          opsPerSec: result['2xx'] / seconds,
-          p50Ms: result.latency.p50,
-          p99Ms: result.latency.p99,
-          errors: result.errors + result.non2xx,
-          healthP50Ms: probes.health.p50,
-          healthP99Ms: probes.health.p99,
-          healthMaxMs: probes.health.max,
-          fileP50Ms: probes.file.p50,
-          fileP99Ms: probes.file.p99,
-          fileMaxMs: probes.file.max,
+          ...measured(result, probes, seconds),
         });
-        bench.log(
-          `    ${row.opsPerSec.toFixed(1)} login/s, /health p99 ${probes.health.p99.toFixed(1)} ms, /file p99 ${probes.file.p99.toFixed(1)} ms (max ${probes.file.max.toFixed(1)})`,
-        );
+        logRow(bench, row, 'login');
       } finally {
         server.kill();
+      }
+    }
+  }
+}
+
+/** JSON APIs compressing ~100 KB responses under load, with the same probes beside them. */
+async function compressionServers(bench, seconds, connections) {
+  // The fixed rate every stack sustained even on a loaded VM: at it, each does the same work, so the
+  // probes compare what compressing does to the loop and to libuv's pool, not how much was served.
+  const rate = 80;
+  bench.note(
+    'Compressed responses: each server answers GET /data with ~100 KB of JSON (serialized per request), compressed for the Accept-Encoding autocannon sends ' +
+      `(gzip, or br), ${connections} connections for ${seconds} s, with the same /health and /file probes every 20 ms: first as fast as it can ("under load"), ` +
+      `then at a fixed ${rate} requests/s. ` +
+      'offloop/express and offloop/fastify compress each body in one piece on offloop\'s pool (gzip level 6, brotli quality 4); compression and @fastify/compress ' +
+      'pipe it through node:zlib streams on libuv\'s threadpool (@fastify/compress compresses bodies up to 8 KiB on the JS thread), same level and quality. ' +
+      'The "no compression" row sends the JSON as is: the cost of compressing is the difference. requests/s counts 2xx responses only. ' +
+      `offloop's pool priority: '${process.env.OFFLOOP_PRIORITY ?? 'background'}' (OFFLOOP_PRIORITY).`,
+  );
+  for (const [pace, options] of [['under load', {}], [`at ${rate} requests/s`, { overallRate: rate }]]) {
+    for (const framework of ['fastify', 'express']) {
+      for (const encoding of ['gzip', 'br']) {
+        for (const [variant, impl] of COMPRESSION_VARIANTS[framework]) {
+          bench.log(`  server | ${framework} ${encoding} ${pace} | ${impl} ...`);
+          const { child: server, port } = await startServer(compressApp, framework, variant);
+          try {
+            const load = { url: `http://127.0.0.1:${port}/data`, headers: { 'accept-encoding': encoding } };
+            await autocannon({ ...load, connections: 2, amount: 20 });
+            const stopProbe = probe(port, 20);
+            const result = await autocannon({ ...load, ...options, connections, duration: seconds });
+            const probes = await stopProbe();
+            const row = bench.record({
+              group: `${framework} GET /data (100 KB JSON, ${encoding}) ${pace}`,
+              task: 'compressing server',
+              impl,
+              params: `${connections} connections, ${seconds} s, ${Math.round(result.throughput.average / Math.max(1, result.requests.average) / 100) / 10} KB per response`,
+              inFlight: connections,
+              unit: 'requests',
+              ...(variant === 'none' ? { reference: true } : {}),
+              ...measured(result, probes, seconds),
+            });
+            logRow(bench, row, 'req');
+          } finally {
+            server.kill();
+          }
+        }
       }
     }
   }

@@ -1,0 +1,230 @@
+// offloop/stream: Transforms that work in pipeline(), in order, with backpressure both ways, and
+// node:zlib's flush() — checked against node:zlib's own streams and decoders.
+import { test, describe } from 'node:test'
+import assert from 'node:assert/strict'
+import zlib from 'node:zlib'
+import { Readable, Writable, Transform } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { once } from 'node:events'
+import { join } from 'node:path'
+import { offloop, require, root, rejectsWith } from './helpers.mjs'
+import { jsonBytes, random, zstdDecompress } from './fixtures/compress-data.mjs'
+
+const { createCompressStream, createDecompressStream, CompressStream, DecompressStream } = require(join(root, 'stream.js'))
+
+const FORMATS = ['gzip', 'deflate', 'deflate-raw', 'brotli', 'zstd']
+const NODE_DECODE = {
+  gzip: zlib.gunzipSync,
+  deflate: zlib.inflateSync,
+  'deflate-raw': zlib.inflateRawSync,
+  brotli: zlib.brotliDecompressSync,
+  zstd: (d) => zstdDecompress(d),
+}
+const NODE_STREAM = {
+  gzip: (level) => zlib.createGzip({ level }),
+  deflate: (level) => zlib.createDeflate({ level }),
+  'deflate-raw': (level) => zlib.createDeflateRaw({ level }),
+  brotli: (level) => zlib.createBrotliCompress({ params: { [zlib.constants.BROTLI_PARAM_QUALITY]: level } }),
+}
+
+/** Uneven chunks of `data`, as a network or file would give. */
+function chunked(data, seed = 3) {
+  const r = random(seed)
+  const chunks = []
+  for (let i = 0; i < data.length; ) {
+    const size = Math.min(data.length - i, 1 + Math.floor(r() * 100_000))
+    chunks.push(data.subarray(i, i + size))
+    i += size
+  }
+  return chunks
+}
+
+async function collect(stream) {
+  const chunks = []
+  for await (const chunk of stream) chunks.push(chunk)
+  return Buffer.concat(chunks)
+}
+
+async function through(source, ...transforms) {
+  const out = []
+  await pipeline(Readable.from(source), ...transforms, new Writable({
+    write(chunk, _encoding, callback) {
+      out.push(chunk)
+      callback()
+    },
+  }))
+  return Buffer.concat(out)
+}
+
+const input = jsonBytes(1_500_000)
+
+describe('offloop/stream in pipeline()', () => {
+  for (const format of FORMATS) {
+    test(`${format}: compressing and decompressing streams agree with one-shot calls and node:zlib`, async () => {
+      const packed = await through(chunked(input), createCompressStream(format, { level: 1 }))
+      assert.ok(NODE_DECODE[format](packed).equals(input), 'the reference decodes the stream')
+      const unpacked = await through(chunked(packed, 4), createDecompressStream(format))
+      assert.ok(unpacked.equals(input))
+      if (NODE_STREAM[format]) {
+        const theirs = await through(chunked(input), NODE_STREAM[format](6))
+        assert.ok((await through(chunked(theirs, 5), createDecompressStream(format))).equals(input), 'offloop decodes node:zlib\'s stream')
+      }
+      // Empty input: a valid empty stream.
+      const empty = await through([], createCompressStream(format))
+      assert.equal(NODE_DECODE[format](empty).length, 0)
+    })
+  }
+
+  test('gzip streams are no larger than node:zlib\'s at levels 1-7, within 0.01% at 8-9', async () => {
+    const data = jsonBytes(400_000, 9)
+    for (let level = 1; level <= 9; level++) {
+      const ours = (await through(chunked(data), createCompressStream('gzip', { level }))).length
+      const theirs = (await through(chunked(data), NODE_STREAM.gzip(level))).length
+      const allowed = level >= 8 ? theirs * 1.0001 : theirs
+      assert.ok(ours <= allowed, `level ${level}: ${ours} vs node:zlib's ${theirs}`)
+    }
+  })
+
+  test('many streams at once each keep their chunks in order', async () => {
+    const inputs = Array.from({ length: 24 }, (_, i) => jsonBytes(50_000 + i * 3000, 20 + i))
+    const packed = await Promise.all(inputs.map((data, i) => through(chunked(data, i), createCompressStream(FORMATS[i % 5]))))
+    packed.forEach((p, i) => assert.ok(NODE_DECODE[FORMATS[i % 5]](p).equals(inputs[i]), `stream ${i}`))
+  })
+
+  test('classes, bytesWritten, strings and Transform options', async () => {
+    const stream = new CompressStream('gzip', { highWaterMark: 1024 })
+    assert.ok(stream instanceof Transform)
+    assert.equal(stream.readableHighWaterMark, 1024)
+    const done = collect(stream)
+    stream.write('héllo ')
+    stream.end('wörld')
+    assert.equal(zlib.gunzipSync(await done).toString(), 'héllo wörld')
+    assert.equal(stream.bytesWritten, Buffer.byteLength('héllo wörld'))
+    assert.ok(new DecompressStream('brotli') instanceof Transform)
+  })
+
+  test('arguments are checked when the stream is made', () => {
+    assert.throws(() => createCompressStream('lz4'), { code: 'ERR_INVALID_ARG_VALUE' })
+    assert.throws(() => createCompressStream('gzip', { level: 10 }), { code: 'ERR_OUT_OF_RANGE' })
+    assert.throws(() => createDecompressStream('gzip', { chunkSize: 1 }), { code: 'ERR_OUT_OF_RANGE' })
+    assert.throws(() => createCompressStream('gzip').flush(7), { code: 'ERR_OUT_OF_RANGE' })
+  })
+})
+
+/** What a decoder makes of output that stops after a flush, without its end. */
+async function decodeSoFar(format, bytes) {
+  if (format === 'brotli') return zlib.brotliDecompressSync(bytes, { finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH })
+  if (format === 'zstd') return zstdDecompress(bytes, { partial: true })
+  return NODE_DECODE[format](bytes, { finishFlush: zlib.constants.Z_SYNC_FLUSH })
+}
+
+describe('flush(), as node:zlib\'s', () => {
+  for (const format of FORMATS) {
+    test(`${format}: after flush() the output so far decodes to everything written (server-sent events)`, async () => {
+      const stream = createCompressStream(format)
+      const received = []
+      stream.on('data', (chunk) => received.push(chunk))
+      const events = []
+      for (let i = 0; i < 3; i++) {
+        const event = `event: tick\ndata: ${JSON.stringify({ i, at: 'now' })}\n\n`
+        events.push(event)
+        stream.write(event)
+        await new Promise((resolve) => stream.flush(resolve))
+        await new Promise((resolve) => setImmediate(resolve))
+        const sofar = Buffer.concat(received)
+        assert.equal((await decodeSoFar(format, sofar)).toString(), events.join(''), `after event ${i}`)
+      }
+      stream.end()
+      await once(stream, 'end')
+    })
+  }
+
+  test('a sync flush ends on zlib\'s marker; a full flush too; the default is sync', async () => {
+    for (const [kind, args] of [['default', []], ['sync', [zlib.constants.Z_SYNC_FLUSH]], ['full', [zlib.constants.Z_FULL_FLUSH]]]) {
+      const stream = createCompressStream('deflate-raw')
+      const out = []
+      stream.on('data', (c) => out.push(c))
+      stream.write('hello')
+      await new Promise((resolve) => stream.flush(...args, resolve))
+      await new Promise((resolve) => setImmediate(resolve))
+      assert.ok(Buffer.concat(out).subarray(-4).equals(Buffer.from([0, 0, 0xff, 0xff])), kind)
+    }
+    // After end(), flush() only calls back, as in node:zlib.
+    const ended = createCompressStream('gzip')
+    ended.resume()
+    ended.end('x')
+    await new Promise((resolve) => ended.flush(resolve))
+  })
+})
+
+describe('backpressure', () => {
+  test('a decompression bomb comes out as the reader reads, never all at once', async () => {
+    const bomb = offloop.compressSync('gzip', Buffer.alloc(64 << 20))
+    const stream = createDecompressStream('gzip', { chunkSize: 16 * 1024 })
+    stream.end(bomb)
+    // Nobody reads: the stream stops making output once its buffer is full.
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    assert.ok(stream.readableLength <= 64 * 1024, `buffered ${stream.readableLength} bytes`)
+    let total = 0
+    let largest = 0
+    // 'data' gives each pushed chunk (from Node 22 the async iterator joins what is buffered).
+    stream.on('data', (chunk) => {
+      total += chunk.length
+      largest = Math.max(largest, chunk.length)
+    })
+    await once(stream, 'end')
+    assert.equal(total, 64 << 20)
+    assert.ok(largest <= 16 * 1024, `a chunk of ${largest} bytes`)
+  })
+
+  test('a slow reader slows the writer: write() returns false and drain comes', async () => {
+    const stream = createCompressStream('gzip', { level: 0, highWaterMark: 64 * 1024 })
+    const block = Buffer.alloc(256 * 1024, 7)
+    let refused = 0
+    const read = []
+    for (let i = 0; i < 40; i++) {
+      if (!stream.write(block)) {
+        refused++
+        const drained = once(stream, 'drain')
+        // Read just enough to let it go on.
+        const reader = setInterval(() => {
+          const chunk = stream.read()
+          if (chunk) read.push(chunk)
+        }, 1)
+        await drained
+        clearInterval(reader)
+      }
+    }
+    assert.ok(refused > 0)
+    stream.end()
+    read.push(await collect(stream))
+    assert.equal(zlib.gunzipSync(Buffer.concat(read)).length, 40 * block.length)
+  })
+})
+
+describe('errors', () => {
+  test('corrupt and truncated input fail the stream with node:zlib\'s codes', async () => {
+    for (const format of FORMATS) {
+      await rejectsWith(through([Buffer.from('definitely not compressed data')], createDecompressStream(format)), Error, 'Z_DATA_ERROR')
+      const packed = offloop.compressSync(format, input.subarray(0, 100_000))
+      await rejectsWith(through([packed.subarray(0, packed.length >> 1)], createDecompressStream(format)), Error, 'Z_BUF_ERROR')
+    }
+  })
+
+  test('maxOutputLength limits a whole decompressing stream', async () => {
+    const packed = offloop.compressSync('zstd', Buffer.alloc(1 << 20))
+    await rejectsWith(through(chunked(packed), createDecompressStream('zstd', { maxOutputLength: 500_000 })), RangeError, 'ERR_BUFFER_TOO_LARGE')
+    assert.equal((await through([packed], createDecompressStream('zstd', { maxOutputLength: 1 << 20 }))).length, 1 << 20)
+  })
+
+  test('a stream destroyed midway frees its codec; later calls on the codec are refused', async () => {
+    const stream = createCompressStream('brotli')
+    stream.write(input)
+    stream.destroy()
+    await once(stream, 'close')
+    const codec = new offloop.StreamCodec('compress', 'gzip')
+    await codec.write('abc')
+    codec.close()
+    await rejectsWith(codec.write('def'), Error, 'ERR_INVALID_STATE')
+  })
+})

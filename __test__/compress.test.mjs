@@ -1,0 +1,371 @@
+// One-shot compression against node:zlib (the reference) and zstd's own CLI: output each decodes,
+// input each produced, sizes, errors and limits.
+import { test, describe } from 'node:test'
+import assert from 'node:assert/strict'
+import zlib from 'node:zlib'
+import { execFileSync } from 'node:child_process'
+import { offloop, rejectsWith, throwsWith, runChild, childJson, root } from './helpers.mjs'
+import { corpora, jsonBytes, randomBytes, random } from './fixtures/compress-data.mjs'
+
+const { BROTLI_PARAM_QUALITY } = zlib.constants
+const MAX_BUFFER = 256 << 20
+
+function zstdCli() {
+  try {
+    execFileSync('zstd', ['--version'], { stdio: 'ignore' })
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** node:zlib for every format it has; zstd through node:zlib (Node >= 22.15) or the zstd CLI. */
+const NODE = {
+  gzip: { compress: (d, level) => zlib.gzipSync(d, { level }), decompress: (d) => zlib.gunzipSync(d) },
+  deflate: { compress: (d, level) => zlib.deflateSync(d, { level }), decompress: (d) => zlib.inflateSync(d) },
+  'deflate-raw': { compress: (d, level) => zlib.deflateRawSync(d, { level }), decompress: (d) => zlib.inflateRawSync(d) },
+  brotli: {
+    compress: (d, level) => zlib.brotliCompressSync(d, { params: { [BROTLI_PARAM_QUALITY]: level } }),
+    decompress: (d) => zlib.brotliDecompressSync(d),
+  },
+  zstd:
+    typeof zlib.zstdCompressSync === 'function'
+      ? {
+          compress: (d, level) => zlib.zstdCompressSync(d, { params: { [zlib.constants.ZSTD_c_compressionLevel]: level } }),
+          decompress: (d) => zlib.zstdDecompressSync(d, { maxOutputLength: MAX_BUFFER }),
+        }
+      : zstdCli()
+        ? {
+            compress: (d, level) => execFileSync('zstd', [`-${level}`, '-c', '-q'], { input: d, maxBuffer: MAX_BUFFER }),
+            decompress: (d) => execFileSync('zstd', ['-d', '-c', '-q'], { input: d, maxBuffer: MAX_BUFFER }),
+          }
+        : null,
+}
+
+const LEVELS = { gzip: [0, 1, 6, 9], deflate: [0, 1, 6, 9], 'deflate-raw': [0, 1, 6, 9], brotli: [0, 4, 11], zstd: [1, 3, 19] }
+const SIZES = [0, 1, 100, 65535, 65536, 1 << 20]
+const FORMATS = Object.keys(LEVELS)
+const DEFLATES = ['gzip', 'deflate', 'deflate-raw']
+
+const sample = jsonBytes(1 << 20)
+const data = (size) => sample.subarray(0, size)
+// brotli's quality 11 runs at about 1 MB/s: the large sizes take a lower one.
+const slow = (format, level, size) => format === 'brotli' && level === 11 && size > 65536
+
+describe('interop with node:zlib (and zstd)', () => {
+  for (const format of FORMATS) {
+    test(`${format}: offloop's output decodes with the reference, and the reference's with offloop`, (t) => {
+      const reference = NODE[format]
+      if (!reference) return t.skip('no zstd reference here (Node < 22.15 and no zstd CLI)')
+      for (const level of LEVELS[format]) {
+        for (const size of SIZES) {
+          if (slow(format, level, size)) continue
+          const input = data(size)
+          const label = `${format} level ${level}, ${size} B`
+          const ours = offloop.compressSync(format, input, { level })
+          assert.ok(Buffer.isBuffer(ours), label)
+          assert.ok(reference.decompress(ours).equals(input), `${label}: the reference decodes offloop's output`)
+          const theirs = reference.compress(input, level)
+          assert.ok(offloop.decompressSync(format, theirs).equals(input), `${label}: offloop decodes the reference's output`)
+        }
+      }
+    })
+
+    test(`${format}: the async forms give what the sync forms give`, async () => {
+      for (const size of [0, 100, 200_000]) {
+        const input = data(size)
+        const packed = await offloop.compress(format, input)
+        assert.ok(packed.equals(offloop.compressSync(format, input)), `${format} ${size} B`)
+        assert.ok((await offloop.decompress(format, packed)).equals(input))
+      }
+    })
+  }
+
+  test('64 MiB through each format, both ways', { timeout: 600_000 }, async (t) => {
+    const blocks = Array.from({ length: 8 }, (_, i) => jsonBytes(1 << 20, 100 + i).subarray(0, 1 << 20))
+    const big = Buffer.concat(Array.from({ length: 64 }, (_, i) => blocks[(i * 5) % 8]))
+    assert.equal(big.length, 64 << 20)
+    for (const [format, level] of [['gzip', 6], ['deflate-raw', 1], ['brotli', 4], ['zstd', 3]]) {
+      const reference = NODE[format]
+      if (!reference) {
+        t.diagnostic(`${format}: no reference here`)
+        continue
+      }
+      const ours = await offloop.compress(format, big, { level })
+      assert.ok(reference.decompress(ours).equals(big), `${format}: the reference decodes offloop's 64 MiB`)
+      const theirs = reference.compress(big, level)
+      assert.ok((await offloop.decompress(format, theirs)).equals(big), `${format}: offloop decodes the reference's 64 MiB`)
+    }
+  })
+
+  test('inputs: strings are UTF-8, and any view or ArrayBuffer is its bytes', () => {
+    const text = 'héllo wörld ✓ '.repeat(100)
+    assert.equal(zlib.gunzipSync(offloop.compressSync('gzip', text)).toString(), text)
+    const floats = new Float64Array([1.5, -2, Math.PI, 1e300])
+    const bytes = Buffer.from(floats.buffer)
+    for (const view of [floats, new DataView(floats.buffer), floats.buffer, new Uint8Array(floats.buffer)]) {
+      assert.ok(zlib.inflateSync(offloop.compressSync('deflate', view)).equals(bytes))
+    }
+    const offset = new Uint8Array(floats.buffer, 8, 16)
+    assert.ok(zlib.inflateRawSync(offloop.compressSync('deflate-raw', offset)).equals(Buffer.from(offset)))
+  })
+})
+
+describe('sizes against node:zlib', () => {
+  const sets = corpora(root)
+
+  test('gzip, deflate and deflate-raw one-shot output is never larger than node:zlib\'s at the same level', () => {
+    for (const [name, input] of Object.entries(sets)) {
+      for (const format of DEFLATES) {
+        for (let level = -1; level <= 9; level++) {
+          const ours = offloop.compressSync(format, input, { level }).length
+          const theirs = NODE[format].compress(input, level).length
+          assert.ok(ours <= theirs, `${name}, ${format} level ${level}: ${ours} > node:zlib's ${theirs}`)
+        }
+      }
+    }
+  })
+
+  test('non-default window, hash size and strategy still decode with node:zlib, and say their window', () => {
+    const input = sets.json
+    for (const [options, header] of [[{ windowBits: 9 }, 0x18], [{ windowBits: 12, memLevel: 1 }, 0x48], [{ strategy: zlib.constants.Z_HUFFMAN_ONLY }, 0x78], [{ strategy: zlib.constants.Z_RLE, memLevel: 9 }, 0x78]]) {
+      const packed = offloop.compressSync('deflate', input, options)
+      assert.equal(packed[0], header, JSON.stringify(options))
+      assert.ok(zlib.inflateSync(packed).equals(input), JSON.stringify(options))
+      const raw = offloop.compressSync('deflate-raw', input, options)
+      assert.ok(zlib.inflateRawSync(raw, { windowBits: options.windowBits ?? 15 }).equals(input))
+      assert.ok(zlib.gunzipSync(offloop.compressSync('gzip', input, options)).equals(input))
+    }
+    // node:zlib turns windowBits 8 into 9 for raw deflate; so does offloop.
+    const eight = offloop.compressSync('deflate-raw', input, { windowBits: 8 })
+    assert.ok(zlib.inflateRawSync(eight, { windowBits: 9 }).equals(input))
+    assert.ok(offloop.decompressSync('deflate-raw', eight, { windowBits: 8 }).equals(input))
+  })
+
+  test('brotli output is within 0.5% of node:zlib\'s at the same quality (brotli 1.0.9 here, 1.1 in Node 20)', () => {
+    for (const [name, input] of Object.entries(sets)) {
+      for (const quality of [0, 1, 4, 5, 9]) {
+        const ours = offloop.compressSync('brotli', input, { level: quality }).length
+        const theirs = NODE.brotli.compress(input, quality).length
+        assert.ok(ours <= theirs * 1.005, `${name} q${quality}: ${ours} vs ${theirs}`)
+      }
+    }
+  })
+
+  test('brotli and zstd params are node:zlib\'s', () => {
+    const input = sets.text
+    const params = { [zlib.constants.BROTLI_PARAM_MODE]: zlib.constants.BROTLI_MODE_TEXT, [BROTLI_PARAM_QUALITY]: 5, [zlib.constants.BROTLI_PARAM_LGWIN]: 18 }
+    const ours = offloop.compressSync('brotli', input, { params })
+    assert.ok(zlib.brotliDecompressSync(ours).equals(input))
+    assert.ok(ours.length <= zlib.brotliCompressSync(input, { params }).length * 1.005)
+    // `params` override `level`.
+    assert.ok(offloop.compressSync('brotli', input, { level: 0, params }).equals(ours))
+    // zstd: the checksum flag lands in the frame header (bit 2 of the descriptor).
+    const ZSTD_c_checksumFlag = 201
+    const ZSTD_c_compressionLevel = 100
+    const withSum = offloop.compressSync('zstd', input, { params: { [ZSTD_c_checksumFlag]: 1, [ZSTD_c_compressionLevel]: 9 } })
+    assert.equal(withSum[4] & 0x04, 0x04)
+    assert.ok(offloop.decompressSync('zstd', withSum).equals(input))
+  })
+})
+
+describe('bad input: corrupt, truncated, oversized', () => {
+  test('corrupt data rejects with Z_DATA_ERROR (errno -3) in every format', async () => {
+    for (const format of FORMATS) {
+      const error = await rejectsWith(offloop.decompress(format, Buffer.from('this is not compressed data at all, no')), Error, 'Z_DATA_ERROR')
+      assert.equal(error.errno, -3, format)
+      throwsWith(() => offloop.decompressSync(format, Buffer.from('this is not compressed data at all, no')), Error, 'Z_DATA_ERROR')
+    }
+  })
+
+  test('data cut short (or empty) rejects with Z_BUF_ERROR, as node:zlib does', async () => {
+    const input = data(200_000)
+    for (const format of FORMATS) {
+      const packed = offloop.compressSync(format, input)
+      for (const cut of [0, 1, 3, Math.floor(packed.length / 2), packed.length - 1]) {
+        const error = await rejectsWith(offloop.decompress(format, packed.subarray(0, cut)), Error, 'Z_BUF_ERROR')
+        assert.equal(error.errno, -5)
+        assert.equal(error.message, 'unexpected end of file')
+      }
+    }
+  })
+
+  test('edge cases decode as node:zlib decodes them, or fail with its code', () => {
+    const g = (s) => zlib.gzipSync(s)
+    const cases = {
+      gzip: [
+        Buffer.concat([g('abc'), g('def')]),
+        Buffer.concat([g('abc'), Buffer.alloc(10)]),
+        Buffer.concat([g('abc'), Buffer.from('xyz')]),
+        Buffer.concat([g('abc'), Buffer.from([0x1f, 0x8b, 0xff, 0xff])]),
+        Buffer.concat([g('abc'), Buffer.from([0x1f])]),
+        Buffer.concat([g('abc'), Buffer.alloc(3), g('def')]),
+        (() => {
+          const b = g('abc')
+          b[b.length - 6] ^= 1
+          return b
+        })(),
+        (() => {
+          const b = g('abc')
+          b[b.length - 1] ^= 1
+          return b
+        })(),
+        // FNAME, FCOMMENT, FEXTRA and FHCRC header fields (written by hand: node:zlib writes none).
+        Buffer.concat([Buffer.from([0x1f, 0x8b, 8, 0x1e, 0, 0, 0, 0, 0, 3, 4, 0, 1, 2, 3, 4]), Buffer.from('name\0comment\0'), Buffer.from([0, 0]), zlib.deflateRawSync('abc'), (() => {
+          const trailer = Buffer.alloc(8)
+          trailer.writeUInt32LE(zlib.crc32 ? zlib.crc32('abc') : 0x352441c2, 0)
+          trailer.writeUInt32LE(3, 4)
+          return trailer
+        })()]),
+      ],
+      deflate: [Buffer.concat([zlib.deflateSync('abc'), Buffer.from('xyz')]), Buffer.concat([zlib.deflateSync('abc'), zlib.deflateSync('def')]), zlib.deflateSync('abc', { windowBits: 9 })],
+      'deflate-raw': [Buffer.concat([zlib.deflateRawSync('abc'), Buffer.from('xyz')]), Buffer.from([3, 0]), Buffer.from([1, 0, 0, 0xff, 0xff])],
+      brotli: [Buffer.concat([zlib.brotliCompressSync('abc'), Buffer.from('xyz')]), Buffer.from([0x3b]), Buffer.from([6])],
+    }
+    const outcome = (f) => {
+      try {
+        return { ok: f().toString('hex') }
+      } catch (e) {
+        return { code: e.code }
+      }
+    }
+    for (const [format, inputs] of Object.entries(cases)) {
+      for (const input of inputs) {
+        const theirs = outcome(() => NODE[format].decompress(input))
+        const ours = outcome(() => offloop.decompressSync(format, input))
+        if (theirs.code && format === 'brotli') {
+          // node:zlib names brotli's own error; offloop's code for corrupt data is Z_DATA_ERROR.
+          assert.ok(ours.code === 'Z_DATA_ERROR' || ours.code === 'Z_BUF_ERROR', `${format} ${input.toString('hex')}: ${ours.code}`)
+        } else {
+          assert.deepEqual(ours, theirs, `${format} ${input.toString('hex')}`)
+        }
+      }
+    }
+  })
+
+  test('mutated data: offloop and node:zlib agree on what decodes and to what', () => {
+    const r = random(7)
+    for (const format of ['gzip', 'deflate', 'deflate-raw', 'brotli']) {
+      const packed = NODE[format].compress(data(3000), 6)
+      for (let i = 0; i < 300; i++) {
+        const input = Buffer.from(packed)
+        const flips = 1 + Math.floor(r() * 3)
+        for (let f = 0; f < flips; f++) input[Math.floor(r() * input.length)] ^= 1 << Math.floor(r() * 8)
+        const cut = r() < 0.3 ? input.subarray(0, Math.floor(r() * input.length)) : input
+        let theirs
+        let ours
+        try {
+          theirs = NODE[format].decompress(cut).toString('hex')
+        } catch (e) {
+          theirs = e.code === 'Z_BUF_ERROR' ? 'Z_BUF_ERROR' : 'error'
+        }
+        try {
+          ours = offloop.decompressSync(format, cut).toString('hex')
+        } catch (e) {
+          assert.ok(['Z_DATA_ERROR', 'Z_BUF_ERROR'].includes(e.code), e.code)
+          ours = e.code === 'Z_BUF_ERROR' ? 'Z_BUF_ERROR' : 'error'
+        }
+        assert.equal(ours, theirs, `${format} mutation ${i}: ${cut.toString('hex')}`)
+      }
+    }
+  })
+
+  test('maxOutputLength: RangeError ERR_BUFFER_TOO_LARGE past it, the exact length passes, nothing partial', async () => {
+    const zeros = Buffer.alloc(4 << 20)
+    for (const format of FORMATS) {
+      const bomb = offloop.compressSync(format, zeros)
+      assert.ok(bomb.length < 20_000, `${format}: ${bomb.length}`)
+      const error = await rejectsWith(offloop.decompress(format, bomb, { maxOutputLength: 1 << 20 }), RangeError, 'ERR_BUFFER_TOO_LARGE')
+      assert.match(error.message, /larger than 1048576 bytes/)
+      throwsWith(() => offloop.decompressSync(format, bomb, { maxOutputLength: zeros.length - 1 }), RangeError, 'ERR_BUFFER_TOO_LARGE')
+      assert.equal((await offloop.decompress(format, bomb, { maxOutputLength: zeros.length })).length, zeros.length)
+      // It bounds compression output too, as in node:zlib.
+      throwsWith(() => offloop.compressSync(format, randomBytes(5000), { maxOutputLength: 1000 }), RangeError, 'ERR_BUFFER_TOO_LARGE')
+    }
+  })
+
+  test('the default limit (256 MiB) stops a bomb early, in memory well below the bomb\'s size', { timeout: 300_000 }, async () => {
+    const r = await runChild(`
+      import { createRequire } from 'node:module';
+      const offloop = createRequire(import.meta.url)(${JSON.stringify(root + '/index.js')});
+      const results = {};
+      for (const format of ['gzip', 'brotli', 'zstd']) {
+        // 512 MiB of zeros, compressed as a stream (the input is never whole in memory).
+        const codec = new offloop.StreamCodec('compress', format, { level: 1, chunkSize: 1 << 20 });
+        const parts = [];
+        const block = Buffer.alloc(8 << 20);
+        for (let i = 0; i < 64; i++) {
+          parts.push(await codec.write(block));
+          while (codec.more) parts.push(await codec.resume());
+        }
+        parts.push(await codec.end());
+        while (codec.more) parts.push(await codec.resume());
+        const bomb = Buffer.concat(parts);
+        globalThis.gc();
+        const before = process.memoryUsage().rss;
+        let peak = before;
+        const timer = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 1);
+        const error = await offloop.decompress(format, bomb).then(() => null, (e) => e);
+        clearInterval(timer);
+        results[format] = { bomb: bomb.length, code: error?.code, growthMb: (peak - before) / 2 ** 20 };
+      }
+      console.log(JSON.stringify(results));`, { args: ['--expose-gc'], timeoutMs: 280_000 })
+    const results = childJson(r)
+    for (const [format, { code, growthMb, bomb }] of Object.entries(results)) {
+      assert.equal(code, 'ERR_BUFFER_TOO_LARGE', format)
+      assert.ok(bomb < 4 << 20, `${format}: the bomb is ${bomb} bytes`)
+      // The output may grow to the limit (256 MiB) and no further.
+      assert.ok(growthMb < 300, `${format}: RSS grew by ${growthMb.toFixed(0)} MB`)
+    }
+  })
+})
+
+describe('arguments', () => {
+  test('wrong types, unknown names and out-of-range options, worded as node:zlib words them', async () => {
+    await rejectsWith(offloop.compress('lz4', 'x'), TypeError, 'ERR_INVALID_ARG_VALUE')
+    await rejectsWith(offloop.compress('gzip', 42), TypeError, 'ERR_INVALID_ARG_TYPE')
+    await rejectsWith(offloop.compress('gzip', 'x', 'fast'), TypeError, 'ERR_INVALID_ARG_TYPE')
+    await rejectsWith(offloop.compress('gzip', 'x', { level: '1' }), TypeError, 'ERR_INVALID_ARG_TYPE')
+    const e = await rejectsWith(offloop.compress('gzip', 'x', { level: 10 }), RangeError, 'ERR_OUT_OF_RANGE')
+    assert.equal(e.message, 'The value of "options.level" is out of range. It must be >= -1 && <= 9. Received 10')
+    await rejectsWith(offloop.compress('gzip', 'x', { level: 1.5 }), RangeError, 'ERR_OUT_OF_RANGE')
+    await rejectsWith(offloop.compress('gzip', 'x', { windowBits: 8 }), RangeError, 'ERR_OUT_OF_RANGE')
+    await rejectsWith(offloop.compress('deflate', 'x', { memLevel: 0 }), RangeError, 'ERR_OUT_OF_RANGE')
+    await rejectsWith(offloop.compress('deflate', 'x', { strategy: 5 }), RangeError, 'ERR_OUT_OF_RANGE')
+    await rejectsWith(offloop.compress('deflate', 'x', { chunkSize: 10 }), RangeError, 'ERR_OUT_OF_RANGE')
+    await rejectsWith(offloop.decompress('gzip', 'x', { maxOutputLength: 0 }), RangeError, 'ERR_OUT_OF_RANGE')
+    await rejectsWith(offloop.decompress('gzip', 'x', { maxOutputLength: 2 ** 33 }), RangeError, 'ERR_OUT_OF_RANGE')
+    await rejectsWith(offloop.decompress('deflate-raw', 'x', { windowBits: 0 }), RangeError, 'ERR_OUT_OF_RANGE')
+    await rejectsWith(offloop.compress('brotli', 'x', { level: 12 }), RangeError, 'ERR_OUT_OF_RANGE')
+    await rejectsWith(offloop.compress('zstd', 'x', { level: 23 }), RangeError, 'ERR_OUT_OF_RANGE')
+    const b = await rejectsWith(offloop.compress('brotli', 'x', { params: { 99: 1 } }), RangeError, 'ERR_BROTLI_INVALID_PARAM')
+    assert.equal(b.message, '99 is not a valid Brotli parameter')
+    await rejectsWith(offloop.compress('brotli', 'x', { params: { [BROTLI_PARAM_QUALITY]: 12 } }), RangeError, 'ERR_OUT_OF_RANGE')
+    await rejectsWith(offloop.compress('brotli', 'x', { params: { [BROTLI_PARAM_QUALITY]: '4' } }), TypeError, 'ERR_INVALID_ARG_TYPE')
+    await rejectsWith(offloop.compress('brotli', 'x', { params: 5 }), TypeError, 'ERR_INVALID_ARG_TYPE')
+    await rejectsWith(offloop.compress('brotli', 'x', { params: { 3: 15 } }), RangeError, 'ERR_OUT_OF_RANGE')
+    await rejectsWith(offloop.compress('zstd', 'x', { params: { 9999: 1 } }), RangeError, 'ERR_ZSTD_INVALID_PARAM')
+    await rejectsWith(offloop.compress('zstd', 'x', { params: { 400: 2 } }), RangeError, 'ERR_ZSTD_INVALID_PARAM')
+    await rejectsWith(offloop.compress('gzip', 'x', { signal: {} }), TypeError, 'ERR_INVALID_ARG_TYPE')
+    throwsWith(() => offloop.compressSync('gzip', 'x', { level: -2 }), RangeError, 'ERR_OUT_OF_RANGE')
+    throwsWith(() => offloop.decompressSync('gzip', null), TypeError, 'ERR_INVALID_ARG_TYPE')
+    // Options of other formats are ignored, as node:zlib ignores them.
+    assert.ok(offloop.compressSync('brotli', 'x', { windowBits: 99, memLevel: 'x' }).length > 0)
+    assert.ok(offloop.compressSync('gzip', 'x', { params: { 99: 1 } }).length > 0)
+  })
+
+  test('a pre-aborted signal, and an abort while a slow compression runs', async () => {
+    await rejectsWith(offloop.compress('gzip', 'x', { signal: AbortSignal.abort() }), Error, 'ABORT_ERR')
+    const input = jsonBytes(8 << 20)
+    const controller = new AbortController()
+    const started = performance.now()
+    const slowCall = offloop.compress('brotli', input, { level: 11, signal: controller.signal })
+    setTimeout(() => controller.abort(), 50)
+    const error = await rejectsWith(slowCall, Error, 'ABORT_ERR')
+    assert.equal(error.name, 'AbortError')
+    // Quality 11 on 8 MB takes seconds; the abort is seen between slices of 1 MiB.
+    assert.ok(performance.now() - started < 5000, `took ${performance.now() - started} ms`)
+    const decompressing = offloop.decompress('gzip', offloop.compressSync('gzip', Buffer.alloc(200 << 20)), { signal: AbortSignal.timeout(1) })
+    await rejectsWith(decompressing, Error, 'ABORT_ERR')
+  })
+})

@@ -1,0 +1,151 @@
+'use strict'
+// What the Express middleware and the Fastify plugin share: which coding a client accepts, which
+// responses are worth compressing, and how offloop's formats and errors map to HTTP. No framework
+// is loaded here: `offloop/express` and `offloop/fastify` load without either installed.
+
+// HTTP content-codings and offloop's formats.
+const FORMATS = { br: 'brotli', gzip: 'gzip', deflate: 'deflate', zstd: 'zstd' }
+const CODINGS = Object.keys(FORMATS)
+
+/**
+ * The coding to answer with: of `encodings` (the server's order of preference), the one with the
+ * highest quality in the Accept-Encoding header, ties going to the server's order. `x-gzip` is
+ * gzip; `*` stands for every coding the header does not name; q=0 refuses. `null` when none is
+ * acceptable (send identity), `undefined` when there is no header.
+ */
+function negotiate(header, encodings) {
+  if (header === undefined || header === null) return undefined
+  const qualities = new Map()
+  let anyOther
+  for (const part of String(header).split(',')) {
+    const [token, ...params] = part.split(';')
+    let name = token.trim().toLowerCase()
+    if (!name) continue
+    if (name === 'x-gzip') name = 'gzip'
+    let quality = 1
+    for (const param of params) {
+      const [key, value] = param.split('=')
+      if (key.trim().toLowerCase() === 'q') {
+        quality = Number(value)
+        if (!(quality >= 0 && quality <= 1)) quality = 0
+      }
+    }
+    if (name === '*') anyOther = quality
+    else if (!qualities.has(name)) qualities.set(name, quality)
+  }
+  let best = null
+  let bestQuality = 0
+  for (const coding of encodings) {
+    const quality = qualities.has(coding) ? qualities.get(coding) : anyOther ?? 0
+    if (quality > bestQuality) {
+      best = coding
+      bestQuality = quality
+    }
+  }
+  return best
+}
+
+// The `compressible` package's rule (what the `compression` middleware uses): mime-db's
+// compressible types, and any text/*, +json, +text or +xml type mime-db does not list. These are
+// the compressible types of mime-db 1.54 that the pattern does not cover.
+const COMPRESSIBLE_PATTERN = /^text\/|\+(?:json|text|xml)$/i
+const COMPRESSIBLE_TYPES = new Set([
+  'application/dart', 'application/ecmascript', 'application/javascript', 'application/json',
+  'application/octet-stream', 'application/postscript', 'application/raml+yaml', 'application/rtf',
+  'application/tar', 'application/toml', 'application/vnd.dart', 'application/vnd.ms-fontobject',
+  'application/vnd.ms-opentype', 'application/wasm', 'application/x-httpd-php', 'application/x-javascript',
+  'application/x-ns-proxy-autoconfig', 'application/x-sh', 'application/x-tar', 'application/x-virtualbox-hdd',
+  'application/x-virtualbox-ova', 'application/x-virtualbox-ovf', 'application/x-virtualbox-vbox',
+  'application/x-virtualbox-vdi', 'application/x-virtualbox-vhd', 'application/x-virtualbox-vmdk',
+  'application/x-www-form-urlencoded', 'application/xml', 'application/xml-dtd', 'font/otf', 'font/ttf',
+  'image/bmp', 'image/vnd.adobe.photoshop', 'image/vnd.microsoft.icon', 'image/vnd.ms-dds', 'image/x-icon',
+  'image/x-ms-bmp', 'message/rfc822', 'model/gltf-binary', 'x-shader/x-fragment', 'x-shader/x-vertex',
+])
+// Types mime-db marks as not compressible although the pattern would take them: none in 1.54.
+
+function mimeOf(type) {
+  return /^\s*([^;\s]*)(?:;|\s|$)/.exec(type)[1].toLowerCase()
+}
+
+/** Whether a Content-Type is worth compressing, as the `compressible` package decides. */
+function compressible(type) {
+  if (typeof type !== 'string') return false
+  const mime = mimeOf(type)
+  return COMPRESSIBLE_TYPES.has(mime) || COMPRESSIBLE_PATTERN.test(mime)
+}
+
+/** Whether mime-db lists a type as compressible, leaving out those the pattern covers. */
+function listedCompressible(type) {
+  return typeof type === 'string' && COMPRESSIBLE_TYPES.has(mimeOf(type))
+}
+
+/** `Cache-Control: no-transform` forbids changing the body (RFC 9111 §5.2.2.6). */
+function noTransform(cacheControl) {
+  return typeof cacheControl === 'string' && /(?:^|,)\s*?no-transform\s*?(?:,|$)/i.test(cacheControl)
+}
+
+/** Adds `field` to a Vary header value unless it (or `*`) is already there. */
+function varyWith(current, field) {
+  if (current === undefined || current === null || current === '') return field
+  const value = Array.isArray(current) ? current.join(', ') : String(current)
+  const fields = value.split(',').map((f) => f.trim().toLowerCase())
+  if (fields.includes('*') || fields.includes(field.toLowerCase())) return value
+  return `${value}, ${field}`
+}
+
+const UNITS = { b: 1, kb: 1 << 10, mb: 1 << 20, gb: 1 << 30 }
+
+/** A byte count: a number, or a string such as '1kb' (the `bytes` package's units). */
+function byteCount(value, name, fallback) {
+  if (value === undefined || value === null) return fallback
+  if (typeof value === 'number' && value >= 0) return value
+  const match = typeof value === 'string' && /^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?\s*$/i.exec(value)
+  if (match) return Math.floor(Number(match[1]) * UNITS[(match[2] ?? 'b').toLowerCase()])
+  const error = new TypeError(`The "${name}" option must be a number of bytes or a string such as '1kb'. Received ${typeof value}`)
+  error.code = 'ERR_INVALID_ARG_TYPE'
+  throw error
+}
+
+/** The server's order of codings, from an `encodings` option (default: br, then gzip, then deflate). */
+function codingsOption(encodings, name, fallback) {
+  if (encodings === undefined) return fallback
+  if (!Array.isArray(encodings) || encodings.length === 0 || encodings.some((e) => !CODINGS.includes(e) && e !== 'identity')) {
+    const error = new TypeError(`The "${name}" option must be a non-empty array of ${CODINGS.map((c) => `'${c}'`).join(', ')}`)
+    error.code = 'ERR_INVALID_ARG_VALUE'
+    throw error
+  }
+  return encodings.filter((e) => e !== 'identity')
+}
+
+/** An HTTP error for a request body that cannot be decompressed, with the status it deserves. */
+function requestBodyError(error, codes) {
+  const tooLarge = error.code === 'ERR_BUFFER_TOO_LARGE'
+  const wrapped = new Error(tooLarge ? 'The decompressed request body is too large' : 'Could not decompress the request payload using the provided encoding')
+  wrapped.code = tooLarge ? codes.tooLarge : codes.invalid
+  wrapped.status = wrapped.statusCode = tooLarge ? 413 : 400
+  wrapped.expose = true
+  wrapped.cause = error
+  return wrapped
+}
+
+function unsupportedEncoding(encoding, code) {
+  const error = new Error(`Unsupported Content-Encoding: ${encoding}`)
+  error.code = code
+  error.status = error.statusCode = 415
+  error.expose = true
+  return error
+}
+
+module.exports = {
+  FORMATS,
+  CODINGS,
+  negotiate,
+  compressible,
+  listedCompressible,
+  noTransform,
+  varyWith,
+  byteCount,
+  codingsOption,
+  requestBodyError,
+  unsupportedEncoding,
+}

@@ -1,0 +1,17 @@
+//! Compression off the event loop: gzip, deflate (zlib), raw deflate, brotli and zstd, one-shot and
+//! as streams, with node:zlib's options, errors and limits.
+//!
+//! `codec` holds the trait every format implements in both directions, the bounded output buffer
+//! (`maxOutputLength`) and the one-shot driver; `deflate`, `brotli` and `zstd` are the formats;
+//! `settings` the validated options; `stream` the state behind a stream, fed in order on the pool;
+//! `exports` is the thin `#[napi]` layer. Nothing but `exports` touches N-API.
+
+pub mod brotli;
+pub mod codec;
+pub mod deflate;
+mod exports;
+pub mod settings;
+pub mod stream;
+pub mod zstd;
+
+pub use codec::{compress, decompress, Direction, Format};

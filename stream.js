@@ -1,0 +1,113 @@
+'use strict'
+// `offloop/stream`: compression and decompression as Node Transform streams, with the work on
+// offloop's pool (never libuv's threadpool), in order, one chunk at a time, as node:zlib's streams.
+// The native `StreamCodec` does the work; this file only moves chunks and follows node:zlib's
+// stream behaviour (lib/zlib.js): `flush()` through the write queue, output in pieces of at most
+// `chunkSize` bytes, and no more output made while the reader is behind.
+
+const { Transform } = require('node:stream')
+const { StreamCodec } = require('./index.js')
+
+// node:zlib's flush kinds (zlib.constants); the default is a sync flush: all data so far becomes
+// decodable (what server-sent events need), without resetting the history as a full flush does.
+const Z_SYNC_FLUSH = 2
+
+// `flush()` writes one of these marker chunks, so a flush keeps its place among the writes.
+const flushMarkers = new Map([0, 1, 2, 3].map((kind) => [kind, Buffer.alloc(0)]))
+const flushKinds = new Map([...flushMarkers].map(([kind, marker]) => [marker, kind]))
+
+class CodecStream extends Transform {
+  constructor(direction, format, options) {
+    // Arguments are checked (and may throw) before the stream exists, as node:zlib's constructors do.
+    const codec = new StreamCodec(direction, format, options)
+    super({ autoDestroy: true, ...options })
+    this._codec = codec
+    // Input bytes consumed so far, as on node:zlib's streams.
+    this.bytesWritten = 0
+  }
+
+  _transform(chunk, encoding, callback) {
+    const kind = flushKinds.get(chunk)
+    const call = kind === undefined ? this._codec.write(chunk) : this._codec.flush(kind)
+    this._drain(call, () => {
+      this.bytesWritten += chunk.length
+      callback()
+    }, callback)
+  }
+
+  _flush(callback) {
+    this._drain(this._codec.end(), () => callback(), callback)
+  }
+
+  _destroy(error, callback) {
+    this._codec.close()
+    callback(error)
+  }
+
+  /** Pushes the output of `call` and of its continuations, then calls `done` (or `fail`). */
+  _drain(call, done, fail) {
+    call.then((output) => {
+      if (this.destroyed) return done()
+      const readerIsBehind = output.length > 0 && !this.push(output)
+      if (!this._codec.more) return done()
+      const resume = () => this._drain(this._codec.resume(), done, fail)
+      if (!readerIsBehind) return resume()
+      // Make the rest of the output only when the reader asks: node:zlib's way of keeping one
+      // highly compressed chunk from filling memory.
+      const read = this._read
+      this._read = (size) => {
+        this._read = read
+        resume()
+        this._read(size)
+      }
+    }, fail)
+  }
+
+  /**
+   * Makes everything written so far decodable from the output so far, as node:zlib's
+   * `flush([kind, ]callback)`: `kind` defaults to `zlib.constants.Z_SYNC_FLUSH`.
+   */
+  flush(kind, callback) {
+    if (typeof kind === 'function' || (kind === undefined && !callback)) {
+      callback = kind
+      kind = Z_SYNC_FLUSH
+    }
+    const marker = flushMarkers.get(kind)
+    if (marker === undefined) {
+      const error = new RangeError(`The value of "kind" is out of range. It must be 0, 1, 2 or 3. Received ${String(kind)}`)
+      error.code = 'ERR_OUT_OF_RANGE'
+      throw error
+    }
+    if (this.writableFinished) {
+      if (callback) process.nextTick(callback)
+    } else if (this.writableEnded) {
+      if (callback) this.once('end', callback)
+    } else {
+      this.write(marker, '', callback)
+    }
+  }
+}
+
+class CompressStream extends CodecStream {
+  constructor(format, options) {
+    super('compress', format, options)
+  }
+}
+
+class DecompressStream extends CodecStream {
+  constructor(format, options) {
+    super('decompress', format, options)
+  }
+}
+
+/** A Transform that compresses in `format` on offloop's pool, like node:zlib's `createGzip()` and kin. */
+function createCompressStream(format, options) {
+  return new CompressStream(format, options)
+}
+
+/** A Transform that decompresses `format` on offloop's pool, like node:zlib's `createGunzip()` and kin. */
+function createDecompressStream(format, options) {
+  return new DecompressStream(format, options)
+}
+
+module.exports = { CompressStream, DecompressStream, createCompressStream, createDecompressStream }
