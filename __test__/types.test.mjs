@@ -63,9 +63,9 @@ const rows = [
   { name: 'jqFile', call: "jqFile('.name', 'package.json', $)", type: 'Parameters<typeof jqFile>[2]',
     options: { ...jqOptions(), outputPath: ['require("node:os").tmpdir() + "/offloop-types-" + process.pid + ".json"'] } },
   { name: 'canonicalizeJson', call: "canonicalizeJson('{\"b\":1,\"a\":2}', $)", type: 'Parameters<typeof canonicalizeJson>[1]',
-    options: { maxDepth: ['254'], signal: [signal] } },
+    options: { maxDepth: ['254'], maxMemoryBytes: ['1 << 30'], signal: [signal] } },
   { name: 'canonicalizeJsonSync', call: "canonicalizeJsonSync('{\"b\":1,\"a\":2}', $)", type: 'Parameters<typeof canonicalizeJsonSync>[1]',
-    unread: ['signal'], options: { maxDepth: ['254'], signal: [signal] } },
+    unread: ['signal'], options: { maxDepth: ['254'], maxMemoryBytes: ['1 << 30'], signal: [signal] } },
   { name: 'VectorIndex', call: 'new VectorIndex(2, $)', type: 'ConstructorParameters<typeof VectorIndex>[1]',
     options: { metric: ["'cosine'", "'dot'", "'l2'"] } },
   { name: 'VectorIndex.search', call: 'INDEX.search(new Float32Array([1, 0]), 1, $)', type: "Parameters<VectorIndex['search']>[2]",
@@ -105,7 +105,7 @@ function deflateOptions() {
 }
 
 function jqOptions() {
-  return { ndjson: ['false'], raw: ['false'], vars: ['{ limit: 3 }'], maxOutputBytes: ['1e6'], maxDepth: ['64'], signal: [signal] };
+  return { ndjson: ['false'], raw: ['false'], vars: ['{ limit: 3 }'], maxOutputBytes: ['1e6'], maxDepth: ['64'], maxMemoryBytes: ['1 << 30'], signal: [signal] };
 }
 
 // Positional arguments that are unions of string literals: the d.ts union must equal the values

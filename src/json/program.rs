@@ -255,51 +255,57 @@ pub fn compile_cached(code: &str) -> Result<Arc<Program>> {
 /// stack sized for their depth.
 pub fn compile(code: &str) -> Result<Program> {
   let depth = nesting::depth(code).map_err(|e| compile_error(code, &e.message(), e.offset))?;
-  let rewritten = rewrite::rewrite(code)
-    .map_err(|rewrite::TooLong| compile_error(code, "destructuring alternatives (?//) nest too deeply", 0))?;
+  // The rewrite recurses as deep as the program nests: it runs on the stack sized for that too.
+  nesting::with_stack_for(depth, || {
+    let rewritten = rewrite::rewrite(code)
+      .map_err(|rewrite::TooLong| compile_error(code, "destructuring alternatives (?//) nest too deeply", 0))?;
+    let depth = if rewritten.code == code {
+      depth
+    } else {
+      let rewritten_depth =
+        nesting::depth(&rewritten.code).map_err(|e| compile_error(code, &e.message(), rewritten.original(e.offset)))?;
+      depth.max(rewritten_depth)
+    };
+    nesting::with_stack_for(depth, || compile_rewritten(code, &rewritten, depth))
+  })
+}
+
+/// Compiles the rewrite of `code`, `depth` levels deep at most.
+fn compile_rewritten(code: &str, rewritten: &rewrite::Rewritten, depth: usize) -> Result<Program> {
   let jaq_code = rewritten.code.as_str();
-  let depth = if jaq_code == code {
-    depth
-  } else {
-    let rewritten_depth =
-      nesting::depth(jaq_code).map_err(|e| compile_error(code, &e.message(), rewritten.original(e.offset)))?;
-    depth.max(rewritten_depth)
-  };
   // The shape analysis and the fast evaluator keep trees as deep as the program (dropped wherever
   // the program is, the JS thread included) and the evaluator recurses on them unchecked: deep
   // programs go without them.
   let analysed = depth <= nesting::ANALYSED_DEPTH;
-  nesting::with_stack_for(depth, || {
-    let mut globals: Vec<(String, usize)> = Vec::new();
-    loop {
-      let names: Vec<String> = globals.iter().map(|(name, _)| format!("${name}")).collect();
-      match try_compile(jaq_code, &names) {
-        Ok(filter) => {
-          let names: Vec<String> = globals.iter().map(|(name, _)| name.clone()).collect();
-          return Ok(Program {
-            filter,
-            fast: analysed.then(|| fast::compile(jaq_code, &names)).flatten(),
-            globals,
-            shape: if analysed {
-              Shape::of_program(jaq_code)
-            } else {
-              Shape::All
-            },
-            code: code.to_owned(),
-          });
-        }
-        Err(Failure::Undefined(vars)) if !vars.is_empty() => {
-          for (name, offset) in vars {
-            if !globals.iter().any(|(n, _)| *n == name) {
-              globals.push((name, rewritten.original(offset)));
-            }
+  let mut globals: Vec<(String, usize)> = Vec::new();
+  loop {
+    let names: Vec<String> = globals.iter().map(|(name, _)| format!("${name}")).collect();
+    match try_compile(jaq_code, &names) {
+      Ok(filter) => {
+        let names: Vec<String> = globals.iter().map(|(name, _)| name.clone()).collect();
+        return Ok(Program {
+          filter,
+          fast: analysed.then(|| fast::compile(jaq_code, &names)).flatten(),
+          globals,
+          shape: if analysed {
+            Shape::of_program(jaq_code)
+          } else {
+            Shape::All
+          },
+          code: code.to_owned(),
+        });
+      }
+      Err(Failure::Undefined(vars)) if !vars.is_empty() => {
+        for (name, offset) in vars {
+          if !globals.iter().any(|(n, _)| *n == name) {
+            globals.push((name, rewritten.original(offset)));
           }
         }
-        Err(Failure::Undefined(_)) => unreachable!("a failure names its cause"),
-        Err(Failure::Error(message, offset)) => return Err(compile_error(code, &message, rewritten.original(offset))),
       }
+      Err(Failure::Undefined(_)) => unreachable!("a failure names its cause"),
+      Err(Failure::Error(message, offset)) => return Err(compile_error(code, &message, rewritten.original(offset))),
     }
-  })
+  }
 }
 
 enum Failure {

@@ -31,6 +31,20 @@ pub(crate) const BACKING: Split = Split;
 #[cfg(fuzzing)]
 pub(crate) const BACKING: System = System;
 
+/// Hands the free pages of the calling thread's mimalloc heap back to the system at once (mimalloc
+/// otherwise keeps them for the thread's next allocations, and an idle pool thread makes none).
+pub(crate) fn release_free_pages() {
+  #[cfg(not(fuzzing))]
+  {
+    extern "C" {
+      // From the mimalloc library the `mimalloc` crate links (libmimalloc-sys declares the same).
+      fn mi_collect(force: bool);
+    }
+    // SAFETY: `mi_collect` only frees pages of the calling thread's heap that hold no live block.
+    unsafe { mi_collect(true) };
+  }
+}
+
 /// Blocks of this size and more go to the system allocator.
 const LARGE: usize = 1 << 20;
 

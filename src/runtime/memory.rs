@@ -297,10 +297,11 @@ pub fn reserve(bytes: usize) -> Result<(), OverBudget> {
 }
 
 /// Hands memory the allocator holds free back to the system, after a call that went past its
-/// budget dropped what it built: glibc keeps freed memory of its per-thread arenas mapped (all of
-/// it when small blocks are spread over it), so a rejected call would otherwise leave the process
-/// hundreds of MB larger. Only on that path: it walks every arena.
+/// budget dropped what it built: glibc keeps freed memory of its per-thread arenas mapped, and
+/// mimalloc the free pages of the thread's heap, so a rejected call would otherwise leave the
+/// process hundreds of MB larger. Only on that path: it walks every arena.
 pub fn release_free_memory() {
+  super::alloc::release_free_pages();
   #[cfg(all(target_os = "linux", target_env = "gnu"))]
   // SAFETY: `malloc_trim` only returns free pages of glibc's arenas to the system.
   unsafe {
