@@ -374,7 +374,7 @@ describe('panics and a pool that cannot start', () => {
     'hash', 'hmac', 'hashMany', 'hashFile', 'hashFiles', 'hashStream', 'Hasher.update', 'Hasher.digest',
     'hashPassword', 'verifyPassword', 'jq', 'jqValues', 'jqFile', 'JqProgram.run', 'JqProgram.runValues',
     'canonicalizeJson', 'topK', 'describe', 'histogram', 'sort', 'argsort', 'VectorIndex.search',
-    'VectorIndex.searchBatch', 'poolStats',
+    'VectorIndex.searchBatch', 'poolStats', 'compress', 'decompress',
   ];
   const assertPoolStartFailed = ({ outcomes, missing }) => {
     assert.deepEqual(missing, []);
