@@ -302,17 +302,7 @@ impl JsArg {
     unsafe {
       sys::napi_is_typedarray(env, value, &mut yes);
       if yes {
-        let (mut kind, mut count) = (0, 0usize);
-        sys::napi_get_typedarray_info(
-          env,
-          value,
-          &mut kind,
-          &mut count,
-          &mut located.data,
-          &mut buffer,
-          ptr::null_mut(),
-        );
-        located.byte_len = count * typed_array_element_size(kind);
+        (located.data, located.byte_len, buffer) = typed_array_bytes(env, value);
       } else {
         sys::napi_is_dataview(env, value, &mut yes);
         if yes {
@@ -842,6 +832,31 @@ struct Located {
   byte_len: usize,
   /// Over a SharedArrayBuffer: memory JS cannot take away.
   shared: bool,
+}
+
+/// The data, byte length and ArrayBuffer of the typed array `value` (null and 0 when detached).
+///
+/// # Safety
+/// JS thread of `env`; `value` is a live typed array.
+pub(super) unsafe fn typed_array_bytes(
+  env: sys::napi_env,
+  value: sys::napi_value,
+) -> (*mut std::ffi::c_void, usize, sys::napi_value) {
+  let (mut kind, mut count) = (0, 0usize);
+  let (mut data, mut buffer) = (ptr::null_mut(), ptr::null_mut());
+  // SAFETY: per this function's contract.
+  unsafe {
+    sys::napi_get_typedarray_info(
+      env,
+      value,
+      &mut kind,
+      &mut count,
+      &mut data,
+      &mut buffer,
+      ptr::null_mut(),
+    )
+  };
+  (data, count * typed_array_element_size(kind), buffer)
 }
 
 pub(super) fn typed_array_element_size(t: sys::napi_typedarray_type) -> usize {

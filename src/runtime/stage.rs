@@ -112,17 +112,7 @@ impl JsMemory {
       sys::napi_get_reference_value(env, self.reference, &mut value);
       match self.kind {
         SourceKind::TypedArray => {
-          let (mut kind, mut count) = (0, 0usize);
-          sys::napi_get_typedarray_info(
-            env,
-            value,
-            &mut kind,
-            &mut count,
-            &mut data,
-            ptr::null_mut(),
-            ptr::null_mut(),
-          );
-          len = count * super::args::typed_array_element_size(kind);
+          (data, len, _) = super::args::typed_array_bytes(env, value);
         }
         SourceKind::DataView => {
           sys::napi_get_dataview_info(env, value, &mut len, &mut data, ptr::null_mut(), ptr::null_mut());
