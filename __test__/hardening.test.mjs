@@ -217,19 +217,21 @@ describe('load', () => {
 });
 
 describe('leaks', () => {
-  test('soak: RSS after warm-up grows less than 10% over many calls of every async export (median step)', { timeout: 1_800_000 }, async () => {
+  test('soak: after warm-up, memory grows by less than 10% of RSS per five rounds of many calls of every async export', { timeout: 1_800_000 }, async () => {
     const calls = LONG ? 1_000_000 : 8_000;
     // Two malloc arenas (a common production setting) keep glibc's per-thread arenas from adding
     // step noise to RSS, and mimalloc (blocks under 1 MiB) hands freed pages back at once rather
     // than 10 ms later: with its default delay RSS swung 20-40 MB between rounds, down as well as
     // up (samples 71, 84, 93, 73, 73, 117 MB against 67, 72, 73, 73, 75, 74 MB with no delay).
-    // Neither hides a leak, whose memory is live and grows round after round.
+    // Neither hides a leak, whose memory is live and grows round after round. How the growth is
+    // estimated, and why: fixtures/soak.mjs. It fails when one export's calls each keep a 128-byte
+    // Buffer (19% measured; 2.3% and 2.8% without it, at load 5).
     const r = await runNode(['--expose-gc', fixture('soak.mjs'), String(calls)], {
       env: { ...env, MALLOC_ARENA_MAX: '2', MIMALLOC_PURGE_DELAY: '0' },
       timeoutMs: 1_700_000,
     });
     const out = childJson(r);
     assert.deepEqual(out.missing, [], 'every async export has a small call in fixtures/soak.mjs');
-    assert.ok(out.growth < 0.1, `RSS grew ${(out.growth * 100).toFixed(1)}% (${out.before} -> ${out.after})`);
+    assert.ok(out.growth < 0.1, `grew by ${(out.growth * 100).toFixed(1)}% of RSS (${out.base}) per five rounds (readings ${out.samples.join(', ')})`);
   });
 });
