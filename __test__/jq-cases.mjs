@@ -1173,6 +1173,8 @@ export const cases = [
   ['"nan" | fromjson | isnan', 'null'],
   ['["NaN","-NaN","nan","-inf","Infinity","NaN1","Infinityx","nanx","-","n","in"] | map(try (fromjson | [isnan, isinfinite]) catch "E")', 'null'],
   ['{"a":nan} | tojson | fromjson', 'null'],
+  // fromjson's messages for a word that is no JSON value, as jq's scanner words them.
+  ['["NaN1","[NaN1]","[NaN1 ]","tru","[tru]","1x","x","nul","-","[-]","{\'a\': 123}","\'a\'","{ \'abc\': 1}","  \'a","[1,\\nfals]","\u00e9x"] | map(try fromjson catch .)', 'null'],
   ['[123,["a"],[nan]] | map(try implode catch .)', 'null'],
   ['[null, -1, -0.5, "nix"] | tojson | fromjson', 'null'],
 
