@@ -17,6 +17,9 @@ use jaq_core::load::{self, Lexer};
 use super::value::text::brief;
 use super::value::{Map, Num, Val};
 
+/// How many bytes of keys may be parsed per byte of the program.
+const KEY_BUDGET_PER_BYTE: usize = 4;
+
 /// A construct jq refuses: its message and where it is in the code.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Refused {
@@ -31,7 +34,10 @@ pub fn check(code: &str) -> Result<(), Refused> {
     return Ok(());
   };
   let body = directives(code, &tokens)?;
-  keys(code, &tokens[body..])
+  // Keys inside keys are parsed once per key around them: a budget keeps that linear in the
+  // program (past it, such keys are jaq's runtime errors).
+  let mut budget = KEY_BUDGET_PER_BYTE * code.len();
+  keys(code, &tokens[body..], &mut budget)
 }
 
 /// Checks the metadata of the leading `module`, `import` and `include` directives; the index of
@@ -86,19 +92,19 @@ fn metadata(code: &str, tokens: &[Token<&str>]) -> Result<(), Refused> {
 }
 
 /// Checks every `(key):` inside braces, in strings' interpolations too.
-fn keys(code: &str, tokens: &[Token<&str>]) -> Result<(), Refused> {
+fn keys(code: &str, tokens: &[Token<&str>], budget: &mut usize) -> Result<(), Refused> {
   for token in tokens {
     match &token.1 {
       Tok::Block(inner) => {
         if token.0.starts_with('{') {
-          object_keys(code, inner)?;
+          object_keys(code, inner, budget)?;
         }
-        keys(code, inner)?;
+        keys(code, inner, budget)?;
       }
       Tok::Str(parts) => {
         for part in parts {
           if let StrPart::Term(t) = part {
-            keys(code, std::slice::from_ref(t))?;
+            keys(code, std::slice::from_ref(t), budget)?;
           }
         }
       }
@@ -110,12 +116,13 @@ fn keys(code: &str, tokens: &[Token<&str>]) -> Result<(), Refused> {
 
 /// The keys in parentheses of the entries of one object or object pattern (`inner`: the tokens
 /// between its braces).
-fn object_keys(code: &str, inner: &[Token<&str>]) -> Result<(), Refused> {
+fn object_keys(code: &str, inner: &[Token<&str>], budget: &mut usize) -> Result<(), Refused> {
   let mut entry_start = true;
   for (i, token) in inner.iter().enumerate() {
     if entry_start {
       if let (Token(key, Tok::Block(_)), Some(Token(":", Tok::Sym))) = (token, inner.get(i + 1)) {
-        if key.starts_with('(') {
+        if key.starts_with('(') && *budget >= key.len() {
+          *budget -= key.len();
           key_in_parentheses(code, key)?;
         }
       }
@@ -241,6 +248,10 @@ mod tests {
     );
     assert_eq!(refused("{a:{({}):1}}"), cannot("object ({})", "{}"));
     assert_eq!(refused(r#""\({(0):1})""#), cannot("number (0)", "0"));
+    // Keys nested in keys: checked within a budget, so in linear time.
+    let nested = |n| format!("{}0{}", "{(".repeat(n), "):1}".repeat(n));
+    assert_eq!(refused(&nested(3)), cannot("number (0)", "0"));
+    assert_eq!(refused(&nested(60)), None);
     for fine in [
       r#"{("a"):1}"#,
       "{(.a):1}",
