@@ -336,7 +336,7 @@ fn try_compile(code: &str, globals: &[String]) -> std::result::Result<jaq_core::
       let (message, span) = match error {
         load::Error::Lex(mut e) => match e.remove(0) {
           // jq's lexer hands the escape to its JSON parser, as a string of its own.
-          (lex::Expect::Escape, found) if !found.is_empty() => {
+          (lex::Expect::Escape, found) if !found.is_empty() && code[..offset(found)].ends_with('\\') => {
             let escape = &code[offset(found) - 1..offset(found) + found.chars().next().map_or(0, char::len_utf8)];
             let message = format!("Invalid escape at line 1, column 4 (while parsing '\"{escape}\"')");
             (message, load::span(code, escape))
@@ -419,13 +419,16 @@ const MAX_QUOTED_LINE: usize = 1024;
 /// errors: `jq: error: MESSAGE at <top-level>, line L, column C:`, then the line of the program
 /// with the span underlined by carets (at least one).
 pub fn compile_error_spanning(code: &str, message: &str, span: Range<usize>) -> OffloopError {
-  let start = span.start.min(code.len());
+  let mut start = span.start.min(code.len());
+  while !code.is_char_boundary(start) {
+    start -= 1;
+  }
   let (line, column) = line_column(code.as_bytes(), start);
   let mut text = format!("jq: error: {message} at <top-level>, line {line}, column {column}:");
   let line_start = code[..start].rfind('\n').map_or(0, |i| i + 1);
   let line_end = code[start..].find('\n').map_or(code.len(), |i| start + i);
   let quoted = &code[line_start..line_end];
-  if quoted.len() <= MAX_QUOTED_LINE && code.is_char_boundary(start) {
+  if quoted.len() <= MAX_QUOTED_LINE {
     let end = span.end.clamp(start, line_end);
     let underlined = code.get(start..end).map_or(0, |s| s.chars().count()).max(1);
     let indent = code[line_start..start].chars().count();
@@ -494,6 +497,16 @@ mod tests {
     ] {
       assert_eq!(error(program).message, format!("jq: error: {message}"), "{program}");
     }
+    // After characters of several bytes: columns and carets count characters, as `line` and
+    // `column` do (jq 1.8.2 counts bytes: column 4 and column 10 here).
+    assert_eq!(
+      error(r#""é\q""#).message,
+      "jq: error: Invalid escape at line 1, column 4 (while parsing '\"\\q\"') at <top-level>, line 1, column 3:\n    \"é\\q\"\n      ^^"
+    );
+    assert_eq!(
+      error("\"é\" | {(0):1}").message,
+      "jq: error: Cannot use number (0) as object key at <top-level>, line 1, column 9:\n    \"é\" | {(0):1}\n            ^"
+    );
     // A long line is left out.
     let long = format!("{} | {{(0):1}}", ". | ".repeat(1000));
     assert!(!error(&long).message.contains('\n'));
