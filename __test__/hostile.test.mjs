@@ -148,6 +148,10 @@ hostile('a string literal of 10 MB', jq(js(`'"' + 'x'.repeat(1e7) + '" | length'
 hostile('a number literal of 1,000,000 digits', jq(js(`'1'.repeat(1e6)`)), { out: '1'.repeat(1e6) + '\n' });
 hostile('1e999999', jq('1e999999'), { out: '1E+999999\n' });
 hostile('a NUL byte in a program', jq('1 \u0000 2'), { code: 'ERR_JQ_COMPILE' });
+// Constant keys are checked at compile time (jq's compile error); keys inside keys within a budget
+// linear in the program, past which they stay runtime errors.
+hostile('4,999 object keys nested in keys', jq(js(`'{('.repeat(4999) + '0' + '):1}'.repeat(4999)`)), { code: 'ERR_JQ_RUNTIME', message: /Cannot use number \(0\) as object key/ });
+hostile('a compile error at the end of a 1 MB line: the line is not quoted', jq(js(`'"' + 'x'.repeat(1e6) + '" | {(0):1}'`)), { code: 'ERR_JQ_COMPILE', message: /^jq: error: Cannot use number \(0\) as object key at <top-level>, line 1, column 1000008:$/ });
 
 // ---- Values built deeper than any input could be (#15) ----
 hostile('writing reduce range(1000000) as $i (null; [.]) (#15)', jq('reduce range(1000000) as $i (null; [.])'), TOO_DEEP);

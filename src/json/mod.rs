@@ -5,11 +5,13 @@
 //! parses JSON text into values (a reader of its own), skipping what `shape` proves a program
 //! never reads; `program` compiles programs and keeps running ones in check; `run` runs them over
 //! documents, NDJSON lines (in parallel) and files; `fast` evaluates common programs without
-//! jaq; `compat` adds jq builtins jaq lacks; `canonical` is RFC 8785; `exports` is the thin
-//! `#[napi]` layer. Nothing but `exports` touches N-API.
+//! jaq; `compat` adds jq builtins jaq lacks; `constant` refuses at compile time what jq refuses
+//! there and jaq does not; `canonical` is RFC 8785; `exports` is the thin `#[napi]` layer.
+//! Nothing but `exports` touches N-API.
 
 pub mod canonical;
 pub mod compat;
+mod constant;
 mod exports;
 pub mod fast;
 pub mod nesting;

@@ -15,15 +15,17 @@
 //! built is dropped. `range` is wrapped as well: it counts without cloning the context.
 
 use std::cell::{Cell, RefCell};
+use std::ops::Range;
 use std::panic::resume_unwind;
 use std::sync::{Arc, Mutex, OnceLock, TryLockError};
 
 use jaq_core::box_iter::box_once;
-use jaq_core::load::{self, Arena, File, Loader};
+use jaq_core::load::{self, lex, parse, Arena, File, Loader};
 use jaq_core::native::{run, v, Filter as NativeFilter, Fun};
 use jaq_core::{compile, data, Compiler, DataT, Exn, Lut, RunPtr};
 
 use super::compat;
+use super::constant;
 use super::fast;
 use super::nesting;
 use super::read::line_column;
@@ -277,6 +279,11 @@ fn compile_rewritten(code: &str, rewritten: &rewrite::Rewritten, depth: usize) -
   // the program is, the JS thread included) and the evaluator recurses on them unchecked: deep
   // programs go without them.
   let analysed = depth <= nesting::ANALYSED_DEPTH;
+  // Before jaq's compiler, which refuses every import before looking at its metadata.
+  constant::check(jaq_code).map_err(|refused| {
+    let span = rewritten.original(refused.span.start)..rewritten.original(refused.span.end);
+    compile_error_spanning(code, &refused.message, span)
+  })?;
   let mut globals: Vec<(String, usize)> = Vec::new();
   loop {
     let names: Vec<String> = globals.iter().map(|(name, _)| format!("${name}")).collect();
@@ -303,7 +310,10 @@ fn compile_rewritten(code: &str, rewritten: &rewrite::Rewritten, depth: usize) -
         }
       }
       Err(Failure::Undefined(_)) => unreachable!("a failure names its cause"),
-      Err(Failure::Error(message, offset)) => return Err(compile_error(code, &message, rewritten.original(offset))),
+      Err(Failure::Error(message, span)) => {
+        let span = rewritten.original(span.start)..rewritten.original(span.end);
+        return Err(compile_error_spanning(code, &message, span));
+      }
     }
   }
 }
@@ -311,35 +321,45 @@ fn compile_rewritten(code: &str, rewritten: &rewrite::Rewritten, depth: usize) -
 enum Failure {
   /// Only undefined variables (name without `$`, offset).
   Undefined(Vec<(String, usize)>),
-  /// Anything else: the first message and its offset.
-  Error(String, usize),
+  /// Anything else: the first message and the bytes it is about.
+  Error(String, Range<usize>),
 }
 
 fn try_compile(code: &str, globals: &[String]) -> std::result::Result<jaq_core::Filter<Kind>, Failure> {
   let arena = Arena::default();
   let offset = |part: &str| load::span(code, part).start;
+  let at = |part: &str| offset(part)..offset(part);
   let modules = Loader::new(defs())
     .load(&arena, File { code, path: () })
     .map_err(|errors| {
       let (_, error) = errors.into_iter().next().expect("a failed load has an error");
-      let (message, at) = match error {
-        load::Error::Lex(mut e) => {
-          let (expected, found) = e.remove(0);
-          (expected_message(expected.as_str(), found), offset(found))
-        }
-        load::Error::Parse(mut e) => {
-          let (expected, found) = e.remove(0);
-          (expected_message(expected.as_str(), found), offset(found))
-        }
+      let (message, span) = match error {
+        load::Error::Lex(mut e) => match e.remove(0) {
+          // jq's lexer hands the escape to its JSON parser, as a string of its own.
+          (lex::Expect::Escape, found) if !found.is_empty() && code[..offset(found)].ends_with('\\') => {
+            let escape = &code[offset(found) - 1..offset(found) + found.chars().next().map_or(0, char::len_utf8)];
+            let message = format!("Invalid escape at line 1, column 4 (while parsing '\"{escape}\"')");
+            (message, load::span(code, escape))
+          }
+          (expected, found) => (expected_message(expected.as_str(), found), at(found)),
+        },
+        load::Error::Parse(mut e) => match e.remove(0) {
+          (parse::Expect::Key, found) if unparenthesized_key(&code[offset(found)..]).is_some() => {
+            let key = unparenthesized_key(&code[offset(found)..]).expect("a key");
+            let message = "May need parentheses around object key expression".to_owned();
+            (message, load::span(code, key))
+          }
+          (expected, found) => (expected_message(expected.as_str(), found), at(found)),
+        },
         load::Error::Io(mut e) => {
           let (path, _) = e.remove(0);
-          ("modules cannot be imported".to_owned(), offset(path))
+          ("modules cannot be imported".to_owned(), at(path))
         }
       };
-      Failure::Error(message, at)
+      Failure::Error(message, span)
     })?;
   load::import(&modules, |_| Err("modules cannot be imported".into()))
-    .map_err(|_| Failure::Error("modules cannot be imported".to_owned(), 0))?;
+    .map_err(|_| Failure::Error("modules cannot be imported".to_owned(), 0..0))?;
   Compiler::default()
     .with_funs(funs())
     .with_global_vars(globals.iter().map(String::as_str))
@@ -358,12 +378,26 @@ fn try_compile(code: &str, globals: &[String]) -> std::result::Result<jaq_core::
         .into_iter()
         .find(|(_, kind)| !matches!(kind, compile::Undefined::Var))
         .expect("a non-variable error exists");
-      let what = match kind {
-        compile::Undefined::Filter(arity) => format!("undefined filter {name}/{arity}"),
-        other => format!("undefined {} {name}", other.as_str()),
-      };
-      Failure::Error(what, offset(name))
+      match kind {
+        compile::Undefined::Filter(arity) => Failure::Error(format!("undefined filter {name}/{arity}"), at(name)),
+        // jq's words, and its span: the whole `break $name`.
+        compile::Undefined::Label => {
+          let before = code[..offset(name)].trim_end();
+          let start = before.strip_suffix("break").map_or(offset(name), str::len);
+          let message = format!("$*label-{} is not defined", name.trim_start_matches('$'));
+          Failure::Error(message, start..load::span(code, name).end)
+        }
+        other => Failure::Error(format!("undefined {} {name}", other.as_str()), at(name)),
+      }
     })
+}
+
+/// An object key jq's grammar takes for an expression that needs parentheses (`{1+2: 3}`): the
+/// text of `rest` up to a `:`, when it holds no other part of the object.
+fn unparenthesized_key(rest: &str) -> Option<&str> {
+  let key = &rest[..rest.find(':')?];
+  let key = key.trim_end();
+  (!key.is_empty() && !key.contains([',', '{', '}', '(', ')', '"', '|', ';'])).then_some(key)
 }
 
 fn expected_message(expected: &str, found: &str) -> String {
@@ -375,13 +409,38 @@ fn expected_message(expected: &str, found: &str) -> String {
 
 /// `ERR_JQ_COMPILE` at a byte offset of the program.
 pub fn compile_error(code: &str, message: &str, offset: usize) -> OffloopError {
-  let (line, column) = line_column(code.as_bytes(), offset);
-  OffloopError::error(
-    "ERR_JQ_COMPILE",
-    format!("jq compile error at line {line}, column {column}: {message}"),
-  )
-  .with_integer_property("line", line as i64)
-  .with_integer_property("column", column as i64)
+  compile_error_spanning(code, message, offset..offset)
+}
+
+/// Lines of a program longer than this are left out of compile errors.
+const MAX_QUOTED_LINE: usize = 1024;
+
+/// `ERR_JQ_COMPILE` about the bytes `span` of the program, laid out as jq 1.8 prints compile
+/// errors: `jq: error: MESSAGE at <top-level>, line L, column C:`, then the line of the program
+/// with the span underlined by carets (at least one).
+pub fn compile_error_spanning(code: &str, message: &str, span: Range<usize>) -> OffloopError {
+  let mut start = span.start.min(code.len());
+  while !code.is_char_boundary(start) {
+    start -= 1;
+  }
+  let (line, column) = line_column(code.as_bytes(), start);
+  let mut text = format!("jq: error: {message} at <top-level>, line {line}, column {column}:");
+  let line_start = code[..start].rfind('\n').map_or(0, |i| i + 1);
+  let line_end = code[start..].find('\n').map_or(code.len(), |i| start + i);
+  let quoted = &code[line_start..line_end];
+  if quoted.len() <= MAX_QUOTED_LINE {
+    let end = span.end.clamp(start, line_end);
+    let underlined = code.get(start..end).map_or(0, |s| s.chars().count()).max(1);
+    let indent = code[line_start..start].chars().count();
+    text.push_str(&format!(
+      "\n    {quoted}\n    {}{}",
+      " ".repeat(indent),
+      "^".repeat(underlined)
+    ));
+  }
+  OffloopError::error("ERR_JQ_COMPILE", text)
+    .with_integer_property("line", line as i64)
+    .with_integer_property("column", column as i64)
 }
 
 #[cfg(test)]
@@ -399,6 +458,58 @@ mod tests {
 
   fn error(code: &str) -> OffloopError {
     compile(code).err().expect("a compile error")
+  }
+
+  /// Messages as jq 1.8.2 prints them (its test suite, tests/jq.test, expects these).
+  #[test]
+  fn lays_out_messages_as_jq() {
+    for (program, message) in [
+      ("{(0):1}", "Cannot use number (0) as object key at <top-level>, line 1, column 3:\n    {(0):1}\n      ^"),
+      (
+        ". as {(true):$foo} | $foo",
+        "Cannot use boolean (true) as object key at <top-level>, line 1, column 8:\n    . as {(true):$foo} | $foo\n           ^^^^",
+      ),
+      (
+        ". as $foo | break $foo",
+        "$*label-foo is not defined at <top-level>, line 1, column 13:\n    . as $foo | break $foo\n                ^^^^^^^^^^",
+      ),
+      (
+        r#""u\vw""#,
+        "Invalid escape at line 1, column 4 (while parsing '\"\\v\"') at <top-level>, line 1, column 3:\n    \"u\\vw\"\n      ^^",
+      ),
+      (
+        "{1+2:3}",
+        "May need parentheses around object key expression at <top-level>, line 1, column 2:\n    {1+2:3}\n     ^^^",
+      ),
+      (
+        "module (.+1); 0",
+        "Module metadata must be constant at <top-level>, line 1, column 8:\n    module (.+1); 0\n           ^^^^^",
+      ),
+      (
+        r#"include "a" []; 0"#,
+        "Module metadata must be an object at <top-level>, line 1, column 13:\n    include \"a\" []; 0\n                ^^",
+      ),
+      (
+        r#"include "\(a)"; 0"#,
+        "Import path must be constant at <top-level>, line 1, column 9:\n    include \"\\(a)\"; 0\n            ^^^^^^",
+      ),
+      ("1 as $x | 2 |\n{(0):1}", "Cannot use number (0) as object key at <top-level>, line 2, column 3:\n    {(0):1}\n      ^"),
+    ] {
+      assert_eq!(error(program).message, format!("jq: error: {message}"), "{program}");
+    }
+    // After characters of several bytes: columns and carets count characters, as `line` and
+    // `column` do (jq 1.8.2 counts bytes: column 4 and column 10 here).
+    assert_eq!(
+      error(r#""é\q""#).message,
+      "jq: error: Invalid escape at line 1, column 4 (while parsing '\"\\q\"') at <top-level>, line 1, column 3:\n    \"é\\q\"\n      ^^"
+    );
+    assert_eq!(
+      error("\"é\" | {(0):1}").message,
+      "jq: error: Cannot use number (0) as object key at <top-level>, line 1, column 9:\n    \"é\" | {(0):1}\n            ^"
+    );
+    // A long line is left out.
+    let long = format!("{} | {{(0):1}}", ". | ".repeat(1000));
+    assert!(!error(&long).message.contains('\n'));
   }
 
   #[test]

@@ -186,15 +186,57 @@ fn from_json(v: &Val, max_depth: usize) -> ValR {
     ..ReadOptions::default()
   };
   read::parse_one(Vals(text), text, 0..text.len(), &Shape::All, &options).map_err(|e| {
-    let (line, column) = line_column(text, e.offset);
     let quoted = match s.as_str().char_indices().nth(QUOTED) {
       Some((cut, _)) => format!("{}...", &s.as_str()[..cut]),
       None => s.as_str().to_owned(),
     };
+    if let Some(message) = invalid_word(text, e.offset, &options) {
+      return Error::str(format_args!("{message} (while parsing '{quoted}')"));
+    }
+    let (line, column) = line_column(text, e.offset);
     Error::str(format_args!(
       "{} at line {line}, column {column} (while parsing '{quoted}')",
       e.message
     ))
+  })
+}
+
+/// jq's message when the error at `offset` is in a word that is no JSON value (`NaN1`, `tru`,
+/// `'a'`): jq's scanner reads a run of characters other than whitespace, quotes and `[]{},:` as one
+/// word and judges it where it ends, at the character after it or at the end of the text, counting
+/// columns in bytes.
+fn invalid_word(text: &Bytes, offset: usize, options: &ReadOptions) -> Option<String> {
+  let in_word = |b: &u8| {
+    !matches!(
+      b,
+      b' ' | b'\t' | b'\r' | b'\n' | b'"' | b'[' | b']' | b'{' | b'}' | b',' | b':'
+    )
+  };
+  // The reader may stop at the character after the word (`-]`, `-` at the end).
+  let offset = match text.get(offset) {
+    Some(b) if in_word(b) => offset,
+    _ if offset > 0 && text.get(offset - 1).is_some_and(in_word) => offset - 1,
+    _ => return None,
+  };
+  let start = text[..offset].iter().rposition(|b| !in_word(b)).map_or(0, |i| i + 1);
+  let end = text[offset..]
+    .iter()
+    .position(|b| !in_word(b))
+    .map_or(text.len(), |i| offset + i);
+  if read::parse_one(Vals(text), text, start..end, &Shape::All, options).is_ok() {
+    return None;
+  }
+  let what = match &text[start..end] {
+    [b't' | b'f', ..] | [b'n', b'u', ..] => "Invalid literal",
+    [b'\'', ..] => "Invalid string literal; expected \", but got '",
+    _ => "Invalid numeric literal",
+  };
+  let line = memchr::memchr_iter(b'\n', &text[..end]).count() + 1;
+  let line_start = memchr::memrchr(b'\n', &text[..end]).map_or(0, |i| i + 1);
+  Some(if end == text.len() {
+    format!("{what} at EOF at line {line}, column {}", end - line_start)
+  } else {
+    format!("{what} at line {line}, column {}", end - line_start + 1)
   })
 }
 
