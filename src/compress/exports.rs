@@ -11,7 +11,7 @@ use napi::bindgen_prelude::{PromiseRaw, ToNapiValue};
 use napi::{sys, Env};
 use napi_derive::napi;
 
-use super::codec::{self, EncodeSettings, Flush, Format};
+use super::codec::{self, EncodeSettings, Flush, Format, Source};
 use super::settings::{
   self, BrotliParam, BrotliSettings, DecodeSettings, DeflateSettings, ZstdParam, ZstdSettings, DEFAULT_CHUNK_SIZE,
   DEFAULT_MAX_OUTPUT, MAX_OUTPUT_LIMIT, MEM_LEVELS, MIN_CHUNK_SIZE, STRATEGIES,
@@ -100,7 +100,74 @@ struct Limits {
   chunk_size: usize,
 }
 
-impl<'env> CompressOptions<'env> {
+/// What `compress()` and `decompress()` (and their sync forms and streams) share: options decoded
+/// for a format, resolved to the codec's settings, and the one-shot run.
+trait CallOptions<'env>: Sized {
+  type Settings: Send + 'static;
+  /// `maxOutputLength` of a one-shot call that gives none.
+  const ONE_SHOT_LIMIT: usize;
+
+  fn decode(format: Format, options: &Options) -> Result<Self>;
+
+  /// The codec's settings, limits and signal; `default_limit` where no `maxOutputLength` is given.
+  fn settings(self, format: Format, default_limit: usize) -> (Self::Settings, Limits, Option<Signal<'env>>);
+
+  fn run(
+    format: Format,
+    settings: &Self::Settings,
+    input: &(impl Source + ?Sized),
+    limit: usize,
+    cancel: &Cancel,
+  ) -> Result<Vec<u8>>;
+}
+
+/// A one-shot call's options, decoded for `format`: its settings, output limit and signal.
+fn one_shot_options<'env, O: CallOptions<'env>>(
+  format: Format,
+  options: JsArg,
+) -> Result<(O::Settings, usize, Option<Signal<'env>>)> {
+  let (settings, limits, signal) = O::decode(format, &options.options("options")?)?.settings(format, O::ONE_SHOT_LIMIT);
+  Ok((settings, limits.max_output, signal))
+}
+
+/// `compress()` and `decompress()`: the data is read (copied, or staged) before the options, as
+/// node:zlib checks them, and the work runs on the pool.
+fn one_shot<'env, O: CallOptions<'env>>(
+  env: &'env Env,
+  format: JsArg,
+  data: JsArg,
+  options: JsArg,
+) -> napi::Result<PromiseRaw<'env, JsBuffer>> {
+  spawn(env, || {
+    let format = self::format(format)?;
+    let data = data.byte_view("data")?;
+    let (settings, limit, signal) = one_shot_options::<O>(format, options)?;
+    Ok(Job::new(move |cancel| O::run(format, &settings, &data, limit, cancel).map(JsBuffer)).abortable(signal))
+  })
+}
+
+/// `compressSync()` and `decompressSync()`: the caller's bytes are read in place, on this thread.
+fn one_shot_sync<'env, O: CallOptions<'env>>(
+  env: Env,
+  format: JsArg,
+  data: JsArg,
+  options: JsArg,
+) -> napi::Result<JsBuffer> {
+  sync(&env, || {
+    let format = self::format(format)?;
+    let (settings, limit, _) = one_shot_options::<O>(format, options)?;
+    data
+      .with_bytes("data", |bytes| {
+        O::run(format, &settings, bytes, limit, &Cancel::default())
+      })?
+      .map(JsBuffer)
+  })
+}
+
+impl<'env> CallOptions<'env> for CompressOptions<'env> {
+  type Settings = EncodeSettings;
+  const ONE_SHOT_LIMIT: usize = MAX_OUTPUT_LIMIT as usize;
+
   fn decode(format: Format, options: &Options) -> Result<Self> {
     let level = match format {
       Format::Brotli => level(options, 0..=11)?,
@@ -161,9 +228,22 @@ impl<'env> CompressOptions<'env> {
     let limits = limits(self.max_output_length, self.chunk_size, default_limit);
     (settings, limits, self.signal)
   }
+
+  fn run(
+    format: Format,
+    settings: &EncodeSettings,
+    input: &(impl Source + ?Sized),
+    limit: usize,
+    cancel: &Cancel,
+  ) -> Result<Vec<u8>> {
+    codec::compress(format, settings, input, limit, cancel)
+  }
 }
 
-impl<'env> DecompressOptions<'env> {
+impl<'env> CallOptions<'env> for DecompressOptions<'env> {
+  type Settings = DecodeSettings;
+  const ONE_SHOT_LIMIT: usize = DEFAULT_MAX_OUTPUT;
+
   fn decode(format: Format, options: &Options) -> Result<Self> {
     let window_bits = match format.is_deflate() {
       true => integer(
@@ -182,7 +262,7 @@ impl<'env> DecompressOptions<'env> {
     })
   }
 
-  fn settings(self, default_limit: usize) -> (DecodeSettings, Limits, Option<Signal<'env>>) {
+  fn settings(self, _: Format, default_limit: usize) -> (DecodeSettings, Limits, Option<Signal<'env>>) {
     let mut settings = DecodeSettings {
       window_bits: self.window_bits.map(|n| n as u8),
       ..DecodeSettings::default()
@@ -194,6 +274,16 @@ impl<'env> DecompressOptions<'env> {
     }
     let limits = limits(self.max_output_length, self.chunk_size, default_limit);
     (settings, limits, self.signal)
+  }
+
+  fn run(
+    format: Format,
+    settings: &DecodeSettings,
+    input: &(impl Source + ?Sized),
+    limit: usize,
+    cancel: &Cancel,
+  ) -> Result<Vec<u8>> {
+    codec::decompress(format, settings, input, limit, cancel)
   }
 }
 
@@ -424,14 +514,7 @@ pub fn compress<'env>(
   data: JsArg,
   options: JsArg,
 ) -> napi::Result<PromiseRaw<'env, JsBuffer>> {
-  spawn(env, || {
-    let format = self::format(format)?;
-    let data = data.byte_view("data")?;
-    let options = CompressOptions::decode(format, &options.options("options")?)?;
-    let (settings, limits, signal) = options.settings(format, MAX_OUTPUT_LIMIT as usize);
-    let limit = limits.max_output;
-    Ok(Job::new(move |cancel| codec::compress(format, &settings, &data, limit, cancel).map(JsBuffer)).abortable(signal))
-  })
+  one_shot::<CompressOptions>(env, format, data, options)
 }
 
 /// `compress()` on the calling thread, returning the Buffer: for scripts and small inputs. It
@@ -444,17 +527,7 @@ pub fn compress<'env>(
   ts_return_type = "Buffer"
 )]
 pub fn compress_sync(env: Env, format: JsArg, data: JsArg, options: JsArg) -> napi::Result<JsBuffer> {
-  sync(&env, || {
-    let format = self::format(format)?;
-    let options = CompressOptions::decode(format, &options.options("options")?)?;
-    let (settings, limits, _) = options.settings(format, MAX_OUTPUT_LIMIT as usize);
-    let limit = limits.max_output;
-    data
-      .with_bytes("data", |bytes| {
-        codec::compress(format, &settings, bytes, limit, &Cancel::default())
-      })?
-      .map(JsBuffer)
-  })
+  one_shot_sync::<CompressOptions>(env, format, data, options)
 }
 
 /// Decompresses `data` on offloop's pool, like node:zlib's `gunzip()`, `inflate()`,
@@ -479,17 +552,7 @@ pub fn decompress<'env>(
   data: JsArg,
   options: JsArg,
 ) -> napi::Result<PromiseRaw<'env, JsBuffer>> {
-  spawn(env, || {
-    let format = self::format(format)?;
-    let data = data.byte_view("data")?;
-    let options = DecompressOptions::decode(format, &options.options("options")?)?;
-    let (settings, limits, signal) = options.settings(DEFAULT_MAX_OUTPUT);
-    let limit = limits.max_output;
-    Ok(
-      Job::new(move |cancel| codec::decompress(format, &settings, &data, limit, cancel).map(JsBuffer))
-        .abortable(signal),
-    )
-  })
+  one_shot::<DecompressOptions>(env, format, data, options)
 }
 
 /// `decompress()` on the calling thread, returning the Buffer. It blocks the event loop for the
@@ -502,17 +565,7 @@ pub fn decompress<'env>(
   ts_return_type = "Buffer"
 )]
 pub fn decompress_sync(env: Env, format: JsArg, data: JsArg, options: JsArg) -> napi::Result<JsBuffer> {
-  sync(&env, || {
-    let format = self::format(format)?;
-    let options = DecompressOptions::decode(format, &options.options("options")?)?;
-    let (settings, limits, _) = options.settings(DEFAULT_MAX_OUTPUT);
-    let limit = limits.max_output;
-    data
-      .with_bytes("data", |bytes| {
-        codec::decompress(format, &settings, bytes, limit, &Cancel::default())
-      })?
-      .map(JsBuffer)
-  })
+  one_shot_sync::<DecompressOptions>(env, format, data, options)
 }
 
 /// The engine of `createCompressStream()` / `createDecompressStream()` (`offloop/stream`), for
@@ -547,7 +600,7 @@ impl StreamCodec {
           (Recipe::Compress(format, settings), limits)
         }
         _ => {
-          let (settings, limits, _) = DecompressOptions::decode(format, &options)?.settings(usize::MAX);
+          let (settings, limits, _) = DecompressOptions::decode(format, &options)?.settings(format, usize::MAX);
           (Recipe::Decompress(format, settings), limits)
         }
       };
