@@ -7,7 +7,7 @@ import { Readable, Writable, Transform } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { once } from 'node:events'
 import { join } from 'node:path'
-import { offloop, require, root, rejectsWith } from './helpers.mjs'
+import { offloop, require, root, rejectsWith, runChild, childJson } from './helpers.mjs'
 import { jsonBytes, random, zstdDecompress } from './fixtures/compress-data.mjs'
 
 const { createCompressStream, createDecompressStream, CompressStream, DecompressStream } = require(join(root, 'stream.js'))
@@ -226,5 +226,32 @@ describe('errors', () => {
     await codec.write('abc')
     codec.close()
     await rejectsWith(codec.write('def'), Error, 'ERR_INVALID_STATE')
+  })
+
+  test('a large chunk is copied between turns of the loop, and the calls made meanwhile keep their order', async () => {
+    // Not awaited one by one: the small chunks, the flush and the end are made while the 3 MiB
+    // chunks are still being copied, and must reach the compressor after them.
+    const codec = new offloop.StreamCodec('compress', 'gzip', { chunkSize: 64 << 20 })
+    const big = jsonBytes(3 << 20)
+    const parts = [big, 'small one ', big.subarray(7, (2 << 20) + 7), 'small two']
+    const outputs = parts.map((part) => codec.write(part))
+    outputs.push(codec.flush(), codec.write('after the flush'), codec.end())
+    const packed = Buffer.concat(await Promise.all(outputs))
+    assert.deepEqual(zlib.gunzipSync(packed), Buffer.concat([...parts.map((p) => Buffer.from(p)), Buffer.from('after the flush')]))
+  })
+
+  test('a large chunk transferred while it is copied rejects its write with ERR_INVALID_STATE and fails the stream', async () => {
+    const r = await runChild(`
+      import { createRequire } from 'node:module';
+      const offloop = createRequire(import.meta.url)(${JSON.stringify(join(root, 'index.js'))});
+      const codec = new offloop.StreamCodec('compress', 'gzip');
+      const first = codec.write('kept');
+      const chunk = new Uint8Array(8 << 20).fill(7);
+      const written = codec.write(chunk);
+      const after = codec.write('after');
+      structuredClone(chunk.buffer, { transfer: [chunk.buffer] });
+      const outcome = (p) => p.then(() => 'resolved', (e) => e.code);
+      console.log(JSON.stringify([await outcome(first), await outcome(written), await outcome(after), await outcome(codec.end())]));`)
+    assert.deepEqual(childJson(r), ['resolved', 'ERR_INVALID_STATE', 'ERR_INVALID_STATE', 'ERR_INVALID_STATE'])
   })
 })

@@ -1,9 +1,12 @@
 //! The `#[napi]` layer of compression: decode arguments and options (node:zlib's names, ranges and
 //! errors), hand the work to the pool, and return Buffers.
 
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::ffi::c_void;
 use std::ops::RangeInclusive;
 use std::ptr;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -19,9 +22,11 @@ use super::settings::{
 use super::stream::{Chunk, Recipe, StreamState};
 use crate::runtime::abort::{clear_exception, Signal};
 use crate::runtime::args::{Kind, Options};
+use crate::runtime::bridge::Settler;
 use crate::runtime::bytes::ByteView;
 use crate::runtime::pool::drop_later;
 use crate::runtime::serial::Serial;
+use crate::runtime::stage;
 use crate::runtime::{promise, rejected, spawn, sync, Cancel, ErrorKind, Job, JsArg, OffloopError, Result};
 
 /// Options of `compress()`, `compressSync()` and compressing streams, with node:zlib's names.
@@ -577,6 +582,40 @@ pub fn decompress_sync(env: Env, format: JsArg, data: JsArg, options: JsArg) -> 
 pub struct StreamCodec {
   serial: Serial<StreamState>,
   more: Arc<AtomicBool>,
+  gate: Rc<Gate>,
+}
+
+/// A call, ready to queue on the pool; given the JS thread's env.
+type Call = Box<dyn FnOnce(sys::napi_env)>;
+
+/// Keeps a stream's calls in order while a large chunk is copied between turns of the loop: the
+/// calls made meanwhile wait here and reach the pool after it, in the order they were made.
+#[derive(Default)]
+struct Gate {
+  staging: Cell<bool>,
+  waiting: RefCell<VecDeque<Call>>,
+}
+
+impl Gate {
+  /// Runs `call` now, or after the staging in progress and the calls already waiting.
+  fn enter(&self, env: sys::napi_env, call: Call) {
+    if self.staging.get() {
+      self.waiting.borrow_mut().push_back(call);
+    } else {
+      call(env);
+    }
+  }
+
+  /// The staging ended: runs the waiting calls until one of them stages a chunk in turn.
+  fn release(&self, env: sys::napi_env) {
+    self.staging.set(false);
+    while !self.staging.get() {
+      let Some(call) = self.waiting.borrow_mut().pop_front() else {
+        break;
+      };
+      call(env);
+    }
+  }
 }
 
 #[napi]
@@ -607,24 +646,68 @@ impl StreamCodec {
       Ok(StreamCodec {
         serial: Serial::new(StreamState::new(recipe, limits.max_output, limits.chunk_size)),
         more: Arc::new(AtomicBool::new(false)),
+        gate: Rc::default(),
       })
     })
   }
 
-  /// Queues `chunk` (a string is UTF-8); resolves with the output so far. The bytes are copied at
-  /// once, as `Hasher.update()` copies them, so the chunk may be reused when the call returns.
+  /// Queues `chunk` (a string is UTF-8); resolves with the output so far. The bytes are copied, as
+  /// `compress()` copies them (a chunk of 1 MiB or more in slices between turns of the loop, and
+  /// the calls made meanwhile wait for that copy): do not modify the chunk until the promise
+  /// settles.
   ///
   /// Rejects with `Z_DATA_ERROR` for corrupt data, `ERR_BUFFER_TOO_LARGE` past `maxOutputLength`,
-  /// `ERR_INVALID_STATE` after `end()`, after a failed call, or while `more` is true.
+  /// `ERR_INVALID_STATE` after `end()`, after a failed call, while `more` is true, or when the
+  /// chunk's memory was transferred or shrunk while it was copied (the stream then fails).
   #[napi(
     ts_args_type = "chunk: string | ArrayBufferView | ArrayBuffer",
     ts_return_type = "Promise<Buffer>"
   )]
   pub fn write<'env>(&self, env: &'env Env, chunk: JsArg) -> napi::Result<PromiseRaw<'env, JsBuffer>> {
-    // Copied now rather than staged between turns of the loop: a staged copy would let a later,
-    // smaller chunk reach the pool first, and the stream's order is its output.
-    let input = chunk.bytes("chunk").map(ByteView::Copied);
-    self.queue(env, input.map(|input| (input, Flush::None)))
+    let input = chunk.byte_view("chunk");
+    // SAFETY: JS thread of `env` (an export).
+    let staged = match unsafe { stage::take_decoded(env.raw()) } {
+      Ok(staged) => staged,
+      Err(error) => return rejected(env, error),
+    };
+    let input = match input {
+      Ok(input) => input,
+      Err(error) => {
+        // SAFETY: as above.
+        unsafe { staged.discard(env.raw()) };
+        return rejected(env, error);
+      }
+    };
+    if staged.is_empty() {
+      return self.run(env, move |state, cancel| state.begin(input, Flush::None, cancel));
+    }
+    let (promise, settler) = match promise::<JsBuffer>(env.raw()) {
+      Ok(made) => made,
+      Err(error) => {
+        // SAFETY: as above.
+        unsafe { staged.discard(env.raw()) };
+        return rejected(env, error);
+      }
+    };
+    let (serial, more, gate) = (self.serial.clone(), self.more.clone(), self.gate.clone());
+    let start: Call = Box::new(move |env| {
+      gate.staging.set(true);
+      let ready: stage::Ready = Box::new(move |env, copied| {
+        // A chunk that could not be copied fails the stream, in its place among the calls: what
+        // follows it would not be the data the caller wrote.
+        queue(&serial, &more, settler, move |state, cancel| match copied {
+          Ok(()) => state.begin(input, Flush::None, cancel),
+          Err(error) => {
+            state.close();
+            Err(error)
+          }
+        });
+        gate.release(env);
+      });
+      staged.stage(env, ready);
+    });
+    self.gate.enter(env.raw(), start);
+    Ok(PromiseRaw::new(env.raw(), promise))
   }
 
   /// Makes everything written so far decodable from the output so far, as node:zlib's `flush()`:
@@ -641,14 +724,21 @@ impl StreamCodec {
         _ => Flush::Sync,
       }),
     };
-    self.queue(env, flush.map(|flush| (ByteView::Copied(Vec::new()), flush)))
+    match flush {
+      Ok(flush) => self.run(env, move |state, cancel| {
+        state.begin(ByteView::Copied(Vec::new()), flush, cancel)
+      }),
+      Err(error) => rejected(env, error),
+    }
   }
 
   /// Ends the stream: resolves with the last of the output (a compressor's trailer). Rejects with
   /// `Z_BUF_ERROR` when compressed input ended early.
   #[napi(ts_return_type = "Promise<Buffer>")]
   pub fn end<'env>(&self, env: &'env Env) -> napi::Result<PromiseRaw<'env, JsBuffer>> {
-    self.queue(env, Ok((ByteView::Copied(Vec::new()), Flush::Finish)))
+    self.run(env, |state, cancel| {
+      state.begin(ByteView::Copied(Vec::new()), Flush::Finish, cancel)
+    })
   }
 
   /// Goes on with the last call while `more` is true, resolving with its next output.
@@ -660,9 +750,12 @@ impl StreamCodec {
   /// Frees the stream's memory once the calls queued before it are done; later calls reject
   /// with `ERR_INVALID_STATE`. For streams that end early (a destroyed response).
   #[napi(catch_unwind)]
-  pub fn close(&self) {
+  pub fn close(&self, env: Env) {
+    let serial = self.serial.clone();
     // Refused only when the pool's queue is full; the memory is then freed with this object.
-    let _ = self.serial.run(StreamState::close);
+    self
+      .gate
+      .enter(env.raw(), Box::new(move |_| drop(serial.run(StreamState::close))));
   }
 
   /// Whether the last settled call has more output for `resume()`.
@@ -673,14 +766,7 @@ impl StreamCodec {
 }
 
 impl StreamCodec {
-  fn queue<'env>(&self, env: &'env Env, call: Result<(ByteView, Flush)>) -> napi::Result<PromiseRaw<'env, JsBuffer>> {
-    match call {
-      Ok((input, flush)) => self.run(env, move |state, cancel| state.begin(input, flush, cancel)),
-      Err(error) => rejected(env, error),
-    }
-  }
-
-  /// Runs `work` on the stream's state after every call queued before it, and settles its promise.
+  /// Runs `work` on the stream's state after every call made before it, and settles its promise.
   fn run<'env>(
     &self,
     env: &'env Env,
@@ -690,19 +776,32 @@ impl StreamCodec {
       Ok(made) => made,
       Err(error) => return rejected(env, error),
     };
-    let more = self.more.clone();
-    settler.settle_from(|settle| {
-      self.serial.run(move |state| {
-        let result = work(state, &Cancel::default()).map(|chunk| {
-          more.store(chunk.more, Ordering::Release);
-          JsBuffer(chunk.bytes)
-        });
-        if result.is_err() {
-          more.store(false, Ordering::Release);
-        }
-        settle(result);
-      })
-    });
+    let (serial, more) = (self.serial.clone(), self.more.clone());
+    self
+      .gate
+      .enter(env.raw(), Box::new(move |_| queue(&serial, &more, settler, work)));
     Ok(PromiseRaw::new(env.raw(), promise))
   }
+}
+
+/// Queues `work` on the stream's state, after every task queued before it, to settle `settler`.
+fn queue(
+  serial: &Serial<StreamState>,
+  more: &Arc<AtomicBool>,
+  settler: Settler<JsBuffer>,
+  work: impl FnOnce(&mut StreamState, &Cancel) -> Result<Chunk> + Send + 'static,
+) {
+  let more = more.clone();
+  settler.settle_from(|settle| {
+    serial.run(move |state| {
+      let result = work(state, &Cancel::default()).map(|chunk| {
+        more.store(chunk.more, Ordering::Release);
+        JsBuffer(chunk.bytes)
+      });
+      if result.is_err() {
+        more.store(false, Ordering::Release);
+      }
+      settle(result);
+    })
+  });
 }
