@@ -91,6 +91,33 @@ describe('offloop/stream in pipeline()', () => {
     packed.forEach((p, i) => assert.ok(NODE_DECODE[FORMATS[i % 5]](p).equals(inputs[i]), `stream ${i}`))
   })
 
+  test('small writes made while the pool works are joined: fewer pool calls, the same bytes, flushes in place', async () => {
+    for (const format of FORMATS) {
+      const stream = createCompressStream(format)
+      const calls = { write: 0, flush: 0 }
+      for (const method of ['write', 'flush']) {
+        const original = stream._codec[method].bind(stream._codec)
+        stream._codec[method] = (...args) => (calls[method]++, original(...args))
+      }
+      const done = collect(stream)
+      const pieces = []
+      const flushed = []
+      for (let i = 0; i < 2000; i++) {
+        const piece = `{"row":${i},"name":"item ${i}"}\n`
+        pieces.push(piece)
+        stream.write(i % 3 ? piece : Buffer.from(piece))
+        if (i === 700 || i === 1400) stream.flush(() => flushed.push(i))
+      }
+      stream.end()
+      const packed = await done
+      assert.equal(NODE_DECODE[format](packed).toString(), pieces.join(''), format)
+      assert.deepEqual(flushed, [700, 1400], format)
+      assert.equal(calls.flush, 2, format)
+      assert.ok(calls.write < 20, `${format}: ${calls.write} pool calls for 2000 writes`)
+      assert.equal(stream.bytesWritten, Buffer.byteLength(pieces.join('')), format)
+    }
+  })
+
   test('classes, bytesWritten, strings and Transform options', async () => {
     const stream = new CompressStream('gzip', { highWaterMark: 1024 })
     assert.ok(stream instanceof Transform)
