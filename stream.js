@@ -41,9 +41,9 @@ class CodecStream extends Transform {
   /**
    * Chunks written while the pool worked on an earlier one: runs of small ones go to the pool as
    * one chunk, so a response written in many small pieces costs a few round trips, not one per
-   * piece. A flush keeps its place; a large chunk goes alone (copied as it is, see
-   * `StreamCodec.write`). Each piece goes through Transform's own `_write`, which keeps its
-   * backpressure.
+   * piece. A flush keeps its place; a large chunk, or one that is not bytes (`decodeStrings:
+   * false`, `objectMode`), goes alone as before. Each piece goes through Transform's own `_write`,
+   * which keeps its backpressure.
    */
   _writev(entries, callback) {
     const pieces = []
@@ -55,7 +55,7 @@ class CodecStream extends Transform {
       runLength = 0
     }
     for (const { chunk } of entries) {
-      if (flushKinds.has(chunk) || typeof chunk === 'string' || chunk.length >= BATCH_MAX) {
+      if (flushKinds.has(chunk) || !(chunk instanceof Uint8Array) || chunk.length >= BATCH_MAX) {
         endRun()
         pieces.push(chunk)
       } else {
