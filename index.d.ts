@@ -86,11 +86,14 @@ export declare class StreamCodec {
    */
   constructor(direction: 'compress' | 'decompress', format: 'gzip' | 'deflate' | 'deflate-raw' | 'brotli' | 'zstd', options?: CompressOptions | DecompressOptions)
   /**
-   * Queues `chunk` (a string is UTF-8); resolves with the output so far. The bytes are copied at
-   * once, as `Hasher.update()` copies them, so the chunk may be reused when the call returns.
+   * Queues `chunk` (a string is UTF-8); resolves with the output so far. The bytes are copied, as
+   * `compress()` copies them (a chunk of 1 MiB or more in slices between turns of the loop, and
+   * the calls made meanwhile wait for that copy): do not modify the chunk until the promise
+   * settles.
    *
    * Rejects with `Z_DATA_ERROR` for corrupt data, `ERR_BUFFER_TOO_LARGE` past `maxOutputLength`,
-   * `ERR_INVALID_STATE` after `end()`, after a failed call, or while `more` is true.
+   * `ERR_INVALID_STATE` after `end()`, after a failed call, while `more` is true, or when the
+   * chunk's memory was transferred or shrunk while it was copied (the stream then fails).
    */
   write(chunk: string | ArrayBufferView | ArrayBuffer): Promise<Buffer>
   /**

@@ -12,6 +12,9 @@ const { StreamCodec } = require('./index.js')
 // decodable (what server-sent events need), without resetting the history as a full flush does.
 const Z_SYNC_FLUSH = 2
 
+// Small chunks written meanwhile are joined into pieces of at most this many bytes (`_writev`).
+const BATCH_MAX = 64 << 10
+
 // `flush()` writes one of these marker chunks, so a flush keeps its place among the writes.
 const flushMarkers = new Map([0, 1, 2, 3].map((kind) => [kind, Buffer.alloc(0)]))
 const flushKinds = new Map([...flushMarkers].map(([kind, marker]) => [marker, kind]))
@@ -33,6 +36,40 @@ class CodecStream extends Transform {
       this.bytesWritten += chunk.length
       callback()
     }, callback)
+  }
+
+  /**
+   * Chunks written while the pool worked on an earlier one: runs of small ones go to the pool as
+   * one chunk, so a response written in many small pieces costs a few round trips, not one per
+   * piece. A flush keeps its place; a large chunk, or one that is not bytes (`decodeStrings:
+   * false`, `objectMode`), goes alone as before. Each piece goes through Transform's own `_write`,
+   * which keeps its backpressure.
+   */
+  _writev(entries, callback) {
+    const pieces = []
+    let run = []
+    let runLength = 0
+    const endRun = () => {
+      if (run.length > 0) pieces.push(run.length === 1 ? run[0] : Buffer.concat(run, runLength))
+      run = []
+      runLength = 0
+    }
+    for (const { chunk } of entries) {
+      if (flushKinds.has(chunk) || !(chunk instanceof Uint8Array) || chunk.length >= BATCH_MAX) {
+        endRun()
+        pieces.push(chunk)
+      } else {
+        if (runLength + chunk.length > BATCH_MAX) endRun()
+        run.push(chunk)
+        runLength += chunk.length
+      }
+    }
+    endRun()
+    const next = (i) => {
+      if (i === pieces.length) return callback()
+      this._write(pieces[i], 'buffer', (error) => (error ? callback(error) : next(i + 1)))
+    }
+    next(0)
   }
 
   _flush(callback) {

@@ -7,7 +7,7 @@ import { Readable, Writable, Transform } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { once } from 'node:events'
 import { join } from 'node:path'
-import { offloop, require, root, rejectsWith } from './helpers.mjs'
+import { offloop, require, root, rejectsWith, runChild, childJson } from './helpers.mjs'
 import { jsonBytes, random, zstdDecompress } from './fixtures/compress-data.mjs'
 
 const { createCompressStream, createDecompressStream, CompressStream, DecompressStream } = require(join(root, 'stream.js'))
@@ -89,6 +89,33 @@ describe('offloop/stream in pipeline()', () => {
     const inputs = Array.from({ length: 24 }, (_, i) => jsonBytes(50_000 + i * 3000, 20 + i))
     const packed = await Promise.all(inputs.map((data, i) => through(chunked(data, i), createCompressStream(FORMATS[i % 5]))))
     packed.forEach((p, i) => assert.ok(NODE_DECODE[FORMATS[i % 5]](p).equals(inputs[i]), `stream ${i}`))
+  })
+
+  test('small writes made while the pool works are joined: fewer pool calls, the same bytes, flushes in place', async () => {
+    for (const format of FORMATS) {
+      const stream = createCompressStream(format)
+      const calls = { write: 0, flush: 0 }
+      for (const method of ['write', 'flush']) {
+        const original = stream._codec[method].bind(stream._codec)
+        stream._codec[method] = (...args) => (calls[method]++, original(...args))
+      }
+      const done = collect(stream)
+      const pieces = []
+      const flushed = []
+      for (let i = 0; i < 2000; i++) {
+        const piece = `{"row":${i},"name":"item ${i}"}\n`
+        pieces.push(piece)
+        stream.write(i % 3 ? piece : Buffer.from(piece))
+        if (i === 700 || i === 1400) stream.flush(() => flushed.push(i))
+      }
+      stream.end()
+      const packed = await done
+      assert.equal(NODE_DECODE[format](packed).toString(), pieces.join(''), format)
+      assert.deepEqual(flushed, [700, 1400], format)
+      assert.equal(calls.flush, 2, format)
+      assert.ok(calls.write < 20, `${format}: ${calls.write} pool calls for 2000 writes`)
+      assert.equal(stream.bytesWritten, Buffer.byteLength(pieces.join('')), format)
+    }
   })
 
   test('classes, bytesWritten, strings and Transform options', async () => {
@@ -226,5 +253,32 @@ describe('errors', () => {
     await codec.write('abc')
     codec.close()
     await rejectsWith(codec.write('def'), Error, 'ERR_INVALID_STATE')
+  })
+
+  test('a large chunk is copied between turns of the loop, and the calls made meanwhile keep their order', async () => {
+    // Not awaited one by one: the small chunks, the flush and the end are made while the 3 MiB
+    // chunks are still being copied, and must reach the compressor after them.
+    const codec = new offloop.StreamCodec('compress', 'gzip', { chunkSize: 64 << 20 })
+    const big = jsonBytes(3 << 20)
+    const parts = [big, 'small one ', big.subarray(7, (2 << 20) + 7), 'small two']
+    const outputs = parts.map((part) => codec.write(part))
+    outputs.push(codec.flush(), codec.write('after the flush'), codec.end())
+    const packed = Buffer.concat(await Promise.all(outputs))
+    assert.deepEqual(zlib.gunzipSync(packed), Buffer.concat([...parts.map((p) => Buffer.from(p)), Buffer.from('after the flush')]))
+  })
+
+  test('a large chunk transferred while it is copied rejects its write with ERR_INVALID_STATE and fails the stream', async () => {
+    const r = await runChild(`
+      import { createRequire } from 'node:module';
+      const offloop = createRequire(import.meta.url)(${JSON.stringify(join(root, 'index.js'))});
+      const codec = new offloop.StreamCodec('compress', 'gzip');
+      const first = codec.write('kept');
+      const chunk = new Uint8Array(8 << 20).fill(7);
+      const written = codec.write(chunk);
+      const after = codec.write('after');
+      structuredClone(chunk.buffer, { transfer: [chunk.buffer] });
+      const outcome = (p) => p.then(() => 'resolved', (e) => e.code);
+      console.log(JSON.stringify([await outcome(first), await outcome(written), await outcome(after), await outcome(codec.end())]));`)
+    assert.deepEqual(childJson(r), ['resolved', 'ERR_INVALID_STATE', 'ERR_INVALID_STATE', 'ERR_INVALID_STATE'])
   })
 })

@@ -259,21 +259,9 @@ pub fn compress(
       return Ok(bytes);
     }
   }
-  let mut codec = format.encoder(settings, Some(input.len() as u64))?;
+  let codec = format.encoder(settings, Some(input.len() as u64))?;
   // Compressed output is usually far smaller than the input; start at a quarter and grow.
-  let mut output = Output::new(limit);
-  output.reserve((input.len() / 4).clamp(1 << 10, 64 << 20))?;
-  drive(
-    codec.as_mut(),
-    Direction::Compress,
-    input,
-    &mut 0,
-    Flush::Finish,
-    &mut output,
-    usize::MAX,
-    cancel,
-  )?;
-  Ok(output.into_bytes())
+  whole(codec, Direction::Compress, input, input.len() / 4, limit, cancel)
 }
 
 /// Decompresses `input` whole, failing with `ERR_BUFFER_TOO_LARGE` as soon as the output passes
@@ -286,13 +274,33 @@ pub fn decompress(
   cancel: &Cancel,
 ) -> Result<Vec<u8>> {
   cancel.check()?;
-  let mut codec = format.decoder(settings)?;
-  let mut output = Output::new(limit);
+  let codec = format.decoder(settings)?;
   // A first guess of 4x the input, grown geometrically from there.
-  output.reserve(input.len().saturating_mul(4).clamp(1 << 10, 64 << 20))?;
+  whole(
+    codec,
+    Direction::Decompress,
+    input,
+    input.len().saturating_mul(4),
+    limit,
+    cancel,
+  )
+}
+
+/// Runs `codec` over all of `input` to its end, into an output first given room for `guess` bytes
+/// (within 1 KiB and 64 MiB).
+fn whole(
+  mut codec: Box<dyn Codec>,
+  direction: Direction,
+  input: &(impl Source + ?Sized),
+  guess: usize,
+  limit: usize,
+  cancel: &Cancel,
+) -> Result<Vec<u8>> {
+  let mut output = Output::new(limit);
+  output.reserve(guess.clamp(1 << 10, 64 << 20))?;
   drive(
     codec.as_mut(),
-    Direction::Decompress,
+    direction,
     input,
     &mut 0,
     Flush::Finish,

@@ -16,6 +16,7 @@ use libdeflater::{CompressionLvl, Compressor};
 use zlib_rs::{DeflateConfig, DeflateFlush, InflateError, InflateFlush, Method, Status, Strategy};
 
 use super::codec::{data_error, internal, Codec, Flush, Format, Output, Step};
+use super::members::{Member, Members, Next};
 use super::settings::DeflateSettings;
 use crate::runtime::{OffloopError, Result};
 
@@ -144,23 +145,14 @@ impl Codec for Encoder {
   }
 }
 
-/// Where a decompressor is in its input.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Position {
-  InStream,
-  /// A gzip member ended; what follows decides: nothing, or a zero byte (padding), ends the data,
-  /// anything else is the next member (or garbage, which its header check rejects): node:zlib's
-  /// rule for concatenated members.
-  AfterMember,
-  /// The data ended; whatever follows is ignored, as node:zlib does for zlib and raw streams.
-  Ended,
-}
+/// A zlib-rs decompressor, member by member: a gzip stream may hold several, and what follows one
+/// decides (`next`); zlib and raw streams hold one.
+pub type Decoder = Members<Inflater>;
 
-pub struct Decoder {
+pub struct Inflater {
   inflate: zlib_rs::Inflate,
   format: Format,
   window_bits: u8,
-  position: Position,
 }
 
 impl Decoder {
@@ -168,12 +160,11 @@ impl Decoder {
   /// 15 for raw ones); 0 means the header's.
   pub fn new(format: Format, window_bits: Option<u8>) -> Result<Self> {
     let window_bits = window_bits.unwrap_or(if format == Format::DeflateRaw { 15 } else { 0 });
-    Ok(Decoder {
+    Ok(Members::of(Inflater {
       inflate: inflater(format, window_bits),
       format,
       window_bits,
-      position: Position::InStream,
-    })
+    }))
   }
 }
 
@@ -185,56 +176,43 @@ fn inflater(format: Format, window_bits: u8) -> zlib_rs::Inflate {
   }
 }
 
-impl Codec for Decoder {
-  fn step(&mut self, input: &[u8], output: &mut Output, flush: Flush) -> Result<Step> {
-    let mut consumed = 0;
-    loop {
-      match self.position {
-        Position::Ended => {
-          return Ok(Step {
-            consumed: input.len(),
-            done: true,
-          })
-        }
-        Position::AfterMember => match input.get(consumed) {
-          None => {
-            return Ok(Step {
-              consumed,
-              done: flush == Flush::Finish,
-            })
-          }
-          Some(0) => self.position = Position::Ended,
-          Some(_) => {
-            self.inflate = inflater(self.format, self.window_bits);
-            self.position = Position::InStream;
-          }
-        },
-        Position::InStream => {
-          let (in_before, out_before) = (self.inflate.total_in(), self.inflate.total_out());
-          let status = self
-            .inflate
-            .decompress_uninit(&input[consumed..], output.spare(), InflateFlush::NoFlush);
-          let written = (self.inflate.total_out() - out_before) as usize;
-          // SAFETY: zlib-rs wrote `written` bytes at the start of the spare room it was given
-          // (also when it then failed: the count covers what it wrote).
-          unsafe { output.advance(written) };
-          consumed += (self.inflate.total_in() - in_before) as usize;
-          match status.map_err(|e| self.error(e))? {
-            Status::StreamEnd => {
-              self.position = match self.format {
-                Format::Gzip => Position::AfterMember,
-                _ => Position::Ended,
-              }
-            }
-            Status::Ok | Status::BufError => return Ok(Step { consumed, done: false }),
-          }
-        }
-      }
+impl Member for Inflater {
+  fn decode(&mut self, input: &[u8], output: &mut Output) -> Result<(usize, bool)> {
+    let (in_before, out_before) = (self.inflate.total_in(), self.inflate.total_out());
+    let status = self
+      .inflate
+      .decompress_uninit(input, output.spare(), InflateFlush::NoFlush);
+    let written = (self.inflate.total_out() - out_before) as usize;
+    // SAFETY: zlib-rs wrote `written` bytes at the start of the spare room it was given (also when
+    // it then failed: the count covers what it wrote).
+    unsafe { output.advance(written) };
+    let consumed = (self.inflate.total_in() - in_before) as usize;
+    match status.map_err(|e| self.error(e))? {
+      Status::StreamEnd => Ok((consumed, true)),
+      Status::Ok | Status::BufError => Ok((consumed, false)),
     }
+  }
+
+  /// After a gzip member, nothing, or a zero byte (padding), ends the data; anything else is the
+  /// next member (or garbage, which its header check rejects): node:zlib's rule for concatenated
+  /// members. After a zlib or raw stream the data has ended, as node:zlib has it.
+  fn next(&mut self, input: &[u8], _: &mut Output, flush: Flush) -> Result<(usize, Next)> {
+    if self.format != Format::Gzip {
+      return Ok((0, Next::End));
+    }
+    Ok(match input.first() {
+      None if flush == Flush::Finish => (0, Next::End),
+      None => (0, Next::Wait),
+      Some(0) => (0, Next::End),
+      Some(_) => {
+        self.inflate = inflater(self.format, self.window_bits);
+        (0, Next::Member)
+      }
+    })
   }
 }
 
-impl Decoder {
+impl Inflater {
   fn error(&self, error: InflateError) -> OffloopError {
     match error {
       InflateError::MemError => OffloopError::error("ERR_MEMORY_ALLOCATION_FAILED", "Failed to allocate memory"),

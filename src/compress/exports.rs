@@ -1,9 +1,12 @@
 //! The `#[napi]` layer of compression: decode arguments and options (node:zlib's names, ranges and
 //! errors), hand the work to the pool, and return Buffers.
 
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::ffi::c_void;
 use std::ops::RangeInclusive;
 use std::ptr;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -11,7 +14,7 @@ use napi::bindgen_prelude::{PromiseRaw, ToNapiValue};
 use napi::{sys, Env};
 use napi_derive::napi;
 
-use super::codec::{self, EncodeSettings, Flush, Format};
+use super::codec::{self, EncodeSettings, Flush, Format, Source};
 use super::settings::{
   self, BrotliParam, BrotliSettings, DecodeSettings, DeflateSettings, ZstdParam, ZstdSettings, DEFAULT_CHUNK_SIZE,
   DEFAULT_MAX_OUTPUT, MAX_OUTPUT_LIMIT, MEM_LEVELS, MIN_CHUNK_SIZE, STRATEGIES,
@@ -19,9 +22,11 @@ use super::settings::{
 use super::stream::{Chunk, Recipe, StreamState};
 use crate::runtime::abort::{clear_exception, Signal};
 use crate::runtime::args::{Kind, Options};
+use crate::runtime::bridge::Settler;
 use crate::runtime::bytes::ByteView;
 use crate::runtime::pool::drop_later;
 use crate::runtime::serial::Serial;
+use crate::runtime::stage;
 use crate::runtime::{promise, rejected, spawn, sync, Cancel, ErrorKind, Job, JsArg, OffloopError, Result};
 
 /// Options of `compress()`, `compressSync()` and compressing streams, with node:zlib's names.
@@ -100,7 +105,74 @@ struct Limits {
   chunk_size: usize,
 }
 
-impl<'env> CompressOptions<'env> {
+/// What `compress()` and `decompress()` (and their sync forms and streams) share: options decoded
+/// for a format, resolved to the codec's settings, and the one-shot run.
+trait CallOptions<'env>: Sized {
+  type Settings: Send + 'static;
+  /// `maxOutputLength` of a one-shot call that gives none.
+  const ONE_SHOT_LIMIT: usize;
+
+  fn decode(format: Format, options: &Options) -> Result<Self>;
+
+  /// The codec's settings, limits and signal; `default_limit` where no `maxOutputLength` is given.
+  fn settings(self, format: Format, default_limit: usize) -> (Self::Settings, Limits, Option<Signal<'env>>);
+
+  fn run(
+    format: Format,
+    settings: &Self::Settings,
+    input: &(impl Source + ?Sized),
+    limit: usize,
+    cancel: &Cancel,
+  ) -> Result<Vec<u8>>;
+}
+
+/// A one-shot call's options, decoded for `format`: its settings, output limit and signal.
+fn one_shot_options<'env, O: CallOptions<'env>>(
+  format: Format,
+  options: JsArg,
+) -> Result<(O::Settings, usize, Option<Signal<'env>>)> {
+  let (settings, limits, signal) = O::decode(format, &options.options("options")?)?.settings(format, O::ONE_SHOT_LIMIT);
+  Ok((settings, limits.max_output, signal))
+}
+
+/// `compress()` and `decompress()`: the data is read (copied, or staged) before the options, as
+/// node:zlib checks them, and the work runs on the pool.
+fn one_shot<'env, O: CallOptions<'env>>(
+  env: &'env Env,
+  format: JsArg,
+  data: JsArg,
+  options: JsArg,
+) -> napi::Result<PromiseRaw<'env, JsBuffer>> {
+  spawn(env, || {
+    let format = self::format(format)?;
+    let data = data.byte_view("data")?;
+    let (settings, limit, signal) = one_shot_options::<O>(format, options)?;
+    Ok(Job::new(move |cancel| O::run(format, &settings, &data, limit, cancel).map(JsBuffer)).abortable(signal))
+  })
+}
+
+/// `compressSync()` and `decompressSync()`: the caller's bytes are read in place, on this thread.
+fn one_shot_sync<'env, O: CallOptions<'env>>(
+  env: Env,
+  format: JsArg,
+  data: JsArg,
+  options: JsArg,
+) -> napi::Result<JsBuffer> {
+  sync(&env, || {
+    let format = self::format(format)?;
+    let (settings, limit, _) = one_shot_options::<O>(format, options)?;
+    data
+      .with_bytes("data", |bytes| {
+        O::run(format, &settings, bytes, limit, &Cancel::default())
+      })?
+      .map(JsBuffer)
+  })
+}
+
+impl<'env> CallOptions<'env> for CompressOptions<'env> {
+  type Settings = EncodeSettings;
+  const ONE_SHOT_LIMIT: usize = MAX_OUTPUT_LIMIT as usize;
+
   fn decode(format: Format, options: &Options) -> Result<Self> {
     let level = match format {
       Format::Brotli => level(options, 0..=11)?,
@@ -161,9 +233,22 @@ impl<'env> CompressOptions<'env> {
     let limits = limits(self.max_output_length, self.chunk_size, default_limit);
     (settings, limits, self.signal)
   }
+
+  fn run(
+    format: Format,
+    settings: &EncodeSettings,
+    input: &(impl Source + ?Sized),
+    limit: usize,
+    cancel: &Cancel,
+  ) -> Result<Vec<u8>> {
+    codec::compress(format, settings, input, limit, cancel)
+  }
 }
 
-impl<'env> DecompressOptions<'env> {
+impl<'env> CallOptions<'env> for DecompressOptions<'env> {
+  type Settings = DecodeSettings;
+  const ONE_SHOT_LIMIT: usize = DEFAULT_MAX_OUTPUT;
+
   fn decode(format: Format, options: &Options) -> Result<Self> {
     let window_bits = match format.is_deflate() {
       true => integer(
@@ -182,7 +267,7 @@ impl<'env> DecompressOptions<'env> {
     })
   }
 
-  fn settings(self, default_limit: usize) -> (DecodeSettings, Limits, Option<Signal<'env>>) {
+  fn settings(self, _: Format, default_limit: usize) -> (DecodeSettings, Limits, Option<Signal<'env>>) {
     let mut settings = DecodeSettings {
       window_bits: self.window_bits.map(|n| n as u8),
       ..DecodeSettings::default()
@@ -194,6 +279,16 @@ impl<'env> DecompressOptions<'env> {
     }
     let limits = limits(self.max_output_length, self.chunk_size, default_limit);
     (settings, limits, self.signal)
+  }
+
+  fn run(
+    format: Format,
+    settings: &DecodeSettings,
+    input: &(impl Source + ?Sized),
+    limit: usize,
+    cancel: &Cancel,
+  ) -> Result<Vec<u8>> {
+    codec::decompress(format, settings, input, limit, cancel)
   }
 }
 
@@ -424,14 +519,7 @@ pub fn compress<'env>(
   data: JsArg,
   options: JsArg,
 ) -> napi::Result<PromiseRaw<'env, JsBuffer>> {
-  spawn(env, || {
-    let format = self::format(format)?;
-    let data = data.byte_view("data")?;
-    let options = CompressOptions::decode(format, &options.options("options")?)?;
-    let (settings, limits, signal) = options.settings(format, MAX_OUTPUT_LIMIT as usize);
-    let limit = limits.max_output;
-    Ok(Job::new(move |cancel| codec::compress(format, &settings, &data, limit, cancel).map(JsBuffer)).abortable(signal))
-  })
+  one_shot::<CompressOptions>(env, format, data, options)
 }
 
 /// `compress()` on the calling thread, returning the Buffer: for scripts and small inputs. It
@@ -444,17 +532,7 @@ pub fn compress<'env>(
   ts_return_type = "Buffer"
 )]
 pub fn compress_sync(env: Env, format: JsArg, data: JsArg, options: JsArg) -> napi::Result<JsBuffer> {
-  sync(&env, || {
-    let format = self::format(format)?;
-    let options = CompressOptions::decode(format, &options.options("options")?)?;
-    let (settings, limits, _) = options.settings(format, MAX_OUTPUT_LIMIT as usize);
-    let limit = limits.max_output;
-    data
-      .with_bytes("data", |bytes| {
-        codec::compress(format, &settings, bytes, limit, &Cancel::default())
-      })?
-      .map(JsBuffer)
-  })
+  one_shot_sync::<CompressOptions>(env, format, data, options)
 }
 
 /// Decompresses `data` on offloop's pool, like node:zlib's `gunzip()`, `inflate()`,
@@ -479,17 +557,7 @@ pub fn decompress<'env>(
   data: JsArg,
   options: JsArg,
 ) -> napi::Result<PromiseRaw<'env, JsBuffer>> {
-  spawn(env, || {
-    let format = self::format(format)?;
-    let data = data.byte_view("data")?;
-    let options = DecompressOptions::decode(format, &options.options("options")?)?;
-    let (settings, limits, signal) = options.settings(DEFAULT_MAX_OUTPUT);
-    let limit = limits.max_output;
-    Ok(
-      Job::new(move |cancel| codec::decompress(format, &settings, &data, limit, cancel).map(JsBuffer))
-        .abortable(signal),
-    )
-  })
+  one_shot::<DecompressOptions>(env, format, data, options)
 }
 
 /// `decompress()` on the calling thread, returning the Buffer. It blocks the event loop for the
@@ -502,17 +570,7 @@ pub fn decompress<'env>(
   ts_return_type = "Buffer"
 )]
 pub fn decompress_sync(env: Env, format: JsArg, data: JsArg, options: JsArg) -> napi::Result<JsBuffer> {
-  sync(&env, || {
-    let format = self::format(format)?;
-    let options = DecompressOptions::decode(format, &options.options("options")?)?;
-    let (settings, limits, _) = options.settings(DEFAULT_MAX_OUTPUT);
-    let limit = limits.max_output;
-    data
-      .with_bytes("data", |bytes| {
-        codec::decompress(format, &settings, bytes, limit, &Cancel::default())
-      })?
-      .map(JsBuffer)
-  })
+  one_shot_sync::<DecompressOptions>(env, format, data, options)
 }
 
 /// The engine of `createCompressStream()` / `createDecompressStream()` (`offloop/stream`), for
@@ -524,6 +582,40 @@ pub fn decompress_sync(env: Env, format: JsArg, data: JsArg, options: JsArg) -> 
 pub struct StreamCodec {
   serial: Serial<StreamState>,
   more: Arc<AtomicBool>,
+  gate: Rc<Gate>,
+}
+
+/// A call, ready to queue on the pool; given the JS thread's env.
+type Call = Box<dyn FnOnce(sys::napi_env)>;
+
+/// Keeps a stream's calls in order while a large chunk is copied between turns of the loop: the
+/// calls made meanwhile wait here and reach the pool after it, in the order they were made.
+#[derive(Default)]
+struct Gate {
+  staging: Cell<bool>,
+  waiting: RefCell<VecDeque<Call>>,
+}
+
+impl Gate {
+  /// Runs `call` now, or after the staging in progress and the calls already waiting.
+  fn enter(&self, env: sys::napi_env, call: Call) {
+    if self.staging.get() {
+      self.waiting.borrow_mut().push_back(call);
+    } else {
+      call(env);
+    }
+  }
+
+  /// The staging ended: runs the waiting calls until one of them stages a chunk in turn.
+  fn release(&self, env: sys::napi_env) {
+    self.staging.set(false);
+    while !self.staging.get() {
+      let Some(call) = self.waiting.borrow_mut().pop_front() else {
+        break;
+      };
+      call(env);
+    }
+  }
 }
 
 #[napi]
@@ -547,31 +639,75 @@ impl StreamCodec {
           (Recipe::Compress(format, settings), limits)
         }
         _ => {
-          let (settings, limits, _) = DecompressOptions::decode(format, &options)?.settings(usize::MAX);
+          let (settings, limits, _) = DecompressOptions::decode(format, &options)?.settings(format, usize::MAX);
           (Recipe::Decompress(format, settings), limits)
         }
       };
       Ok(StreamCodec {
         serial: Serial::new(StreamState::new(recipe, limits.max_output, limits.chunk_size)),
         more: Arc::new(AtomicBool::new(false)),
+        gate: Rc::default(),
       })
     })
   }
 
-  /// Queues `chunk` (a string is UTF-8); resolves with the output so far. The bytes are copied at
-  /// once, as `Hasher.update()` copies them, so the chunk may be reused when the call returns.
+  /// Queues `chunk` (a string is UTF-8); resolves with the output so far. The bytes are copied, as
+  /// `compress()` copies them (a chunk of 1 MiB or more in slices between turns of the loop, and
+  /// the calls made meanwhile wait for that copy): do not modify the chunk until the promise
+  /// settles.
   ///
   /// Rejects with `Z_DATA_ERROR` for corrupt data, `ERR_BUFFER_TOO_LARGE` past `maxOutputLength`,
-  /// `ERR_INVALID_STATE` after `end()`, after a failed call, or while `more` is true.
+  /// `ERR_INVALID_STATE` after `end()`, after a failed call, while `more` is true, or when the
+  /// chunk's memory was transferred or shrunk while it was copied (the stream then fails).
   #[napi(
     ts_args_type = "chunk: string | ArrayBufferView | ArrayBuffer",
     ts_return_type = "Promise<Buffer>"
   )]
   pub fn write<'env>(&self, env: &'env Env, chunk: JsArg) -> napi::Result<PromiseRaw<'env, JsBuffer>> {
-    // Copied now rather than staged between turns of the loop: a staged copy would let a later,
-    // smaller chunk reach the pool first, and the stream's order is its output.
-    let input = chunk.bytes("chunk").map(ByteView::Copied);
-    self.queue(env, input.map(|input| (input, Flush::None)))
+    let input = chunk.byte_view("chunk");
+    // SAFETY: JS thread of `env` (an export).
+    let staged = match unsafe { stage::take_decoded(env.raw()) } {
+      Ok(staged) => staged,
+      Err(error) => return rejected(env, error),
+    };
+    let input = match input {
+      Ok(input) => input,
+      Err(error) => {
+        // SAFETY: as above.
+        unsafe { staged.discard(env.raw()) };
+        return rejected(env, error);
+      }
+    };
+    if staged.is_empty() {
+      return self.run(env, move |state, cancel| state.begin(input, Flush::None, cancel));
+    }
+    let (promise, settler) = match promise::<JsBuffer>(env.raw()) {
+      Ok(made) => made,
+      Err(error) => {
+        // SAFETY: as above.
+        unsafe { staged.discard(env.raw()) };
+        return rejected(env, error);
+      }
+    };
+    let (serial, more, gate) = (self.serial.clone(), self.more.clone(), self.gate.clone());
+    let start: Call = Box::new(move |env| {
+      gate.staging.set(true);
+      let ready: stage::Ready = Box::new(move |env, copied| {
+        // A chunk that could not be copied fails the stream, in its place among the calls: what
+        // follows it would not be the data the caller wrote.
+        queue(&serial, &more, settler, move |state, cancel| match copied {
+          Ok(()) => state.begin(input, Flush::None, cancel),
+          Err(error) => {
+            state.close();
+            Err(error)
+          }
+        });
+        gate.release(env);
+      });
+      staged.stage(env, ready);
+    });
+    self.gate.enter(env.raw(), start);
+    Ok(PromiseRaw::new(env.raw(), promise))
   }
 
   /// Makes everything written so far decodable from the output so far, as node:zlib's `flush()`:
@@ -588,14 +724,21 @@ impl StreamCodec {
         _ => Flush::Sync,
       }),
     };
-    self.queue(env, flush.map(|flush| (ByteView::Copied(Vec::new()), flush)))
+    match flush {
+      Ok(flush) => self.run(env, move |state, cancel| {
+        state.begin(ByteView::Copied(Vec::new()), flush, cancel)
+      }),
+      Err(error) => rejected(env, error),
+    }
   }
 
   /// Ends the stream: resolves with the last of the output (a compressor's trailer). Rejects with
   /// `Z_BUF_ERROR` when compressed input ended early.
   #[napi(ts_return_type = "Promise<Buffer>")]
   pub fn end<'env>(&self, env: &'env Env) -> napi::Result<PromiseRaw<'env, JsBuffer>> {
-    self.queue(env, Ok((ByteView::Copied(Vec::new()), Flush::Finish)))
+    self.run(env, |state, cancel| {
+      state.begin(ByteView::Copied(Vec::new()), Flush::Finish, cancel)
+    })
   }
 
   /// Goes on with the last call while `more` is true, resolving with its next output.
@@ -607,9 +750,12 @@ impl StreamCodec {
   /// Frees the stream's memory once the calls queued before it are done; later calls reject
   /// with `ERR_INVALID_STATE`. For streams that end early (a destroyed response).
   #[napi(catch_unwind)]
-  pub fn close(&self) {
+  pub fn close(&self, env: Env) {
+    let serial = self.serial.clone();
     // Refused only when the pool's queue is full; the memory is then freed with this object.
-    let _ = self.serial.run(StreamState::close);
+    self
+      .gate
+      .enter(env.raw(), Box::new(move |_| drop(serial.run(StreamState::close))));
   }
 
   /// Whether the last settled call has more output for `resume()`.
@@ -620,14 +766,7 @@ impl StreamCodec {
 }
 
 impl StreamCodec {
-  fn queue<'env>(&self, env: &'env Env, call: Result<(ByteView, Flush)>) -> napi::Result<PromiseRaw<'env, JsBuffer>> {
-    match call {
-      Ok((input, flush)) => self.run(env, move |state, cancel| state.begin(input, flush, cancel)),
-      Err(error) => rejected(env, error),
-    }
-  }
-
-  /// Runs `work` on the stream's state after every call queued before it, and settles its promise.
+  /// Runs `work` on the stream's state after every call made before it, and settles its promise.
   fn run<'env>(
     &self,
     env: &'env Env,
@@ -637,19 +776,32 @@ impl StreamCodec {
       Ok(made) => made,
       Err(error) => return rejected(env, error),
     };
-    let more = self.more.clone();
-    settler.settle_from(|settle| {
-      self.serial.run(move |state| {
-        let result = work(state, &Cancel::default()).map(|chunk| {
-          more.store(chunk.more, Ordering::Release);
-          JsBuffer(chunk.bytes)
-        });
-        if result.is_err() {
-          more.store(false, Ordering::Release);
-        }
-        settle(result);
-      })
-    });
+    let (serial, more) = (self.serial.clone(), self.more.clone());
+    self
+      .gate
+      .enter(env.raw(), Box::new(move |_| queue(&serial, &more, settler, work)));
     Ok(PromiseRaw::new(env.raw(), promise))
   }
+}
+
+/// Queues `work` on the stream's state, after every task queued before it, to settle `settler`.
+fn queue(
+  serial: &Serial<StreamState>,
+  more: &Arc<AtomicBool>,
+  settler: Settler<JsBuffer>,
+  work: impl FnOnce(&mut StreamState, &Cancel) -> Result<Chunk> + Send + 'static,
+) {
+  let more = more.clone();
+  settler.settle_from(|settle| {
+    serial.run(move |state| {
+      let result = work(state, &Cancel::default()).map(|chunk| {
+        more.store(chunk.more, Ordering::Release);
+        JsBuffer(chunk.bytes)
+      });
+      if result.is_err() {
+        more.store(false, Ordering::Release);
+      }
+      settle(result);
+    })
+  });
 }

@@ -2,7 +2,8 @@
 //! as streams, with node:zlib's options, errors and limits.
 //!
 //! `codec` holds the trait every format implements in both directions, the bounded output buffer
-//! (`maxOutputLength`) and the one-shot driver; `deflate`, `brotli` and `zstd` are the formats;
+//! (`maxOutputLength`) and the one-shot driver; `deflate`, `brotli` and `zstd` are the formats, and
+//! `members` the walk over concatenated gzip members and zstd frames that two of them share;
 //! `settings` the validated options; `stream` the state behind a stream, fed in order on the pool;
 //! `exports` is the thin `#[napi]` layer. Nothing but `exports` touches N-API.
 
@@ -10,6 +11,7 @@ pub mod brotli;
 pub mod codec;
 pub mod deflate;
 mod exports;
+pub mod members;
 pub mod settings;
 pub mod stream;
 pub mod zstd;

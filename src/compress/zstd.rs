@@ -7,6 +7,7 @@ use zstd_safe::zstd_sys::ZSTD_EndDirective;
 use zstd_safe::{CCtx, CParameter, DCtx, DParameter, InBuffer, OutBuffer, Strategy};
 
 use super::codec::{data_error, Codec, Flush, Output, Step};
+use super::members::{Member, Members, Next};
 use super::settings::{ZstdParam, ZstdSettings};
 use crate::runtime::{ErrorKind, OffloopError, Result};
 
@@ -96,17 +97,11 @@ fn starts_a_frame(bytes: &[u8; 4]) -> bool {
   *bytes == FRAME_MAGIC || (bytes[0] & 0xf0 == 0x50 && bytes[1..] == SKIPPABLE_MAGIC)
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Position {
-  InFrame,
-  /// A frame ended; the next four bytes decide whether another follows.
-  BetweenFrames,
-  Ended,
-}
+/// A zstd decompressor, frame by frame.
+pub type Decoder = Members<FrameDecoder>;
 
-pub struct Decoder {
+pub struct FrameDecoder {
   context: DCtx<'static>,
-  position: Position,
   /// The first bytes after a frame, held until four are known (input may arrive a byte at a time).
   lookahead: Vec<u8>,
 }
@@ -121,15 +116,16 @@ impl Decoder {
           .map_err(|code| parameter_error(code, Some(param)))?;
       }
     }
-    Ok(Decoder {
+    Ok(Members::of(FrameDecoder {
       context,
-      position: Position::InFrame,
       lookahead: Vec::with_capacity(4),
-    })
+    }))
   }
+}
 
-  /// Decodes from `input` until it is used up, the output is full, or a frame ends.
-  fn decode(&mut self, input: &[u8], output: &mut Output) -> Result<(usize, bool)> {
+impl FrameDecoder {
+  /// One call of zstd's decoder: returns what it consumed and whether a frame ended.
+  fn decode_once(&mut self, input: &[u8], output: &mut Output) -> Result<(usize, bool)> {
     let mut source = InBuffer::around(input);
     let bytes = output.vec();
     let start = bytes.len();
@@ -142,56 +138,42 @@ impl Decoder {
   }
 }
 
-impl Codec for Decoder {
-  fn step(&mut self, input: &[u8], output: &mut Output, flush: Flush) -> Result<Step> {
+impl Member for FrameDecoder {
+  fn decode(&mut self, input: &[u8], output: &mut Output) -> Result<(usize, bool)> {
     let mut consumed = 0;
     loop {
-      match self.position {
-        Position::Ended => {
-          return Ok(Step {
-            consumed: input.len(),
-            done: true,
-          })
-        }
-        Position::BetweenFrames => {
-          let take = (4 - self.lookahead.len()).min(input.len() - consumed);
-          self.lookahead.extend_from_slice(&input[consumed..consumed + take]);
-          consumed += take;
-          let Ok(head) = <[u8; 4]>::try_from(&self.lookahead[..]) else {
-            // Fewer than four bytes: wait for more, or, at the end, ignore them as node:zlib does.
-            if flush == Flush::Finish {
-              self.position = Position::Ended;
-              continue;
-            }
-            return Ok(Step { consumed, done: false });
-          };
-          if !starts_a_frame(&head) {
-            self.position = Position::Ended;
-            continue;
-          }
-          // The held bytes are a frame's magic number: the decoder takes them first.
-          let (taken, _) = self.decode(&head, output)?;
-          debug_assert_eq!(taken, 4);
-          self.lookahead.clear();
-          self.position = Position::InFrame;
-        }
-        Position::InFrame => {
-          if output.spare().is_empty() {
-            return Ok(Step { consumed, done: false });
-          }
-          let before = output.len();
-          let (taken, frame_ended) = self.decode(&input[consumed..], output)?;
-          consumed += taken;
-          if frame_ended {
-            self.position = Position::BetweenFrames;
-            continue;
-          }
-          if taken == 0 && output.len() == before || consumed == input.len() {
-            return Ok(Step { consumed, done: false });
-          }
-        }
+      if output.spare().is_empty() {
+        return Ok((consumed, false));
+      }
+      let before = output.len();
+      let (taken, frame_ended) = self.decode_once(&input[consumed..], output)?;
+      consumed += taken;
+      if frame_ended {
+        return Ok((consumed, true));
+      }
+      if taken == 0 && output.len() == before || consumed == input.len() {
+        return Ok((consumed, false));
       }
     }
+  }
+
+  /// The next four bytes decide: a frame's or a skippable frame's magic number begins another
+  /// frame; anything else (or fewer than four bytes at the end) ends the data, as node:zlib has it.
+  fn next(&mut self, input: &[u8], output: &mut Output, flush: Flush) -> Result<(usize, Next)> {
+    let take = (4 - self.lookahead.len()).min(input.len());
+    self.lookahead.extend_from_slice(&input[..take]);
+    let Ok(head) = <[u8; 4]>::try_from(&self.lookahead[..]) else {
+      let next = if flush == Flush::Finish { Next::End } else { Next::Wait };
+      return Ok((take, next));
+    };
+    if !starts_a_frame(&head) {
+      return Ok((take, Next::End));
+    }
+    // The held bytes are a frame's magic number: the decoder takes them first.
+    let (taken, _) = self.decode_once(&head, output)?;
+    debug_assert_eq!(taken, 4);
+    self.lookahead.clear();
+    Ok((take, Next::Member))
   }
 }
 
