@@ -106,7 +106,7 @@ export default async function jsonSection(bench) {
   const { nodeJq, jqPath, reason } = loadNodeJq();
   bench.note(
     `Input: ${count.toLocaleString('en-US')} synthetic log records, ${size} of NDJSON; the filter keeps about 20% of them and projects four fields: \`${FILTER}\`. ` +
-      'offloop reads each line with its own JSON reader, building only the fields the filter reads (the rest is validated and skipped), runs this filter on its small evaluator over borrowed values (jaq runs what it cannot), and spreads the lines over its pool in chunks; the Buffer is passed without a copy, a string is copied (UTF-8) on the JS thread first. ' +
+      'offloop reads each line with its own JSON reader, building only the fields the filter reads (the rest is validated and skipped), runs this filter on its small evaluator over borrowed values (jaq runs what it cannot), and spreads the lines over its pool in chunks; a Buffer is copied in 1 MiB slices between turns of the loop (into huge pages where Linux grants them) so the caller may reuse it once the promise settles, a string is copied (UTF-8) on the JS thread first. ' +
       'The JS loop, jsonata and canonicalize run on the JS thread. ' +
       (nodeJq ? `node-jq spawns the jq binary (${jqPath}) per call and pipes the text through it.` : `node-jq skipped: ${reason}.`),
   );
