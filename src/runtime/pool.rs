@@ -139,6 +139,7 @@ pub fn pool() -> Result<&'static Pool> {
   }
   let threads = config.threads.unwrap_or_else(default_threads);
   let priority = config.priority.unwrap_or_else(default_priority);
+  super::alloc::keep_freed_pages_a_while();
   let pool = Pool::new(threads, config.max_queue, priority)?;
   Ok(POOL.get_or_init(|| pool))
 }
