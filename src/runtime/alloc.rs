@@ -14,7 +14,7 @@
 //! thread that allocated it allocates again, so the large results and copies that pool threads
 //! make and free among themselves were kept: a test of 20 sorts of 2M float64 grew by 456 MiB, all
 //! of it. Blocks of 1 MiB and more are few, made and freed on pool threads, and glibc maps them
-//! from and returns them to the OS itself.
+//! from and returns them to the OS itself (one of 8 MiB or more is kept a second first, `warm`).
 //!
 //! Built as mimalloc v2 with local-dynamic TLS: v3 crashed when a worker_thread loaded the addon
 //! after another worker had exited, and initial-exec TLS is the wrong model for a library loaded
@@ -83,14 +83,19 @@ pub(crate) struct Split;
 
 // SAFETY: every call is forwarded to one of two correct allocators, chosen by `layout.size()`,
 // which the caller passes unchanged for the block's later calls; `realloc` moves a block whose new
-// size changes sides with the other allocator's `alloc`, a copy and this one's `dealloc`.
+// size changes sides with the other allocator's `alloc`, a copy and this one's `dealloc`. A large
+// block that `warm` kept and hands out again is a live glibc block at least as large as asked and
+// aligned to 16, which glibc's `realloc` and `free` take as any other.
 unsafe impl GlobalAlloc for Split {
   unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
     // SAFETY: forwarded with the caller's contract.
     unsafe {
       match layout.size() < LARGE {
         true => MiMalloc.alloc(layout),
-        false => System.alloc(layout),
+        false => match layout.align() <= 16 {
+          true => super::warm::take(layout.size()).unwrap_or_else(|| System.alloc(layout)),
+          false => System.alloc(layout),
+        },
       }
     }
   }
@@ -110,6 +115,8 @@ unsafe impl GlobalAlloc for Split {
     unsafe {
       match layout.size() < LARGE {
         true => MiMalloc.dealloc(block, layout),
+        // A block of `warm::MIN` or more may be kept for the next large allocation instead.
+        false if layout.size() >= super::warm::MIN && super::warm::keep(block) => {}
         false => System.dealloc(block, layout),
       }
     }

@@ -302,6 +302,7 @@ pub fn reserve(bytes: usize) -> Result<(), OverBudget> {
 /// process hundreds of MB larger. Only on that path: it walks every arena.
 pub fn release_free_memory() {
   super::alloc::release_free_pages();
+  super::warm::reap(true);
   #[cfg(all(target_os = "linux", target_env = "gnu"))]
   // SAFETY: `malloc_trim` only returns free pages of glibc's arenas to the system.
   unsafe {

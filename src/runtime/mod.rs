@@ -24,6 +24,7 @@ pub mod stage;
 #[cfg(feature = "test-hooks")]
 mod test_hooks;
 pub mod text;
+mod warm;
 
 pub use args::JsArg;
 pub(crate) use bridge::promise;

@@ -30,6 +30,7 @@ use super::env::EnvState;
 use super::error::{contain, ErrorKind, OffloopError, Result};
 use super::inbox::Inbox;
 use super::pool;
+use super::warm;
 
 /// Views at least this large are staged; smaller ones are copied at once, which costs less than
 /// the trip to the pool and back (a few microseconds up to 0.1 ms).
@@ -289,8 +290,9 @@ pub(super) fn stage(
 }
 
 /// The helper thread that allocates staged copies and faults their pages in, for every
-/// environment of the process. It runs at the pool's priority, and started on first use; where it
-/// cannot start (a thread limit), the calling thread does the work.
+/// environment of the process, and frees the large block `warm` keeps once its second is up. It
+/// runs at the pool's priority, and started on first use; where it cannot start (a thread limit),
+/// the calling thread does the work (and no block is kept).
 struct Stager {
   requests: Inbox<Box<dyn FnOnce() + Send>>,
   thread: std::thread::Thread,
@@ -304,6 +306,9 @@ impl Stager {
         .name("offloop-stage".into())
         .spawn(|| {
           pool::take_pool_priority();
+          // The copies this thread allocates are the large blocks worth reusing; it frees the
+          // one kept when its time is up (`warm`).
+          warm::set_reaper(std::thread::current());
           loop {
             let stager = loop {
               match STAGER.get() {
@@ -314,8 +319,12 @@ impl Stager {
             for request in stager.requests.take() {
               contain(request);
             }
-            // `park` returns at once when a request came in after the take: no wake-up is lost.
-            std::thread::park();
+            // `park` returns at once when a request came in (or a block was kept) after the take
+            // and the reap: no wake-up is lost.
+            match warm::reap(false) {
+              Some(left) => std::thread::park_timeout(left),
+              None => std::thread::park(),
+            }
           }
         })
         .ok()
