@@ -14,6 +14,9 @@
 //! process never holds one longer. At most one block, and a kept block serves only requests
 //! that use at least three quarters of it.
 
+// Under the fuzzers the system allocator serves alone (`alloc::BACKING`), and nothing is kept.
+#![cfg_attr(fuzzing, allow(dead_code))]
+
 use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::thread::Thread;
 use std::time::{Duration, Instant};
