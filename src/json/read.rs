@@ -394,60 +394,62 @@ impl<'t, 'o> Reader<'t, 'o> {
   }
 
   /// The string whose opening quote is at `self.at`, borrowed from the text when it has no
-  /// escapes.
+  /// escapes. Inlined into its callers with escapes left to `escaped_string`: most strings and
+  /// keys are short and plain, and the call cost more than the scan.
+  #[inline(always)]
   fn string(&mut self) -> Parsed<Cow<'t, str>> {
-    self.at += 1;
-    let start = self.at;
+    let start = self.at + 1;
+    self.at = start;
     let mut ascii = true;
-    let mut owned: Option<Vec<u8>> = None;
+    let mut end = self.scan_string(&mut ascii);
+    let mut owned = None;
+    if self.text.get(end) != Some(&b'"') {
+      self.at = end;
+      owned = Some(self.escaped_string(start, &mut ascii)?);
+      end = self.at;
+    }
+    self.at = end + 1;
+    let text = self.text;
+    if !ascii {
+      // Escapes decode to valid UTF-8; only the raw parts can be invalid.
+      if let Err(e) = std::str::from_utf8(&text[start..end]) {
+        return Err(Box::new(ParseError {
+          message: "invalid UTF-8 in a string".to_owned(),
+          offset: start + e.valid_up_to(),
+        }));
+      }
+    }
+    match owned {
+      // SAFETY: the bytes are all ASCII (`scan_string` saw no byte above 0x7f) or were just
+      // validated as UTF-8. Validating every string again would cost 15% of a parse.
+      None => Ok(Cow::Borrowed(unsafe {
+        std::str::from_utf8_unchecked(&text[start..end])
+      })),
+      Some(out) => Ok(Cow::Owned(String::from_utf8(out).unwrap_or_default())),
+    }
+  }
+
+  /// The rest of the string that starts at `start`, from `self.at` (a backslash or a byte that
+  /// cannot be in a string): its text with escapes decoded, `self.at` left at the closing quote.
+  #[inline(never)]
+  fn escaped_string(&mut self, start: usize, ascii: &mut bool) -> Parsed<Vec<u8>> {
+    let mut out = Vec::new();
     let mut run = start;
     loop {
-      let stop = self.scan_string(&mut ascii);
-      self.at = stop;
-      match self.text.get(stop) {
+      match self.text.get(self.at) {
         Some(b'"') => break,
         Some(b'\\') => {
-          let out = owned.get_or_insert_with(Vec::new);
-          out.extend_from_slice(&self.text[run..stop]);
-          self.escape(out)?;
+          out.extend_from_slice(&self.text[run..self.at]);
+          self.escape(&mut out)?;
           run = self.at;
         }
         Some(_) => return self.fail("control character in a string"),
         None => return self.fail("unexpected end of input in a string"),
       }
+      self.at = self.scan_string(ascii);
     }
-    let end = self.at;
-    self.at += 1;
-    let text = self.text;
-    let utf8 = |bytes: &[u8], at: usize| -> Parsed<()> {
-      match std::str::from_utf8(bytes) {
-        Ok(_) => Ok(()),
-        Err(e) => Err(Box::new(ParseError {
-          message: "invalid UTF-8 in a string".to_owned(),
-          offset: at + e.valid_up_to(),
-        })),
-      }
-    };
-    match owned {
-      None => {
-        if !ascii {
-          utf8(&text[start..end], start)?;
-        }
-        // SAFETY: the bytes are all ASCII (`scan_string` saw no byte above 0x7f) or were just
-        // validated as UTF-8. Validating every string again would cost 15% of a parse.
-        Ok(Cow::Borrowed(unsafe {
-          std::str::from_utf8_unchecked(&text[start..end])
-        }))
-      }
-      Some(mut out) => {
-        out.extend_from_slice(&text[run..end]);
-        // Escapes decode to valid UTF-8; only the raw parts can be invalid.
-        if !ascii {
-          utf8(&text[start..end], start)?;
-        }
-        Ok(Cow::Owned(String::from_utf8(out).unwrap_or_default()))
-      }
-    }
+    out.extend_from_slice(&self.text[run..self.at]);
+    Ok(out)
   }
 
   /// The first byte at or after `self.at` that ends a run of plain string characters: a quote,
