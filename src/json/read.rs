@@ -263,7 +263,7 @@ impl<'t, 'o> Reader<'t, 'o> {
       }
       Some(b'-' | b'0'..=b'9') => {
         let start = self.at;
-        let (value, literal) = self.number()?;
+        let (value, literal) = self.short_integer_or_number()?;
         // JSON number syntax is ASCII.
         let text = || std::str::from_utf8(&self.text[start..self.at]).unwrap_or_default();
         Ok(build.number(Number {
@@ -530,6 +530,32 @@ impl<'t, 'o> Reader<'t, 'o> {
       Some(d) => Ok(u32::from_str_radix(d, 16).unwrap_or_default()),
       None => self.fail("invalid \\u escape in a string"),
     }
+  }
+
+  /// `number`, inlined for the most common number, an integer of at most 15 digits (exact as a
+  /// double, and printed as written): the call cost more than reading it. Anything else is read
+  /// again from its start by `number`.
+  #[inline(always)]
+  fn short_integer_or_number(&mut self) -> Parsed<(f64, bool)> {
+    const SHORT: usize = 15;
+    let text = self.text;
+    let negative = text[self.at] == b'-';
+    let first = self.at + usize::from(negative);
+    if let Some(b'1'..=b'9') = text.get(first) {
+      let mut at = first;
+      let mut n: u64 = 0;
+      // At most SHORT + 1 digits: below 10^16, no overflow.
+      while let (true, Some(&d @ b'0'..=b'9')) = (at - first <= SHORT, text.get(at)) {
+        n = n * 10 + u64::from(d - b'0');
+        at += 1;
+      }
+      if at - first <= SHORT && !matches!(text.get(at), Some(b'.' | b'e' | b'E' | b'0'..=b'9')) {
+        self.at = at;
+        let n = n as f64;
+        return Ok((if negative { -n } else { n }, false));
+      }
+    }
+    self.number()
   }
 
   /// The number at `self.at`: `-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?`. Skipped numbers
