@@ -649,7 +649,9 @@ fn iterate_object<'a, 't>(
 }
 
 /// `.[key]` as jq does it: null gives null, objects the key's value or null, arrays the element
-/// or null; anything else is an error (left to jaq, which words it).
+/// or null; anything else is an error (left to jaq, which words it). Inlined, as `child`: paths
+/// are most of what filters evaluate, and the calls cost as much as the lookups.
+#[inline]
 fn index<'a>(value: V<'a>, key: &Key) -> Res<V<'a>> {
   Ok(match value {
     Cow::Borrowed(v) => child(v, key)?.map_or(Cow::Owned(Fv::Null), Cow::Borrowed),
@@ -664,6 +666,7 @@ fn element(len: usize, i: isize) -> Option<usize> {
 
 /// The value `index` gives, `None` where that is null. One search of the keys: a field is found
 /// once, not checked and then fetched (the search calls `memcmp` per matching key).
+#[inline]
 fn child<'a, 't>(value: &'a Fv<'t>, key: &Key) -> Res<Option<&'a Fv<'t>>> {
   match (value, key) {
     (Fv::Null, _) => Ok(None),
