@@ -471,9 +471,12 @@ impl<'t, 'o> Reader<'t, 'o> {
         | word.wrapping_sub(ONES * 0x20) & !word)
         & HIGH;
       if stops != 0 {
-        let end = at + (stops.trailing_zeros() / 8) as usize;
-        *ascii &= text[at..end].is_ascii();
-        return end;
+        let first = stops.trailing_zeros() / 8;
+        // The bytes before the first stop, checked for a high bit in the word already loaded (a
+        // byte loop here cost more than the scan for short strings and keys).
+        let before = (1u64 << (first * 8)) - 1;
+        *ascii &= word & HIGH & before == 0;
+        return at + first as usize;
       }
       *ascii &= word & HIGH == 0;
       at += 8;
