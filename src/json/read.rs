@@ -20,7 +20,7 @@ use bytes::Bytes;
 use super::shape::Shape;
 use super::value::interrupt;
 use super::value::num::{exponent_digits, Decimal};
-use super::value::{Map, Num, Str, Val};
+use super::value::{text, Map, Num, Str, Val};
 
 /// The deepest nesting read by default: 254, the limit sonic-rs (the reader used before) had.
 pub const MAX_DEPTH: usize = 254;
@@ -457,19 +457,12 @@ impl<'t, 'o> Reader<'t, 'o> {
   /// bytes above 0x7f. Eight bytes at a time: strings are most of the bytes of typical JSON.
   #[inline]
   fn scan_string(&self, ascii: &mut bool) -> usize {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
+    const HIGH: u64 = text::HIGH_BITS;
     let mut at = self.at;
     let text = self.text;
     while let Some(chunk) = text.get(at..at + 8) {
       let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
-      // A byte of `stops` is set where `word` has a quote, a backslash or a byte below 0x20;
-      // the lowest set byte is the first such byte (borrows only spill into higher bytes).
-      let zero = |v: u64| v.wrapping_sub(ONES) & !v;
-      let stops = (zero(word ^ (ONES * u64::from(b'"')))
-        | zero(word ^ (ONES * u64::from(b'\\')))
-        | word.wrapping_sub(ONES * 0x20) & !word)
-        & HIGH;
+      let stops = text::special_bytes(word, false);
       if stops != 0 {
         let first = stops.trailing_zeros() / 8;
         // The bytes before the first stop, checked for a high bit in the word already loaded (a
