@@ -482,8 +482,14 @@ impl Expr {
       Expr::Lit(lit) => owned(lit.value()),
       Expr::Var(i) => Ok(Some(Cow::Borrowed(&vars[*i]))),
       Expr::Index(base, key, opt) => {
-        let Some(base) = base.one(input, vars)? else {
-          return Ok(None);
+        // `.a`, the most common path, indexes the input itself: no call (with a frame of several
+        // hundred bytes) to evaluate `.`.
+        let base = match &**base {
+          Expr::Id => input,
+          base => match base.one(input, vars)? {
+            Some(base) => base,
+            None => return Ok(None),
+          },
         };
         match index(base, key) {
           Ok(value) => Ok(Some(value)),
