@@ -622,8 +622,13 @@ impl Expr {
     vars: &'a [Fv<'a>],
     f: impl FnOnce(V<'a>, V<'a>) -> Res<Fv<'a>>,
   ) -> Res<Option<V<'a>>> {
-    let Some(b) = r.one(input.clone(), vars)? else {
-      return Ok(None);
+    // A literal operand (`.status >= 500`) is built in place, without a call of `one`.
+    let b = match r {
+      Expr::Lit(lit) => Cow::Owned(lit.value()),
+      r => match r.one(input.clone(), vars)? {
+        Some(b) => b,
+        None => return Ok(None),
+      },
     };
     let Some(a) = l.one(input, vars)? else { return Ok(None) };
     f(a, b).map(|v| Some(Cow::Owned(v)))
