@@ -482,8 +482,14 @@ impl Expr {
       Expr::Lit(lit) => owned(lit.value()),
       Expr::Var(i) => Ok(Some(Cow::Borrowed(&vars[*i]))),
       Expr::Index(base, key, opt) => {
-        let Some(base) = base.one(input, vars)? else {
-          return Ok(None);
+        // `.a`, the most common path, indexes the input itself: no call (with a frame of several
+        // hundred bytes) to evaluate `.`.
+        let base = match &**base {
+          Expr::Id => input,
+          base => match base.one(input, vars)? {
+            Some(base) => base,
+            None => return Ok(None),
+          },
         };
         match index(base, key) {
           Ok(value) => Ok(Some(value)),
@@ -616,8 +622,13 @@ impl Expr {
     vars: &'a [Fv<'a>],
     f: impl FnOnce(V<'a>, V<'a>) -> Res<Fv<'a>>,
   ) -> Res<Option<V<'a>>> {
-    let Some(b) = r.one(input.clone(), vars)? else {
-      return Ok(None);
+    // A literal operand (`.status >= 500`) is built in place, without a call of `one`.
+    let b = match r {
+      Expr::Lit(lit) => Cow::Owned(lit.value()),
+      r => match r.one(input.clone(), vars)? {
+        Some(b) => b,
+        None => return Ok(None),
+      },
     };
     let Some(a) = l.one(input, vars)? else { return Ok(None) };
     f(a, b).map(|v| Some(Cow::Owned(v)))
@@ -649,20 +660,13 @@ fn iterate_object<'a, 't>(
 }
 
 /// `.[key]` as jq does it: null gives null, objects the key's value or null, arrays the element
-/// or null; anything else is an error (left to jaq, which words it).
+/// or null; anything else is an error (left to jaq, which words it). Inlined, as `child`: paths
+/// are most of what filters evaluate, and the calls cost as much as the lookups.
+#[inline]
 fn index<'a>(value: V<'a>, key: &Key) -> Res<V<'a>> {
-  let found = match (&*value, key) {
-    (Fv::Null, _) => return Ok(Cow::Owned(Fv::Null)),
-    (Fv::Obj(_), Key::Name(name)) => value.field(name).is_some(),
-    (Fv::Arr(items), Key::Index(i)) => element(items.len(), *i).is_some(),
-    _ => return Err(Fallback),
-  };
-  if !found {
-    return Ok(Cow::Owned(Fv::Null));
-  }
   Ok(match value {
-    Cow::Borrowed(v) => Cow::Borrowed(child(v, key)),
-    Cow::Owned(v) => Cow::Owned(child(&v, key).clone()),
+    Cow::Borrowed(v) => child(v, key)?.map_or(Cow::Owned(Fv::Null), Cow::Borrowed),
+    Cow::Owned(v) => Cow::Owned(child(&v, key)?.cloned().unwrap_or(Fv::Null)),
   })
 }
 
@@ -671,11 +675,15 @@ fn element(len: usize, i: isize) -> Option<usize> {
   (0..len as isize).contains(&i).then_some(i as usize)
 }
 
-fn child<'a, 't>(value: &'a Fv<'t>, key: &Key) -> &'a Fv<'t> {
+/// The value `index` gives, `None` where that is null. One search of the keys: a field is found
+/// once, not checked and then fetched (the search calls `memcmp` per matching key).
+#[inline]
+fn child<'a, 't>(value: &'a Fv<'t>, key: &Key) -> Res<Option<&'a Fv<'t>>> {
   match (value, key) {
-    (Fv::Obj(_), Key::Name(name)) => value.field(name).expect("checked by `index`"),
-    (Fv::Arr(items), Key::Index(i)) => &items[element(items.len(), *i).expect("checked by `index`")],
-    _ => unreachable!("checked by `index`"),
+    (Fv::Null, _) => Ok(None),
+    (Fv::Obj(_), Key::Name(name)) => Ok(value.field(name)),
+    (Fv::Arr(items), Key::Index(i)) => Ok(element(items.len(), *i).map(|i| &items[i])),
+    _ => Err(Fallback),
   }
 }
 

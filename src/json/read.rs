@@ -20,7 +20,7 @@ use bytes::Bytes;
 use super::shape::Shape;
 use super::value::interrupt;
 use super::value::num::{exponent_digits, Decimal};
-use super::value::{Map, Num, Str, Val};
+use super::value::{text, Map, Num, Str, Val};
 
 /// The deepest nesting read by default: 254, the limit sonic-rs (the reader used before) had.
 pub const MAX_DEPTH: usize = 254;
@@ -263,7 +263,7 @@ impl<'t, 'o> Reader<'t, 'o> {
       }
       Some(b'-' | b'0'..=b'9') => {
         let start = self.at;
-        let (value, literal) = self.number()?;
+        let (value, literal) = self.short_integer_or_number()?;
         // JSON number syntax is ASCII.
         let text = || std::str::from_utf8(&self.text[start..self.at]).unwrap_or_default();
         Ok(build.number(Number {
@@ -394,60 +394,62 @@ impl<'t, 'o> Reader<'t, 'o> {
   }
 
   /// The string whose opening quote is at `self.at`, borrowed from the text when it has no
-  /// escapes.
+  /// escapes. Inlined into its callers with escapes left to `escaped_string`: most strings and
+  /// keys are short and plain, and the call cost more than the scan.
+  #[inline(always)]
   fn string(&mut self) -> Parsed<Cow<'t, str>> {
-    self.at += 1;
-    let start = self.at;
+    let start = self.at + 1;
+    self.at = start;
     let mut ascii = true;
-    let mut owned: Option<Vec<u8>> = None;
+    let mut end = self.scan_string(&mut ascii);
+    let mut owned = None;
+    if self.text.get(end) != Some(&b'"') {
+      self.at = end;
+      owned = Some(self.escaped_string(start, &mut ascii)?);
+      end = self.at;
+    }
+    self.at = end + 1;
+    let text = self.text;
+    if !ascii {
+      // Escapes decode to valid UTF-8; only the raw parts can be invalid.
+      if let Err(e) = std::str::from_utf8(&text[start..end]) {
+        return Err(Box::new(ParseError {
+          message: "invalid UTF-8 in a string".to_owned(),
+          offset: start + e.valid_up_to(),
+        }));
+      }
+    }
+    match owned {
+      // SAFETY: the bytes are all ASCII (`scan_string` saw no byte above 0x7f) or were just
+      // validated as UTF-8. Validating every string again would cost 15% of a parse.
+      None => Ok(Cow::Borrowed(unsafe {
+        std::str::from_utf8_unchecked(&text[start..end])
+      })),
+      Some(out) => Ok(Cow::Owned(String::from_utf8(out).unwrap_or_default())),
+    }
+  }
+
+  /// The rest of the string that starts at `start`, from `self.at` (a backslash or a byte that
+  /// cannot be in a string): its text with escapes decoded, `self.at` left at the closing quote.
+  #[inline(never)]
+  fn escaped_string(&mut self, start: usize, ascii: &mut bool) -> Parsed<Vec<u8>> {
+    let mut out = Vec::new();
     let mut run = start;
     loop {
-      let stop = self.scan_string(&mut ascii);
-      self.at = stop;
-      match self.text.get(stop) {
+      match self.text.get(self.at) {
         Some(b'"') => break,
         Some(b'\\') => {
-          let out = owned.get_or_insert_with(Vec::new);
-          out.extend_from_slice(&self.text[run..stop]);
-          self.escape(out)?;
+          out.extend_from_slice(&self.text[run..self.at]);
+          self.escape(&mut out)?;
           run = self.at;
         }
         Some(_) => return self.fail("control character in a string"),
         None => return self.fail("unexpected end of input in a string"),
       }
+      self.at = self.scan_string(ascii);
     }
-    let end = self.at;
-    self.at += 1;
-    let text = self.text;
-    let utf8 = |bytes: &[u8], at: usize| -> Parsed<()> {
-      match std::str::from_utf8(bytes) {
-        Ok(_) => Ok(()),
-        Err(e) => Err(Box::new(ParseError {
-          message: "invalid UTF-8 in a string".to_owned(),
-          offset: at + e.valid_up_to(),
-        })),
-      }
-    };
-    match owned {
-      None => {
-        if !ascii {
-          utf8(&text[start..end], start)?;
-        }
-        // SAFETY: the bytes are all ASCII (`scan_string` saw no byte above 0x7f) or were just
-        // validated as UTF-8. Validating every string again would cost 15% of a parse.
-        Ok(Cow::Borrowed(unsafe {
-          std::str::from_utf8_unchecked(&text[start..end])
-        }))
-      }
-      Some(mut out) => {
-        out.extend_from_slice(&text[run..end]);
-        // Escapes decode to valid UTF-8; only the raw parts can be invalid.
-        if !ascii {
-          utf8(&text[start..end], start)?;
-        }
-        Ok(Cow::Owned(String::from_utf8(out).unwrap_or_default()))
-      }
-    }
+    out.extend_from_slice(&self.text[run..self.at]);
+    Ok(out)
   }
 
   /// The first byte at or after `self.at` that ends a run of plain string characters: a quote,
@@ -455,23 +457,19 @@ impl<'t, 'o> Reader<'t, 'o> {
   /// bytes above 0x7f. Eight bytes at a time: strings are most of the bytes of typical JSON.
   #[inline]
   fn scan_string(&self, ascii: &mut bool) -> usize {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
+    const HIGH: u64 = text::HIGH_BITS;
     let mut at = self.at;
     let text = self.text;
     while let Some(chunk) = text.get(at..at + 8) {
       let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
-      // A byte of `stops` is set where `word` has a quote, a backslash or a byte below 0x20;
-      // the lowest set byte is the first such byte (borrows only spill into higher bytes).
-      let zero = |v: u64| v.wrapping_sub(ONES) & !v;
-      let stops = (zero(word ^ (ONES * u64::from(b'"')))
-        | zero(word ^ (ONES * u64::from(b'\\')))
-        | word.wrapping_sub(ONES * 0x20) & !word)
-        & HIGH;
+      let stops = text::special_bytes(word, false);
       if stops != 0 {
-        let end = at + (stops.trailing_zeros() / 8) as usize;
-        *ascii &= text[at..end].is_ascii();
-        return end;
+        let first = stops.trailing_zeros() / 8;
+        // The bytes before the first stop, checked for a high bit in the word already loaded (a
+        // byte loop here cost more than the scan for short strings and keys).
+        let before = (1u64 << (first * 8)) - 1;
+        *ascii &= word & HIGH & before == 0;
+        return at + first as usize;
       }
       *ascii &= word & HIGH == 0;
       at += 8;
@@ -528,6 +526,32 @@ impl<'t, 'o> Reader<'t, 'o> {
       Some(d) => Ok(u32::from_str_radix(d, 16).unwrap_or_default()),
       None => self.fail("invalid \\u escape in a string"),
     }
+  }
+
+  /// `number`, inlined for the most common number, an integer of at most 15 digits (exact as a
+  /// double, and printed as written): the call cost more than reading it. Anything else is read
+  /// again from its start by `number`.
+  #[inline(always)]
+  fn short_integer_or_number(&mut self) -> Parsed<(f64, bool)> {
+    const SHORT: usize = 15;
+    let text = self.text;
+    let negative = text[self.at] == b'-';
+    let first = self.at + usize::from(negative);
+    if let Some(b'1'..=b'9') = text.get(first) {
+      let mut at = first;
+      let mut n: u64 = 0;
+      // At most SHORT + 1 digits: below 10^16, no overflow.
+      while let (true, Some(&d @ b'0'..=b'9')) = (at - first <= SHORT, text.get(at)) {
+        n = n * 10 + u64::from(d - b'0');
+        at += 1;
+      }
+      if at - first <= SHORT && !matches!(text.get(at), Some(b'.' | b'e' | b'E' | b'0'..=b'9')) {
+        self.at = at;
+        let n = n as f64;
+        return Ok((if negative { -n } else { n }, false));
+      }
+    }
+    self.number()
   }
 
   /// The number at `self.at`: `-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?`. Skipped numbers

@@ -141,7 +141,8 @@ fn escaped(out: &mut Vec<u8>, s: &[u8], escape_del: bool) {
 fn escape_piece(out: &mut Vec<u8>, s: &[u8], escape_del: bool) {
   const HEX: &[u8; 16] = b"0123456789abcdef";
   let mut start = 0;
-  for (i, &b) in s.iter().enumerate() {
+  while let Some(i) = next_special(s, start, escape_del) {
+    let b = s[i];
     let short = match b {
       b'"' => b'"',
       b'\\' => b'\\',
@@ -150,9 +151,8 @@ fn escape_piece(out: &mut Vec<u8>, s: &[u8], escape_del: bool) {
       b'\t' => b't',
       0x08 => b'b',
       0x0c => b'f',
-      0x00..=0x1f => 0,
-      0x7f if escape_del => 0,
-      _ => continue,
+      // Other control characters, and DEL.
+      _ => 0,
     };
     out.extend_from_slice(&s[start..i]);
     start = i + 1;
@@ -163,6 +163,40 @@ fn escape_piece(out: &mut Vec<u8>, s: &[u8], escape_del: bool) {
     }
   }
   out.extend_from_slice(&s[start..]);
+}
+
+/// The high bit of each byte of `word` (eight bytes of a string, little-endian) that a JSON
+/// string cannot hold as it is: `"`, `\`, a byte below 0x20, and DEL if `del`. The lowest bit set
+/// is exactly the first such byte; bytes above it may be marked wrongly (borrows spill upwards
+/// only). Eight bytes at a time: the reader's scan of strings and the writer's search for escapes
+/// looked at one byte at a time for most of their cost.
+#[inline(always)]
+pub fn special_bytes(word: u64, del: bool) -> u64 {
+  const ONES: u64 = 0x0101_0101_0101_0101;
+  let zero = |v: u64| v.wrapping_sub(ONES) & !v;
+  let mut stops = zero(word ^ (ONES * u64::from(b'"')))
+    | zero(word ^ (ONES * u64::from(b'\\')))
+    | word.wrapping_sub(ONES * 0x20) & !word;
+  if del {
+    stops |= zero(word ^ (ONES * 0x7f));
+  }
+  stops & HIGH_BITS
+}
+
+/// The high bit of every byte of a word.
+pub const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+
+/// The first byte of `s` at or after `at` that `escape_piece` escapes.
+fn next_special(s: &[u8], mut at: usize, del: bool) -> Option<usize> {
+  while let Some(chunk) = s.get(at..at + 8) {
+    let stops = special_bytes(u64::from_le_bytes(chunk.try_into().unwrap_or_default()), del);
+    if stops != 0 {
+      return Some(at + (stops.trailing_zeros() / 8) as usize);
+    }
+    at += 8;
+  }
+  let special = |b: u8| b == b'"' || b == b'\\' || b < 0x20 || (del && b == 0x7f);
+  s[at..].iter().position(|&b| special(b)).map(|i| at + i)
 }
 
 /// jq's buffer for the dumps in its messages (`char errbuf[30]`).
@@ -233,6 +267,32 @@ mod tests {
     let mut out = Vec::new();
     js_string(&mut out, "\u{7f}");
     assert_eq!(out, "\"\u{7f}\"".as_bytes());
+  }
+
+  /// Every ASCII byte and a multi-byte character at every place of strings around the word size,
+  /// against serde_json's escaping (RFC 8259's, which `js_string` is; jq's also escapes DEL).
+  #[test]
+  fn escapes_every_byte_everywhere() {
+    for len in 1..20 {
+      for at in 0..len {
+        for c in (0u8..0x80).map(char::from).chain(['é', '😀']) {
+          let mut s: Vec<char> = "abcdefghijklmnopqrstuvwxyz".chars().take(len).collect();
+          s[at] = c;
+          let s: String = s.into_iter().collect();
+          let want = serde_json::to_string(&s).unwrap();
+          let mut out = Vec::new();
+          js_string(&mut out, &s);
+          assert_eq!(String::from_utf8(out).unwrap(), want, "{s:?}");
+          let mut out = Vec::new();
+          string(&mut out, &s);
+          assert_eq!(
+            String::from_utf8(out).unwrap(),
+            want.replace('\u{7f}', "\\u007f"),
+            "{s:?}"
+          );
+        }
+      }
+    }
   }
 
   #[test]
