@@ -17,7 +17,7 @@
 // Under the fuzzers the system allocator serves alone (`alloc::BACKING`), and nothing is kept.
 #![cfg_attr(fuzzing, allow(dead_code))]
 
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::{Mutex, MutexGuard, OnceLock, TryLockError};
 use std::thread::Thread;
 use std::time::{Duration, Instant};
 
@@ -26,6 +26,9 @@ pub(super) const MIN: usize = 8 << 20;
 
 /// How long a freed block is kept.
 const KEEP: Duration = Duration::from_secs(1);
+
+/// When the reaper tries again after finding the slot held by another thread.
+const RETRY: Duration = Duration::from_millis(10);
 
 struct Kept {
   block: usize,
@@ -40,12 +43,21 @@ static SLOT: Slot = Slot(Mutex::new(None));
 static REAPER: OnceLock<Thread> = OnceLock::new();
 
 impl Slot {
-  fn kept(&self) -> MutexGuard<'_, Option<Kept>> {
-    self.0.lock().unwrap_or_else(|e| e.into_inner())
+  /// The slot, or `None` while another thread holds it: no thread ever waits for it. The JS thread
+  /// allocates and frees large blocks too (a string's UTF-8 copy, a result the GC frees), and the
+  /// threads that hold the lock otherwise run in `SCHED_IDLE`: preempted inside, they could keep
+  /// the JS thread waiting until the scheduler gives them a turn again (see `alloc`). Missing the
+  /// slot only costs a fresh block, or a `free`.
+  fn kept(&self) -> Option<MutexGuard<'_, Option<Kept>>> {
+    match self.0.try_lock() {
+      Ok(kept) => Some(kept),
+      Err(TryLockError::Poisoned(e)) => Some(e.into_inner()),
+      Err(TryLockError::WouldBlock) => None,
+    }
   }
 
   fn take(&self, size: usize) -> Option<*mut u8> {
-    let mut kept = self.kept();
+    let mut kept = self.kept()?;
     let fits = kept
       .as_ref()
       .is_some_and(|k| k.usable >= size && k.usable - size <= k.usable / 4);
@@ -57,22 +69,29 @@ impl Slot {
 
   /// # Safety
   /// As [`keep`].
-  unsafe fn keep(&self, block: *mut u8) {
+  unsafe fn keep(&self, block: *mut u8) -> bool {
+    let Some(mut kept) = self.kept() else {
+      return false;
+    };
     // SAFETY: per this function's contract.
     let usable = unsafe { libc::malloc_usable_size(block.cast()) };
-    let replaced = self.kept().replace(Kept {
+    let replaced = kept.replace(Kept {
       block: block as usize,
       usable,
       freed: Instant::now(),
     });
+    drop(kept);
     if let Some(old) = replaced {
       // SAFETY: a kept block is a live glibc block that nothing else refers to.
       unsafe { libc::free(old.block as *mut libc::c_void) };
     }
+    true
   }
 
   fn reap(&self, all: bool) -> Option<Duration> {
-    let mut kept = self.kept();
+    let Some(mut kept) = self.kept() else {
+      return Some(RETRY);
+    };
     let left = kept.as_ref().map(|k| KEEP.saturating_sub(k.freed.elapsed()));
     match left {
       Some(left) if left.is_zero() || all => {
@@ -98,8 +117,8 @@ pub(super) fn take(size: usize) -> Option<*mut u8> {
   SLOT.take(size)
 }
 
-/// Keeps `block` instead of freeing it; false when no reaper runs, and the caller frees it. A
-/// block kept before is freed.
+/// Keeps `block` instead of freeing it; false when no reaper runs or another thread holds the
+/// slot, and the caller frees it. A block kept before is freed.
 ///
 /// # Safety
 /// `block` is a live block of glibc's allocator (`free` takes it) that nothing uses any more.
@@ -108,13 +127,15 @@ pub(super) unsafe fn keep(block: *mut u8) -> bool {
     return false;
   };
   // SAFETY: per this function's contract.
-  unsafe { SLOT.keep(block) };
-  reaper.unpark();
-  true
+  let kept = unsafe { SLOT.keep(block) };
+  if kept {
+    reaper.unpark();
+  }
+  kept
 }
 
 /// Frees the kept block if its second is up, or at once when `all`; how long the one still kept
-/// may stay, if any.
+/// may stay (or until the next try, when another thread held the slot), if any.
 pub(super) fn reap(all: bool) -> Option<Duration> {
   SLOT.reap(all)
 }
@@ -129,13 +150,13 @@ mod tests {
     // SAFETY: a fresh glibc block, handed to the slot and not used here again.
     let block = unsafe { libc::malloc(MIN) }.cast::<u8>();
     // SAFETY: as above.
-    unsafe { slot.keep(block) };
+    assert!(unsafe { slot.keep(block) });
     assert_eq!(slot.take(MIN + 4096), None, "too large");
     assert_eq!(slot.take(MIN / 2), None, "would waste half");
     assert_eq!(slot.take(MIN - MIN / 8), Some(block));
     assert_eq!(slot.take(MIN), None, "taken");
     // SAFETY: as above.
-    unsafe { slot.keep(block) };
+    assert!(unsafe { slot.keep(block) });
     assert!(slot.reap(false).is_some_and(|left| left <= KEEP));
     assert_eq!(slot.reap(true), None);
     assert_eq!(slot.take(MIN), None, "freed");
@@ -145,9 +166,26 @@ mod tests {
   fn a_kept_block_is_freed_once_its_second_is_up() {
     let slot = Slot(Mutex::new(None));
     // SAFETY: as above.
-    unsafe { slot.keep(libc::malloc(MIN).cast()) };
+    assert!(unsafe { slot.keep(libc::malloc(MIN).cast()) });
     slot.0.lock().unwrap().as_mut().unwrap().freed -= KEEP;
     assert_eq!(slot.reap(false), None);
     assert!(slot.0.lock().unwrap().is_none());
+  }
+
+  #[test]
+  fn a_held_slot_is_skipped_never_waited_for() {
+    let slot = Slot(Mutex::new(None));
+    // SAFETY: as above.
+    assert!(unsafe { slot.keep(libc::malloc(MIN).cast()) });
+    let held = slot.0.lock().unwrap();
+    assert_eq!(slot.take(MIN), None);
+    // SAFETY: a fresh glibc block, freed here when the slot refuses it.
+    let block = unsafe { libc::malloc(MIN) }.cast::<u8>();
+    assert!(!unsafe { slot.keep(block) });
+    // SAFETY: refused, so still ours.
+    unsafe { libc::free(block.cast()) };
+    assert_eq!(slot.reap(true), Some(RETRY));
+    drop(held);
+    assert_eq!(slot.reap(true), None);
   }
 }
