@@ -156,11 +156,13 @@ mod tests {
     }
     // SAFETY: reads one integer option.
     let get = |option| unsafe { mi_option_get(option) };
-    // The numbering is v2's if the options around the two have v2's defaults (eager_commit_delay
-    // 1, use_numa_nodes 0; arena_reserve 1 GiB in KiB, purge_extend_delay 1). Their own defaults
-    // (10 and 10) cannot be checked here: another test may have started the pool, which sets them.
-    assert_eq!((get(14), get(16)), (1, 0));
-    assert_eq!((get(23), get(25)), (1 << 20, 1));
+    // The numbers are v2's if the options on either side of each have v2's defaults
+    // (eager_commit_delay 1, use_numa_nodes 0; arena_reserve 1 GiB in KiB, purge_extend_delay 1).
+    // Their own defaults (10 and 10) cannot be checked here: another test may have started the
+    // pool, which sets them.
+    let around = |option| (get(option - 1), get(option + 1));
+    assert_eq!(around(MI_OPTION_PURGE_DELAY), (1, 0));
+    assert_eq!(around(MI_OPTION_ARENA_PURGE_MULT), (1 << 20, 1));
     if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
       keep_freed_pages_a_while();
       assert_eq!((get(MI_OPTION_PURGE_DELAY), get(MI_OPTION_ARENA_PURGE_MULT)), (1000, 1));

@@ -175,8 +175,8 @@ impl<T: Copy + Send + Sync + 'static> Sink for TypedSink<T> {
     self.copy = Vec::with_capacity(self.len);
     let bytes = self.bytes();
     prefer_huge_pages(bytes);
-    // Touching one byte per page faults the pages in here, on the pool, rather than during the
-    // copy on the JS thread.
+    // Touching one byte per page faults the pages in here, on the staging thread, rather than
+    // during the copy on the JS thread (a block `warm` kept has them in already).
     for page in bytes.chunks_mut(4096) {
       page[0] = MaybeUninit::new(0);
     }
