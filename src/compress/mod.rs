@@ -10,6 +10,8 @@
 pub mod brotli;
 pub mod codec;
 pub mod deflate;
+// Reached only through napi-rs's registration of its `#[napi]` items, which test builds leave out.
+#[cfg_attr(test, allow(dead_code))]
 mod exports;
 pub mod members;
 pub mod settings;

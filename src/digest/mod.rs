@@ -5,6 +5,8 @@
 
 pub mod encoding;
 pub mod engine;
+// Reached only through napi-rs's registration of its `#[napi]` items, which test builds leave out.
+#[cfg_attr(test, allow(dead_code))]
 mod exports;
 pub mod file;
 pub mod incremental;

@@ -12,6 +12,8 @@
 pub mod canonical;
 pub mod compat;
 mod constant;
+// Reached only through napi-rs's registration of its `#[napi]` items, which test builds leave out.
+#[cfg_attr(test, allow(dead_code))]
 mod exports;
 pub mod fast;
 pub mod nesting;

@@ -11,6 +11,8 @@ pub mod bridge;
 pub mod bytes;
 mod env;
 pub mod error;
+// Reached only through napi-rs's registration of its `#[napi]` items, which test builds leave out.
+#[cfg_attr(test, allow(dead_code))]
 mod exports;
 pub mod fs;
 mod inbox;
