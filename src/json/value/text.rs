@@ -128,12 +128,14 @@ pub fn js_string(out: &mut Vec<u8>, s: &str) {
 fn escaped(out: &mut Vec<u8>, s: &[u8], escape_del: bool) {
   out.reserve(s.len() + 2);
   out.push(b'"');
-  // A long string is escaped a piece at a time, with the memory budget checked between pieces:
-  // escapes can make its text six times longer than itself. Escapes are single bytes, so a piece
-  // may end inside a multi-byte character.
+  // A long string is escaped a piece at a time, with the memory budget and the abort checked
+  // between pieces: escapes can make its text six times longer than itself, and one string can
+  // take a second (`reduce range(30) as $i (.; tojson)` doubles its length each time; the last
+  // steps escape hundreds of MB). Escapes are single bytes, so a piece may end inside a multi-byte
+  // character.
   for piece in s.chunks(64 << 10) {
     escape_piece(out, piece, escape_del);
-    interrupt::check_memory();
+    interrupt::poll();
   }
   out.push(b'"');
 }
