@@ -12,8 +12,9 @@ use jaq_core::native::{bome, v, Filter};
 use jaq_core::RunPtr;
 
 use super::program::{self, Kind};
+use super::value::interrupt;
 use super::value::ops::type_error;
-use super::value::text::{brief, to_json};
+use super::value::text::{self, brief, to_json};
 use super::value::{Error, Val, ValR};
 
 pub const DEFS: &str = r#"
@@ -296,24 +297,31 @@ fn table_row(row: &Val, table: Table) -> ValR {
       Val::Null => {}
       Val::Num(n) if n.is_nan() => {}
       Val::Bool(_) | Val::Num(_) => line.push_str(&to_json(field)),
-      Val::Str(s) => match table {
-        Table::Csv => {
-          line.push('"');
-          line.push_str(&s.as_str().replace('"', "\"\""));
+      Val::Str(s) => {
+        if table == Table::Csv {
           line.push('"');
         }
-        Table::Tsv => {
-          for c in s.as_str().chars() {
-            match c {
-              '\\' => line.push_str("\\\\"),
-              '\t' => line.push_str("\\t"),
-              '\n' => line.push_str("\\n"),
-              '\r' => line.push_str("\\r"),
-              c => line.push(c),
+        for piece in text::pieces(s.as_str()) {
+          match table {
+            Table::Csv => line.push_str(&piece.replace('"', "\"\"")),
+            Table::Tsv => {
+              for c in piece.chars() {
+                match c {
+                  '\\' => line.push_str("\\\\"),
+                  '\t' => line.push_str("\\t"),
+                  '\n' => line.push_str("\\n"),
+                  '\r' => line.push_str("\\r"),
+                  c => line.push(c),
+                }
+              }
             }
           }
+          interrupt::poll();
         }
-      },
+        if table == Table::Csv {
+          line.push('"');
+        }
+      }
       other => return Err(Error::str(format_args!("{} is not valid in a csv row", brief(other)))),
     }
   }

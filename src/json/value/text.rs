@@ -125,6 +125,29 @@ pub fn js_string(out: &mut Vec<u8>, s: &str) {
   escaped(out, s.as_bytes(), false)
 }
 
+/// Bytes of a long string worked on between two polls for an abort or the memory budget
+/// (`interrupt::poll`): tens of microseconds of work.
+const PIECE: usize = 64 << 10;
+
+/// `s` in pieces of at most [`PIECE`] bytes, cut at character boundaries, for work over a long
+/// string that polls between pieces: without, one string of hundreds of MB kept an aborted
+/// call's thread busy for up to a second.
+pub fn pieces(s: &str) -> impl Iterator<Item = &str> {
+  let mut rest = s;
+  std::iter::from_fn(move || {
+    if rest.is_empty() {
+      return None;
+    }
+    let mut end = rest.len().min(PIECE);
+    while !rest.is_char_boundary(end) {
+      end -= 1;
+    }
+    let (piece, tail) = rest.split_at(end);
+    rest = tail;
+    Some(piece)
+  })
+}
+
 fn escaped(out: &mut Vec<u8>, s: &[u8], escape_del: bool) {
   out.reserve(s.len() + 2);
   out.push(b'"');
@@ -133,7 +156,7 @@ fn escaped(out: &mut Vec<u8>, s: &[u8], escape_del: bool) {
   // take a second (`reduce range(30) as $i (.; tojson)` doubles its length each time; the last
   // steps escape hundreds of MB). Escapes are single bytes, so a piece may end inside a multi-byte
   // character.
-  for piece in s.chunks(64 << 10) {
+  for piece in s.chunks(PIECE) {
     escape_piece(out, piece, escape_del);
     interrupt::poll();
   }
@@ -257,6 +280,20 @@ impl fmt::Display for Val {
 mod tests {
   use super::super::{Map, Num, Str};
   use super::*;
+
+  #[test]
+  fn pieces_cut_at_character_boundaries() {
+    // A 4-byte character across every position of the first cut, and strings shorter than a piece.
+    for shift in 0..4 {
+      let s = format!("{}\u{1F600}{}", "a".repeat(PIECE - 2 - shift), "é".repeat(PIECE));
+      let cut: Vec<&str> = pieces(&s).collect();
+      assert_eq!(cut.concat(), s);
+      assert!(cut.iter().all(|p| !p.is_empty() && p.len() <= PIECE));
+      assert!(cut[0].len() >= PIECE - 3);
+    }
+    assert_eq!(pieces("").count(), 0);
+    assert_eq!(pieces("x").collect::<Vec<_>>(), ["x"]);
+  }
 
   fn json(v: &Val) -> String {
     to_json(v)
