@@ -301,7 +301,10 @@ fn table_row(row: &Val, table: Table) -> ValR {
         if table == Table::Csv {
           line.push('"');
         }
-        for piece in text::pieces(s.as_str()) {
+        for (i, piece) in text::pieces(s.as_str()).enumerate() {
+          if i > 0 {
+            interrupt::poll();
+          }
           match table {
             Table::Csv => line.push_str(&piece.replace('"', "\"\"")),
             Table::Tsv => {
@@ -316,7 +319,6 @@ fn table_row(row: &Val, table: Table) -> ValR {
               }
             }
           }
-          interrupt::poll();
         }
         if table == Table::Csv {
           line.push('"');

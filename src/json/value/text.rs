@@ -151,15 +151,19 @@ pub fn pieces(s: &str) -> impl Iterator<Item = &str> {
 fn escaped(out: &mut Vec<u8>, s: &[u8], escape_del: bool) {
   out.reserve(s.len() + 2);
   out.push(b'"');
-  // A long string is escaped a piece at a time, with the memory budget and the abort checked
+  // A long string is escaped a piece at a time, with the abort and the memory budget checked
   // between pieces: escapes can make its text six times longer than itself, and one string can
   // take a second (`reduce range(30) as $i (.; tojson)` doubles its length each time; the last
-  // steps escape hundreds of MB). Escapes are single bytes, so a piece may end inside a multi-byte
-  // character.
-  for piece in s.chunks(PIECE) {
+  // steps escape hundreds of MB). A short string, most of an output's, only checks the budget
+  // (a load, where a poll reads a thread-local). Escapes are single bytes, so a piece may end
+  // inside a multi-byte character.
+  for (i, piece) in s.chunks(PIECE).enumerate() {
+    if i > 0 {
+      interrupt::poll();
+    }
     escape_piece(out, piece, escape_del);
-    interrupt::poll();
   }
+  interrupt::check_memory();
   out.push(b'"');
 }
 
