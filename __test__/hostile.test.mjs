@@ -345,6 +345,10 @@ hostile('abort: the fast evaluator over a large document', jq('.[] | select(. ==
 hostile('abort: jaq over a large document', jq('[.[] | tostring | ascii_downcase] | length', js(`'[' + '"xxxxxxxx",'.repeat(${BIG / 11}) + '0]'`), {}, 50), ABORT);
 hostile('abort: NDJSON, each line slow', jq('range(1e6) | empty', js(`'1\\n'.repeat(1e4)`), { ndjson: true }, 200), ABORT);
 hostile('abort: jqFile NDJSON to outputPath', call('ndjsonFile', 'range(1e6) | empty', js(`'1\\n'.repeat(1e4)`), { outputPath: 'out.ndjson' }, 200), ABORT);
+// Each step doubles the string (its escapes, or its quotes): the last steps escape hundreds of MB
+// in one builtin, which must poll for the abort as it goes.
+hostile('abort: tojson of a string that doubles at each step', jq('reduce range(254) as $i (.; tojson)', '"a"', {}, 200), ABORT);
+hostile('abort: @csv of a string that doubles at each step', jq('reduce range(254) as $i (.; [.] | @csv)', '"a\\"b"', {}, 200), ABORT);
 hostile('abort: sorting 10,000,000 numbers', jq('[range(1e7)] | sort | length', 'null', {}, 100), ABORT);
 // The call settles at the abort, but one search of a text is one step: the regex engine searches
 // the 10 MB to their end (time linear in the text and the pattern) before the thread can stop.
