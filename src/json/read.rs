@@ -475,7 +475,7 @@ impl<'t, 'o> Reader<'t, 'o> {
       at += 8;
     }
     while let Some(&b) = text.get(at) {
-      if b == b'"' || b == b'\\' || b < 0x20 {
+      if text::special_byte(b, false) {
         break;
       }
       *ascii &= b.is_ascii();

@@ -224,8 +224,13 @@ fn next_special(s: &[u8], mut at: usize, del: bool) -> Option<usize> {
     }
     at += 8;
   }
-  let special = |b: u8| b == b'"' || b == b'\\' || b < 0x20 || (del && b == 0x7f);
-  s[at..].iter().position(|&b| special(b)).map(|i| at + i)
+  s[at..].iter().position(|&b| special_byte(b, del)).map(|i| at + i)
+}
+
+/// One byte of what [`special_bytes`] marks in a word: for the bytes after the last whole word.
+#[inline(always)]
+pub fn special_byte(b: u8, del: bool) -> bool {
+  b == b'"' || b == b'\\' || b < 0x20 || (del && b == 0x7f)
 }
 
 /// jq's buffer for the dumps in its messages (`char errbuf[30]`).
