@@ -1197,6 +1197,33 @@ export const cases = [
   ['module (.+1); 0', 'null'],
   ['module []; 0', 'null'],
   ['module {a:-1}; 0', 'null'],
+  // range/1 and range/2 take numbers only (range/3 is jq code, and steps from any value that `+`
+  // takes); combinations is jq's definition (on null: one empty combination).
+  ['range(.; .)', 'null'],
+  ['[range(.)]', 'null'],
+  ['[range(0; "a")]', 'null'],
+  ['[range(0,1; 3,4)]', 'null'],
+  ['[range(.; 3; 1)]', 'null'],
+  ['[combinations]', 'null'],
+  ['[combinations]', 'flat'],
+  ['[0,1] | [combinations(2)]', 'null'],
+  ['[1] | [combinations(null)]', 'null'],
+  ['[[1,2],[]] | [combinations]', 'null'],
+  // A name and a colon before a number (`{a:1.5}`): the number is one, not part of the name.
+  ['{a:1.5, if:2.5, b:.5, c:1.5e3}', 'null'],
+  ['"abcdef" | .[null:1.5], .[1:2.5]', 'null'],
+  ['1 as $i | "abcdef" | .[$i:3.5]', 'null'],
+  // `//` binds looser than assignments in jq.
+  ['.a = .b // "d"', 'flat'],
+  ['.x // .a |= 10', 'flat'],
+  ['.x // .a |= 10', 'null'],
+  ['[.a += 1 // 5, (.q -= 1 // 5)]', 'flat'],
+  ['if .a = 1 // 2 then .b //= 3 // 4 else 0 end', 'flat'],
+  ['.a = (.b // "d")', 'flat'],
+  // skip and nth with a fractional count, reverse of what is not an array, flatten's depth.
+  ['[skip(1.5; 1,2,3)], [nth(1.5; 1,2,3)], [skip(2; 1,2,3)], [limit(1.5; 1,2,3)]', 'null'],
+  ['[null, "", 0, {}, "abc", [1,2], {"a":1}, -3] | map(try reverse catch .)', 'null'],
+  ['[[1,[2,[3]]]] | flatten(0.5), flatten(1.5), flatten(0)', 'null'],
 ]
 
 // Where offloop differs from jq 1.8.2 on purpose: [program, input name, reason]. The test checks that

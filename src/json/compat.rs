@@ -3,10 +3,14 @@
 //! `INDEX`, `IN`, `tostream`, `truncate_stream`, `fromstream`, and `del` as jq does it: all paths
 //! deleted at once by `delpaths` (jaq deletes them one after the other, so `del(.[1, 2])` removed
 //! the wrong element). `getpath` refuses a path that is not an array or longer than 10,000
-//! keys, as jq's does.
+//! keys, as jq's does. `range/1` and `range/2` refuse bounds that are not numbers, as jq's do
+//! (jaq's counted up from any value `+ 1` takes, or yielded nothing); `skip` and `nth` count a
+//! fractional `$n` down as jq does; `reverse` of anything but an array is jq's (`[]` for null);
+//! `flatten` checks only the depth it is given (a fractional one flattens all the way, as jq's).
 //!
 //! `leaf_paths`, `INDEX`, `IN`, `tostream`, `truncate_stream` and `fromstream` are jq 1.6's own
-//! definitions (src/builtin.jq, MIT licence).
+//! definitions, `combinations` jq 1.8's (src/builtin.jq, MIT licence): jaq's failed on null and
+//! ran forever on `combinations(null)`.
 
 use jaq_core::native::{bome, v, Filter};
 use jaq_core::RunPtr;
@@ -43,18 +47,22 @@ def from_entries: reduce .[] as $entry ({};
           ($entry | if has("value") then .value else .Value end) });
 def _offloop_limit($n; f): limit($n; f);
 def _offloop_skip($n; f): skip($n; f);
+def _offloop_reverse: reverse;
 def limit($n; f):
   if $n < 0 then error("limit doesn't support negative count") else _offloop_limit($n; f) end;
 def skip($n; f):
-  if $n < 0 then error("skip doesn't support negative count") else _offloop_skip($n; f) end;
+  if $n < 0 then error("skip doesn't support negative count")
+  elif ($n | type) == "number" and $n != ($n | floor)
+  then foreach f as $x ($n; . - 1; if . < 0 then $x else empty end)
+  else _offloop_skip($n; f) end;
+def reverse: if type == "array" then _offloop_reverse else [.[length - 1 - range(0; length)]] end;
 def nth($n; f):
   if $n < 0 then error("nth doesn't support negative indices") else first(skip($n; f)) end;
 def pick(f): . as $whole | reduce path(f) as $p (null; setpath($p; $whole | getpath($p)));
+def _offloop_flatten($depth): reduce .[] as $x ([];
+  if $x | type == "array" and $depth != 0 then . + ($x | _offloop_flatten($depth - 1)) else . + [$x] end);
 def flatten($depth):
-  if $depth < 0 then error("flatten depth must not be negative")
-  else reduce .[] as $x ([];
-    if $x | type == "array" and $depth != 0 then . + ($x | flatten($depth - 1)) else . + [$x] end)
-  end;
+  if $depth < 0 then error("flatten depth must not be negative") else _offloop_flatten($depth) end;
 def flatten: flatten(infinite);
 def trimstr($s): ltrimstr($s) | rtrimstr($s);
 def @base64d: tostring | _offloop_base64d;
@@ -78,6 +86,13 @@ def strflocaltime($f):
   else _offloop_strflocaltime($f) end;
 def range($from; $upto; $by):
   if $by > 0 or $by < 0 then _offloop_range($from; $upto; $by) | _offloop_tick else empty end;
+def range($from; $upto):
+  if ($from | type) == "number" and ($upto | type) == "number" then range($from; $upto; 1)
+  else error("Range bounds must be numeric") end;
+def range($upto): range(0; $upto);
+def combinations:
+  if length == 0 then [] else .[0][] as $x | (.[1:] | combinations) as $w | [$x] + $w end;
+def combinations(n): . as $dot | [range(n)] | map($dot) | combinations;
 def todate: strftime("%Y-%m-%dT%H:%M:%SZ");
 def todateiso8601: todate;
 def fromstream(f): { x: null, e: false } as $init

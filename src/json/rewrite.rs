@@ -186,10 +186,15 @@ fn literals(code: &str) -> (String, Rewritten) {
         }
       }
       b'a'..=b'z' | b'A'..=b'Z' | b'_' | b'$' | b'@' => {
-        // A name: its digits are not numbers.
+        // A name (`mod::name` too): its digits are not numbers. A single colon ends it: in
+        // `{a:1.5}` and `.[$i:2.5]` the number after it is one.
         i += 1;
-        while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_' || bytes[i] == b':') {
-          i += 1;
+        loop {
+          match bytes.get(i) {
+            Some(b) if b.is_ascii_alphanumeric() || *b == b'_' => i += 1,
+            Some(b':') if bytes.get(i + 1) == Some(&b':') => i += 2,
+            _ => break,
+          }
         }
         continue;
       }
@@ -277,6 +282,46 @@ struct Out<'a> {
   copied: Vec<(usize, usize, usize)>,
 }
 
+/// Where `seq` puts parentheses (before and after which tokens, how many) so that assignments
+/// bind tighter than `//`, as in jq: `.a = .b // "d"` is `(.a = .b) // "d"` there, jaq parses it
+/// as `.a = (.b // "d")`. Between `|`, `,` and `;` at this level, the operands of a `//` that hold
+/// an assignment are put in parentheses (so are those between `if`, `then`, `elif`, `else` and
+/// `end`, each a whole expression). A stretch with another keyword in it (`reduce`, `as`, `def`,
+/// `try`…) is left as it is: the keyword's own parts would be split.
+fn assignments_in_alternatives(tokens: &[Token<&str>]) -> (Vec<usize>, Vec<usize>) {
+  const ENDS: [&str; 8] = [",", "|", ";", "if", "then", "elif", "else", "end"];
+  const KEYWORDS: [&str; 9] = [
+    "def", "as", "reduce", "foreach", "try", "catch", "label", "import", "include",
+  ];
+  const ASSIGNMENTS: [&str; 8] = ["=", "|=", "+=", "-=", "*=", "/=", "%=", "//="];
+  let mut opens = vec![0; tokens.len()];
+  let mut closes = vec![0; tokens.len()];
+  let mut start = 0;
+  for end in 0..=tokens.len() {
+    if end < tokens.len() && !ENDS.iter().any(|s| is(&tokens[end], s)) {
+      continue;
+    }
+    let stretch = start..end;
+    start = end + 1;
+    let part = &tokens[stretch.clone()];
+    if !part.iter().any(|t| is(t, "//")) || part.iter().any(|t| KEYWORDS.iter().any(|k| is(t, k))) {
+      continue;
+    }
+    let mut first = stretch.start;
+    for i in stretch.clone().chain([stretch.end]) {
+      if i < stretch.end && !is(&tokens[i], "//") {
+        continue;
+      }
+      if first < i && tokens[first..i].iter().any(|t| ASSIGNMENTS.iter().any(|a| is(t, a))) {
+        opens[first] += 1;
+        closes[i - 1] += 1;
+      }
+      first = i + 1;
+    }
+  }
+  (opens, closes)
+}
+
 fn is(token: &Token<&str>, text: &str) -> bool {
   token.0 == text && matches!(token.1, Tok::Sym | Tok::Word)
 }
@@ -299,12 +344,18 @@ impl Out<'_> {
 
   /// Tokens from `start` to `end` of the code (the text between tokens as it is).
   fn seq(&mut self, tokens: &[Token<&str>], start: usize, end: usize, in_object: bool) {
+    let (opens, closes) = if in_object {
+      (vec![0; tokens.len()], vec![0; tokens.len()])
+    } else {
+      assignments_in_alternatives(tokens)
+    };
     let mut at = start;
     let mut i = 0;
     while i < tokens.len() {
       let token = &tokens[i];
       let span = self.span(token);
       self.copy(at, span.start);
+      self.text.extend(std::iter::repeat_n('(', opens[i]));
       at = span.end;
       if (is(token, "reduce") || is(token, "foreach")) && i + 1 < tokens.len() {
         let source = tokens[i + 1..].iter().position(|t| is(t, "as")).map(|n| i + 1 + n);
@@ -338,10 +389,10 @@ impl Out<'_> {
         } else {
           self.text.push_str(&format!("({loc})"));
         }
-        i += 1;
-        continue;
+      } else {
+        self.token(token);
       }
-      self.token(token);
+      self.text.extend(std::iter::repeat_n(')', closes[i]));
       i += 1;
     }
     self.copy(at, end);
@@ -594,6 +645,29 @@ mod tests {
   #[test]
   fn rewrites_numbers_and_surrogates() {
     assert_eq!(code(".5"), "0.5");
+    // After a name and a colon, a number is read as one, not as the rest of the name.
+    assert_eq!(code("{a:1.5, if:2.5, b:.5, c:1.}"), "{a:1.5, if:2.5, b:0.5, c:1.0}");
+    assert_eq!(code(".[$i:2.5], .[null:1.5]"), ".[$i:2.5], .[null:1.5]");
+    assert_eq!(code("m::f(1.5)"), "m::f(1.5)");
+  }
+
+  #[test]
+  fn assignments_bind_tighter_than_alternatives() {
+    assert_eq!(code(".a = .b // \"d\""), "(.a = .b) // \"d\"");
+    assert_eq!(
+      code(".x // .a |= 1 // 2, [.c += 1 // 3 | .]"),
+      ".x // (.a |= 1) // 2, [(.c += 1) // 3 | .]"
+    );
+    assert_eq!(code("f(.a //= 1 // 2; .b)"), "f((.a //= 1) // 2; .b)");
+    // Left as they are: no assignment, a keyword in the stretch, an object's values.
+    assert_eq!(code(".a // .b == 1"), ".a // .b == 1");
+    assert_eq!(
+      code("if .a = 1 // 2 then 3 else .b = 4 // 5 end"),
+      "if (.a = 1) // 2 then 3 else (.b = 4) // 5 end"
+    );
+    assert_eq!(code("try .a = 1 // 2"), "try .a = 1 // 2");
+    assert_eq!(code(". as $x | .a = $x // 1"), ". as $x | (.a = $x) // 1");
+    assert_eq!(code("{a: (.b = 1 // 2)}"), "{a: ((.b = 1) // 2)}");
     assert_eq!(code("[1., .5e1, 1.e2]"), "[1.0, 0.5e1, 1.0e2]");
     assert_eq!(code("\"\\ud83d\\ude00\" | .a5"), "\"😀\" | .a5");
     assert_eq!(code("\"1. \\(.5)\""), "\"1. \\(0.5)\"");
