@@ -37,6 +37,8 @@ export const inputs = {
 export const inputTexts = {
   huge: '[1e1000, -1e1000, 1E+400]',
   nonfinite: '[1,null,Infinity,-Infinity,NaN,-NaN,nan,-inf,+Infinity, INF ,{"a":nan}]',
+  adjacent: 'true1',
+  leadingzero: '01',
   decimals: '[1.0, 1.10, 100e-2, 1.000, -0, 9007199254740993, 100000000000000000000000001, 0.12345678901234567890123456789, 1E2, 1e-7, 0.00001]',
 }
 
@@ -1224,6 +1226,15 @@ export const cases = [
   ['[skip(1.5; 1,2,3)], [nth(1.5; 1,2,3)], [skip(2; 1,2,3)], [limit(1.5; 1,2,3)]', 'null'],
   ['[null, "", 0, {}, "abc", [1,2], {"a":1}, -3] | map(try reverse catch .)', 'null'],
   ['[[1,[2,[3]]]] | flatten(0.5), flatten(1.5), flatten(0)', 'null'],
+  ['[1,2] | walk(if type == "number" then (., .) else . end)', 'null'],
+  ['walk(if type == "number" then . + 1 else . end)', 'tree'],
+  ['try [paths(error)] catch .', 'null'],
+  ['[paths(type == "number")], [paths(.. == 1)]', 'tree'],
+  ['[0.5, 1.5, 2.5, -0.5, -1.5] | map(nearbyint), map(rint), map(round)', 'null'],
+  ['[1., 1.e2, 1.0, .5e1, 1.50]', 'null'],
+  // Input values run together: a literal with a digit after it is not two values.
+  ['.', 'adjacent'],
+  ['{reduce: 1, as: 2, foreach: 3, if: 4}', 'null'],
 ]
 
 // Where offloop differs from jq 1.8.2 on purpose: [program, input name, reason]. The test checks that
@@ -1241,6 +1252,36 @@ export const differences = [
   ['"10:15" | strptime("%H:%M") | mktime', 'null', 'strptime of a format without a date is an error (jq: 1900-01-00, which mktime takes as 1899-12-31)'],
   ['[leaf_paths]', 'tree', 'leaf_paths (removed in jq 1.7) is kept: programs written for jq 1.6 use it'],
   ['"abc" | @base32', 'null', '@base32 and @base32d: a compile error (jq 1.8.2 compiles them and fails at run time: not a valid format)'],
+  // Found by a random-program differential (2026-12-05), listed in the README's table.
+  ['[([1,2],[3,4])[0,1]]', 'null', 'generators: in E[I] jq runs the index as the outer loop'],
+  ['(empty)[error("x")]', 'null', 'generators: jq evaluates the index first and meets its error'],
+  ['.items[]? |= 5', 'flat', 'updates through a path that selects nothing create it (as null)'],
+  ['(.a | select(false)) |= 1', 'null', 'updates through a path that selects nothing create it (as null)'],
+  ['[[2]] | .. = 1', 'null', 'updates over `..` take each path from the value as updated so far (jq: from the input)'],
+  ['1 | . |= empty', 'null', 'updating `.` to empty: nothing (jq: null)'],
+  ['[1,2] | first(.[]) |= 5', 'null', 'paths: first, limit, label/break and try are not path expressions in jaq'],
+  ['[1,2] | [path(last(.[]))]', 'null', 'paths: last, reduce and foreach are path expressions in jaq, not in jq'],
+  ['reduce (1,2) as $x (0; ., 10)', 'null', 'reduce with an update that yields several values: all of them go on (jq: the last)'],
+  ['reduce (1,2) as $x (0; empty)', 'null', 'reduce with an update that yields nothing: no output (jq: null)'],
+  ['[foreach (1,2) as $x (0; (., 10))]', 'null', 'foreach with an update that yields several values'],
+  ['2 | cbrt', 'null', 'math builtins: the last digit (Rust libm against the C library)'],
+  ['ldexp(1; 1.5)', 'null', 'ldexp, scalb, scalbln with a fractional exponent'],
+  ['scalb(1; 1.5)', 'null', 'ldexp, scalb, scalbln with a fractional exponent'],
+  ['[0 | significand] | tojson', 'null', 'significand of 0 prints as 0.0'],
+  ['[limit(3; range(nan))]', 'null', 'range with a NaN bound: nothing (jq: counts up without end)'],
+  ['[1e1000, infinite] | sort', 'null', '1e1000 against infinite in sort, unique, min, max'],
+  ['"6WU=" | @base64d | explode', 'null', '@base64d of bytes that are not UTF-8: one U+FFFD per bad byte'],
+  ['["a\u0000b"] | @csv', 'null', 'NUL in @csv, @tsv, @sh and @html: written as it is (jq: \\0)'],
+  ['"é" | [match(""; "g")] | length', 'null', 'regular expressions: empty matches in non-ASCII text step by characters (jq: by bytes)'],
+  ['reduce 1, 2 as $x (0; . + $x)', 'null', 'syntax jq refuses: a reduce or foreach source with an operator (jq takes a term)'],
+  ['2 | pow10', 'null', 'jaq builtins jq lacks (pow10, isarray, …) are defined'],
+  ['def f($a): $a, a; f(1)', 'null', 'a $parameter called as a filter (`a` for `$a`) is undefined'],
+  ['.', 'leadingzero', 'input jq reads though it is not JSON (01, .5, +1, 1.): ERR_JSON_PARSE'],
+  ['".5" | fromjson', 'null', 'fromjson of text jq reads though it is not JSON'],
+  ['try (null | log) catch .', 'null', 'messages: math builtins on a non-number'],
+  ['try ("a" | to_entries) catch .', 'null', 'messages: to_entries on a non-object'],
+  ['try ({"a":1} | @sh) catch .', 'null', 'messages: @sh of an object'],
+  ['try (1 | . as [$a, $b] | $a) catch .', 'null', 'messages: destructuring a non-array (jq binds the last element first)'],
 ]
 
 // Known differences to fix (#17 phase 2): [program, input name, catalog group: note]. The groups

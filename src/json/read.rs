@@ -314,7 +314,13 @@ impl<'t, 'o> Reader<'t, 'o> {
   }
 
   fn literal(&mut self, word: &[u8]) -> Parsed<()> {
-    if self.text[self.at..].starts_with(word) {
+    // `true1` is not `true` and then `1` (jq refuses it too).
+    if self.text[self.at..].starts_with(word)
+      && !self
+        .text
+        .get(self.at + word.len())
+        .is_some_and(u8::is_ascii_alphanumeric)
+    {
       self.at += word.len();
       Ok(())
     } else {
@@ -568,7 +574,14 @@ impl<'t, 'o> Reader<'t, 'o> {
     let mut exponent: i64 = 0;
     let integral_start = at;
     match text.get(at) {
-      Some(b'0') => at += 1,
+      Some(b'0') => {
+        at += 1;
+        // `01` is not JSON, and not two values either (jq reads it as 1).
+        if text.get(at).is_some_and(u8::is_ascii_digit) {
+          self.at = at;
+          return self.fail("invalid number (a leading zero)");
+        }
+      }
       Some(b'1'..=b'9') => {
         while let Some(&d @ b'0'..=b'9') = text.get(at) {
           if digits < 19 {
@@ -839,12 +852,21 @@ mod tests {
     let results: Vec<_> = parse_many(Vals(&text), &text, &Shape::All, &ReadOptions::default()).collect();
     assert_eq!(json(results[0].as_ref().unwrap()), "0");
     assert!(results[1].is_err());
-    let text = Bytes::from_static(b" 02 true1 -0.5e-3x");
-    let results: Vec<String> = parse_many(Vals(&text), &text, &Shape::All, &ReadOptions::default())
-      .map(|v| v.map_or_else(|e| e.message, |v| json(&v)))
-      .collect();
-    assert_eq!(results[..4], ["0", "2", "true", "1"]);
-    assert_eq!(results.len(), 6);
+    let read = |text: &'static [u8]| -> Vec<String> {
+      let text = Bytes::from_static(text);
+      parse_many(Vals(&text), &text, &Shape::All, &ReadOptions::default())
+        .map(|v| v.map_or_else(|e| e.message, |v| json(&v)))
+        .collect()
+    };
+    assert_eq!(
+      read(b" 0 2 true 1[2]3\"x\"null -0.5e-3x")[..8],
+      ["0", "2", "true", "1", "[2]", "3", "\"x\"", "null"]
+    );
+    // A number or a literal runs on into the next value only where jq too would read two values.
+    assert_eq!(read(b"02"), ["invalid number (a leading zero)"]);
+    assert_eq!(read(b"-01"), ["invalid number (a leading zero)"]);
+    assert_eq!(read(b"true1"), ["expected a JSON value"]);
+    assert_eq!(read(b"1 nullx"), ["1", "expected a JSON value"]);
     let text = Bytes::from_static(b"[1,\"]\\\"\"] {\"a\":[{}]}\"s\\\\\"true null -1.5e3[]");
     let values: Vec<String> = parse_many(Vals(&text), &text, &Shape::All, &ReadOptions::default())
       .map(|v| json(&v.unwrap()))

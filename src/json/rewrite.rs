@@ -4,7 +4,7 @@
 //! these are rewrites of the text, on jaq's own tokens wherever jaq can lex the program:
 //!
 //! - number literals `.5` and `1.` (jq's lexer takes them; jaq's wants digits on both sides of
-//!   the point): `0.5`, `1.0`;
+//!   the point): `0.5`, `1`;
 //! - a UTF-16 surrogate pair written as two `\u` escapes in a string: the character;
 //! - `$__loc__`: `{"file":"<top-level>","line":N}` (in an object, `{$__loc__}` is the key
 //!   `__loc__`);
@@ -211,7 +211,8 @@ fn literals(code: &str) -> (String, Rewritten) {
         let mut after_point = None;
         let end = number_end(bytes, i, Some(&mut after_point));
         if let Some(at) = after_point {
-          edit(&mut text, &mut copied, &mut from, at, 0, "0");
+          // `1.` is the literal `1` (jq prints it so, where `1.0` keeps its point).
+          edit(&mut text, &mut copied, &mut from, at - 1, 1, "");
         }
         i = end;
         continue;
@@ -357,7 +358,8 @@ impl Out<'_> {
       self.copy(at, span.start);
       self.text.extend(std::iter::repeat_n('(', opens[i]));
       at = span.end;
-      if (is(token, "reduce") || is(token, "foreach")) && i + 1 < tokens.len() {
+      // (`{reduce: 1}` is a key, not a reduction.)
+      if (is(token, "reduce") || is(token, "foreach")) && i + 1 < tokens.len() && !is(&tokens[i + 1], ":") {
         let source = tokens[i + 1..].iter().position(|t| is(t, "as")).map(|n| i + 1 + n);
         let nested = |r#as: usize| tokens[i + 1..r#as].iter().any(|t| is(t, "reduce") || is(t, "foreach"));
         if let Some(r#as) = source.filter(|&r#as| r#as > i + 2 && !nested(r#as)) {
@@ -646,7 +648,7 @@ mod tests {
   fn rewrites_numbers_and_surrogates() {
     assert_eq!(code(".5"), "0.5");
     // After a name and a colon, a number is read as one, not as the rest of the name.
-    assert_eq!(code("{a:1.5, if:2.5, b:.5, c:1.}"), "{a:1.5, if:2.5, b:0.5, c:1.0}");
+    assert_eq!(code("{a:1.5, if:2.5, b:.5, c:1.}"), "{a:1.5, if:2.5, b:0.5, c:1}");
     assert_eq!(code(".[$i:2.5], .[null:1.5]"), ".[$i:2.5], .[null:1.5]");
     assert_eq!(code("m::f(1.5)"), "m::f(1.5)");
   }
@@ -668,7 +670,8 @@ mod tests {
     assert_eq!(code("try .a = 1 // 2"), "try .a = 1 // 2");
     assert_eq!(code(". as $x | .a = $x // 1"), ". as $x | (.a = $x) // 1");
     assert_eq!(code("{a: (.b = 1 // 2)}"), "{a: ((.b = 1) // 2)}");
-    assert_eq!(code("[1., .5e1, 1.e2]"), "[1.0, 0.5e1, 1.0e2]");
+    assert_eq!(code("{reduce: 1, as: 2, foreach: 3}"), "{reduce: 1, as: 2, foreach: 3}");
+    assert_eq!(code("[1., .5e1, 1.e2]"), "[1, 0.5e1, 1e2]");
     assert_eq!(code("\"\\ud83d\\ude00\" | .a5"), "\"😀\" | .a5");
     assert_eq!(code("\"1. \\(.5)\""), "\"1. \\(0.5)\"");
     let r = rewrite("[.5, x]").unwrap();
