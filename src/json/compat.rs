@@ -7,8 +7,9 @@
 //! (jaq's counted up from any value `+ 1` takes, or yielded nothing); `skip` and `nth` count a
 //! fractional `$n` down as jq does; `reverse` of anything but an array is jq's (`[]` for null);
 //! `flatten` checks only the depth it is given (a fractional one flattens all the way, as jq's);
-//! `walk` and `paths(f)` are jq 1.8's (all of `f`'s outputs; `f` on the root too), `nearbyint`
-//! rounds half to even as C's does.
+//! `walk` and `paths(f)` are jq 1.8's (all of `f`'s outputs; `f` on the root too; `walk` with
+//! `map` and `map_values` written out, which fewer frames per level keep within the stack for
+//! values 10,000 deep), `nearbyint` rounds half to even as C's does.
 //!
 //! `leaf_paths`, `INDEX`, `IN`, `tostream`, `truncate_stream` and `fromstream` are jq 1.6's own
 //! definitions, `combinations` jq 1.8's (src/builtin.jq, MIT licence): jaq's failed on null and
@@ -58,7 +59,7 @@ def skip($n; f):
   then foreach f as $x ($n; . - 1; if . < 0 then $x else empty end)
   else _offloop_skip($n; f) end;
 def reverse: if type == "array" then _offloop_reverse else [.[length - 1 - range(0; length)]] end;
-def walk(f): def w: if type == "object" then map_values(w) elif type == "array" then map(w) else . end | f; w;
+def walk(f): def w: if type == "array" then [.[] | w] elif type == "object" then (.[] |= w) else . end | f; w;
 def paths(node_filter): path(.. | select(node_filter)) | select(length > 0);
 def nearbyint: rint;
 def nth($n; f):
