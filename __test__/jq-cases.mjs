@@ -38,6 +38,7 @@ export const inputTexts = {
   huge: '[1e1000, -1e1000, 1E+400]',
   nonfinite: '[1,null,Infinity,-Infinity,NaN,-NaN,nan,-inf,+Infinity, INF ,{"a":nan}]',
   adjacent: 'true1',
+  numberrun: '1true',
   leadingzero: '01',
   decimals: '[1.0, 1.10, 100e-2, 1.000, -0, 9007199254740993, 100000000000000000000000001, 0.12345678901234567890123456789, 1E2, 1e-7, 0.00001]',
 }
@@ -1235,6 +1236,14 @@ export const cases = [
   // Input values run together: a literal with a digit after it is not two values.
   ['.', 'adjacent'],
   ['{reduce: 1, as: 2, foreach: 3, if: 4}', 'null'],
+  ['{"reduce":5} | {reduce, x: 1, as: 2}', 'null'],
+  ['.x // .a = if true then 1 else 2 end', 'null'],
+  ['if true then .a else .b end = 5 // 2', 'null'],
+  ['[.[1: .a = 1 // 2]]', 'null'],
+  ['def f: .a = .b // 2; f', 'null'],
+  ['.a = .b // 2 as $x | [$x]', 'null'],
+  ['reduce .[] as $x (0; . + $x) // .a = 1', 'null'],
+  ['.', 'numberrun'],
 ]
 
 // Where offloop differs from jq 1.8.2 on purpose: [program, input name, reason]. The test checks that
@@ -1268,6 +1277,8 @@ export const differences = [
   ['ldexp(1; 1.5)', 'null', 'ldexp, scalb, scalbln with a fractional exponent'],
   ['scalb(1; 1.5)', 'null', 'ldexp, scalb, scalbln with a fractional exponent'],
   ['[0 | significand] | tojson', 'null', 'significand of 0 prints as 0.0'],
+  ['if true then .a = .b // 1 else 0 end', 'null', '`//` and an assignment in a stretch with if … end or try: jaq\'s precedence (`//` first)'],
+  ['.a = if true then .b else 3 end // 2', 'null', '`//` and an assignment in a stretch with if … end or try: jaq\'s precedence (`//` first)'],
   ['[limit(3; range(nan))]', 'null', 'range with a NaN bound: nothing (jq: counts up without end)'],
   ['[1e1000, infinite] | sort', 'null', '1e1000 against infinite in sort, unique, min, max'],
   ['"6WU=" | @base64d | explode', 'null', '@base64d of bytes that are not UTF-8: one U+FFFD per bad byte'],

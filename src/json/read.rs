@@ -264,6 +264,13 @@ impl<'t, 'o> Reader<'t, 'o> {
       Some(b'-' | b'0'..=b'9') => {
         let start = self.at;
         let (value, literal) = self.short_integer_or_number()?;
+        // `1true`, `1-2`, `1.5.2` are not two values (jq refuses them too).
+        if matches!(
+          self.text.get(self.at),
+          Some(b'a'..=b'z' | b'A'..=b'Z' | b'-' | b'+' | b'.')
+        ) {
+          return self.fail("invalid number");
+        }
         // JSON number syntax is ASCII.
         let text = || std::str::from_utf8(&self.text[start..self.at]).unwrap_or_default();
         Ok(build.number(Number {
@@ -862,11 +869,16 @@ mod tests {
       read(b" 0 2 true 1[2]3\"x\"null -0.5e-3x")[..8],
       ["0", "2", "true", "1", "[2]", "3", "\"x\"", "null"]
     );
-    // A number or a literal runs on into the next value only where jq too would read two values.
+    // A number or a literal runs into the next value only where jq too reads two values; jq
+    // reads `02` as 2, offloop refuses it (not JSON).
     assert_eq!(read(b"02"), ["invalid number (a leading zero)"]);
     assert_eq!(read(b"-01"), ["invalid number (a leading zero)"]);
     assert_eq!(read(b"true1"), ["expected a JSON value"]);
     assert_eq!(read(b"1 nullx"), ["1", "expected a JSON value"]);
+    assert_eq!(read(b"1true"), ["invalid number"]);
+    assert_eq!(read(b"1-2"), ["invalid number"]);
+    assert_eq!(read(b"1.5.2"), ["invalid number"]);
+    assert_eq!(read(b"1[2]"), ["1", "[2]"]);
     let text = Bytes::from_static(b"[1,\"]\\\"\"] {\"a\":[{}]}\"s\\\\\"true null -1.5e3[]");
     let values: Vec<String> = parse_many(Vals(&text), &text, &Shape::All, &ReadOptions::default())
       .map(|v| json(&v.unwrap()))

@@ -285,14 +285,14 @@ struct Out<'a> {
 
 /// Where `seq` puts parentheses (before and after which tokens, how many) so that assignments
 /// bind tighter than `//`, as in jq: `.a = .b // "d"` is `(.a = .b) // "d"` there, jaq parses it
-/// as `.a = (.b // "d")`. Between `|`, `,` and `;` at this level, the operands of a `//` that hold
-/// an assignment are put in parentheses (so are those between `if`, `then`, `elif`, `else` and
-/// `end`, each a whole expression). A stretch with another keyword in it (`reduce`, `as`, `def`,
-/// `try`…) is left as it is: the keyword's own parts would be split.
+/// as `.a = (.b // "d")`. Between `,`, `|`, `;`, `:` (a slice, a definition) and `as` at this
+/// level, the operands of a `//` that hold an assignment are put in parentheses. A stretch with a
+/// keyword in it (`if`, `reduce`, `def`, `try`…) is left as it is: an `if … end` is a term there
+/// and would be split. So is the operand right after `as` (its pattern), which `binding` rewrites.
 fn assignments_in_alternatives(tokens: &[Token<&str>]) -> (Vec<usize>, Vec<usize>) {
-  const ENDS: [&str; 8] = [",", "|", ";", "if", "then", "elif", "else", "end"];
-  const KEYWORDS: [&str; 9] = [
-    "def", "as", "reduce", "foreach", "try", "catch", "label", "import", "include",
+  const ENDS: [&str; 5] = [",", "|", ";", ":", "as"];
+  const KEYWORDS: [&str; 13] = [
+    "def", "if", "then", "elif", "else", "end", "reduce", "foreach", "try", "catch", "label", "import", "include",
   ];
   const ASSIGNMENTS: [&str; 8] = ["=", "|=", "+=", "-=", "*=", "/=", "%=", "//="];
   let mut opens = vec![0; tokens.len()];
@@ -303,6 +303,7 @@ fn assignments_in_alternatives(tokens: &[Token<&str>]) -> (Vec<usize>, Vec<usize
       continue;
     }
     let stretch = start..end;
+    let after_as = start > 0 && is(&tokens[start - 1], "as");
     start = end + 1;
     let part = &tokens[stretch.clone()];
     if !part.iter().any(|t| is(t, "//")) || part.iter().any(|t| KEYWORDS.iter().any(|k| is(t, k))) {
@@ -313,7 +314,8 @@ fn assignments_in_alternatives(tokens: &[Token<&str>]) -> (Vec<usize>, Vec<usize
       if i < stretch.end && !is(&tokens[i], "//") {
         continue;
       }
-      if first < i && tokens[first..i].iter().any(|t| ASSIGNMENTS.iter().any(|a| is(t, a))) {
+      let pattern = after_as && first == stretch.start;
+      if !pattern && first < i && tokens[first..i].iter().any(|t| ASSIGNMENTS.iter().any(|a| is(t, a))) {
         opens[first] += 1;
         closes[i - 1] += 1;
       }
@@ -358,8 +360,10 @@ impl Out<'_> {
       self.copy(at, span.start);
       self.text.extend(std::iter::repeat_n('(', opens[i]));
       at = span.end;
-      // (`{reduce: 1}` is a key, not a reduction.)
-      if (is(token, "reduce") || is(token, "foreach")) && i + 1 < tokens.len() && !is(&tokens[i + 1], ":") {
+      // (`{reduce: 1}` and `{reduce, a: 1}` hold a key, not a reduction.)
+      let next = tokens.get(i + 1);
+      let key = next.is_some_and(|t| is(t, ":") || (in_object && is(t, ",")));
+      if (is(token, "reduce") || is(token, "foreach")) && next.is_some() && !key {
         let source = tokens[i + 1..].iter().position(|t| is(t, "as")).map(|n| i + 1 + n);
         let nested = |r#as: usize| tokens[i + 1..r#as].iter().any(|t| is(t, "reduce") || is(t, "foreach"));
         if let Some(r#as) = source.filter(|&r#as| r#as > i + 2 && !nested(r#as)) {
@@ -663,14 +667,27 @@ mod tests {
     assert_eq!(code("f(.a //= 1 // 2; .b)"), "f((.a //= 1) // 2; .b)");
     // Left as they are: no assignment, a keyword in the stretch, an object's values.
     assert_eq!(code(".a // .b == 1"), ".a // .b == 1");
+    assert_eq!(code(". as $x | .a = $x // 1"), ". as $x | (.a = $x) // 1");
+    assert_eq!(code(".a = .b // 2 as $x | [$x]"), "(.a = .b) // 2 as $x | [$x]");
+    assert_eq!(code(".[1: .a = 1 // 2]"), ".[1: (.a = 1) // 2]");
+    assert_eq!(code("def f: .a = .b // 2; f"), "def f: (.a = .b) // 2; f");
     assert_eq!(
-      code("if .a = 1 // 2 then 3 else .b = 4 // 5 end"),
-      "if (.a = 1) // 2 then 3 else (.b = 4) // 5 end"
+      code("reduce .[] as $x (0; .) // .a = 1"),
+      "reduce (.[]) as $x (0; .) // (.a = 1)"
+    );
+    // An `if … end` is a term: its stretch is left as it is (jaq's precedence), never split.
+    assert_eq!(
+      code(".x // .a = if true then 1 else 2 end"),
+      ".x // .a = if true then 1 else 2 end"
+    );
+    assert_eq!(
+      code("if .c then .a else .b end = 5 // 2"),
+      "if .c then .a else .b end = 5 // 2"
     );
     assert_eq!(code("try .a = 1 // 2"), "try .a = 1 // 2");
-    assert_eq!(code(". as $x | .a = $x // 1"), ". as $x | (.a = $x) // 1");
     assert_eq!(code("{a: (.b = 1 // 2)}"), "{a: ((.b = 1) // 2)}");
     assert_eq!(code("{reduce: 1, as: 2, foreach: 3}"), "{reduce: 1, as: 2, foreach: 3}");
+    assert_eq!(code("{reduce, x: 1, as: 2}"), "{reduce, x: 1, as: 2}");
     assert_eq!(code("[1., .5e1, 1.e2]"), "[1, 0.5e1, 1e2]");
     assert_eq!(code("\"\\ud83d\\ude00\" | .a5"), "\"😀\" | .a5");
     assert_eq!(code("\"1. \\(.5)\""), "\"1. \\(0.5)\"");
