@@ -9,7 +9,8 @@
 //! `flatten` checks only the depth it is given (a fractional one flattens all the way, as jq's);
 //! `walk` and `paths(f)` are jq 1.8's (all of `f`'s outputs; `f` on the root too; `walk` with
 //! `map` and `map_values` written out, which fewer frames per level keep within the stack for
-//! values 10,000 deep), `nearbyint` rounds half to even as C's does.
+//! values 10,000 deep), `nearbyint` rounds half to even as C's does. `limit` with a count that is
+//! not a number fails, as jq's does, only once `f` yields; `format/1` (missing in jaq) is jq's.
 //!
 //! `leaf_paths`, `INDEX`, `IN`, `tostream`, `truncate_stream` and `fromstream` are jq 1.6's own
 //! definitions, `combinations` jq 1.8's (src/builtin.jq, MIT licence): jaq's failed on null and
@@ -52,7 +53,9 @@ def _offloop_limit($n; f): limit($n; f);
 def _offloop_skip($n; f): skip($n; f);
 def _offloop_reverse: reverse;
 def limit($n; f):
-  if $n < 0 then error("limit doesn't support negative count") else _offloop_limit($n; f) end;
+  if $n > 0 then (if ($n | type) == "number" then _offloop_limit($n; f) else f | $n - 1 | empty end)
+  elif $n == 0 then empty
+  else error("limit doesn't support negative count") end;
 def skip($n; f):
   if $n < 0 then error("skip doesn't support negative count")
   elif ($n | type) == "number" and $n != ($n | floor)
@@ -71,6 +74,11 @@ def flatten($depth):
   if $depth < 0 then error("flatten depth must not be negative") else _offloop_flatten($depth) end;
 def flatten: flatten(infinite);
 def trimstr($s): ltrimstr($s) | rtrimstr($s);
+def format($f):
+  if $f == "text" then @text elif $f == "json" then @json elif $f == "html" then @html
+  elif $f == "uri" then @uri elif $f == "urid" then @urid elif $f == "csv" then @csv
+  elif $f == "tsv" then @tsv elif $f == "sh" then @sh elif $f == "base64" then @base64
+  elif $f == "base64d" then @base64d else $f | _offloop_not_a_format end;
 def @base64d: tostring | _offloop_base64d;
 def @urid: tostring | _offloop_urid;
 def gamma: lgamma;
@@ -154,6 +162,12 @@ pub fn funs() -> Box<[Filter<RunPtr<Kind>>]> {
       bome(Ok(timegm(&cv.1).map_or(Val::Null, Val::float)))
     }),
     ("builtins", v(0), |_| bome(Ok(program::builtins()))),
+    ("_offloop_not_a_format", v(0), |cv| {
+      bome(Err(match &cv.1 {
+        Val::Str(name) => Error::str(format_args!("{} is not a valid format", name.as_str())),
+        other => Error::str(format_args!("{} is not a valid format", brief(other))),
+      }))
+    }),
     ("lgamma_r", v(0), |cv| {
       bome(match &cv.1 {
         Val::Num(n) => {
