@@ -1317,6 +1317,8 @@ export const toFix = [
   ['[(1,2) < (1,2)]', 'null', 'O-order'],
   ['[[1,2][] + ([10,20][])]', 'null', 'O-order'],
   ['empty + error("x")', 'null', 'O-order: jq meets the error of the right operand, jaq stops at the empty left one'],
+  ['try (error("a") + error("b")) catch .', 'null', 'O-order: when both operands fail, jq reports the right one'],
+  ['try (.a.b.c.x + .f.y) catch .', 'tree', 'O-order'],
   ['{a: error("x"), b: empty}', 'null', 'O-order: an object entry that fails before an empty one'],
   ['{(error("k")): empty}', 'null', 'O-order'],
   ['["v=\\(1,2)\\(3,4)"]', 'null', 'O-order: the later part of a string interpolation is the outer loop in jq'],
