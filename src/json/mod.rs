@@ -6,7 +6,8 @@
 //! never reads; `program` compiles programs and keeps running ones in check; `run` runs them over
 //! documents, NDJSON lines (in parallel) and files; `fast` evaluates common programs without
 //! jaq; `compat` adds jq builtins jaq lacks; `constant` refuses at compile time what jq refuses
-//! there and jaq does not; `canonical` is RFC 8785; `exports` is the thin `#[napi]` layer.
+//! there and jaq does not; `order` gives operators and interpolations jq's order of evaluation;
+//! `canonical` is RFC 8785; `exports` is the thin `#[napi]` layer.
 //! Nothing but `exports` touches N-API.
 
 pub mod canonical;
@@ -17,6 +18,7 @@ mod constant;
 mod exports;
 pub mod fast;
 pub mod nesting;
+mod order;
 pub mod program;
 pub mod read;
 mod regex;

@@ -20,6 +20,7 @@ use std::panic::resume_unwind;
 use std::sync::{Arc, Mutex, OnceLock, TryLockError};
 
 use jaq_core::box_iter::box_once;
+use jaq_core::load::parse::Def;
 use jaq_core::load::{self, lex, parse, Arena, File, Loader};
 use jaq_core::native::{run, v, Filter as NativeFilter, Fun};
 use jaq_core::{compile, data, Compiler, DataT, Exn, Lut, RunPtr};
@@ -28,6 +29,7 @@ use super::compat;
 use super::constant;
 use super::fast;
 use super::nesting;
+use super::order;
 use super::read::line_column;
 use super::regex;
 use super::rewrite;
@@ -325,12 +327,32 @@ enum Failure {
   Error(String, Range<usize>),
 }
 
+/// The definition that holds the program, in jq's order of evaluation, when it parses alone.
+const MAIN: &str = "_offloop_main";
+
 fn try_compile(code: &str, globals: &[String]) -> std::result::Result<jaq_core::Filter<Kind>, Failure> {
   let arena = Arena::default();
   let offset = |part: &str| load::span(code, part).start;
   let at = |part: &str| offset(part)..offset(part);
-  let modules = Loader::new(defs())
-    .load(&arena, File { code, path: () })
+  // The program, in jq's order (`order`), becomes the last definition of the prelude, and the
+  // main module only calls it: jaq's loader takes no syntax tree but the prelude's. A program that
+  // does not parse as one term (a syntax error, a module directive) is loaded as it is, for the
+  // loader's errors. Names in the tree still point into `code`, for the compiler's errors.
+  let main = load::parse(code, |p| p.term()).map(|term| Def {
+    name: MAIN,
+    args: Vec::new(),
+    body: order::jq_order(term),
+  });
+  let main_code = if main.is_some() { MAIN } else { code };
+  let prelude = defs().map(|def| -> Def<&str> { def }).chain(main);
+  let modules = Loader::new(prelude)
+    .load(
+      &arena,
+      File {
+        code: main_code,
+        path: (),
+      },
+    )
     .map_err(|errors| {
       let (_, error) = errors.into_iter().next().expect("a failed load has an error");
       let (message, span) = match error {
