@@ -9,8 +9,9 @@
 //! `flatten` checks only the depth it is given (a fractional one flattens all the way, as jq's);
 //! `walk` and `paths(f)` are jq 1.8's (all of `f`'s outputs; `f` on the root too; `walk` with
 //! `map` and `map_values` written out, which fewer frames per level keep within the stack for
-//! values 10,000 deep), `nearbyint` rounds half to even as C's does. `limit` with a count that is
-//! not a number fails, as jq's does, only once `f` yields; `format/1` (missing in jaq) is jq's.
+//! values 10,000 deep), `nearbyint` rounds half to even as C's does; `significand` and `logb`
+//! are C's, on the number's double. `limit` with a count that is not a number fails, as jq's
+//! does, only once `f` yields; `format/1` (missing in jaq) is jq's.
 //!
 //! `leaf_paths`, `INDEX`, `IN`, `tostream`, `truncate_stream` and `fromstream` are jq 1.6's own
 //! definitions, `combinations` jq 1.8's (src/builtin.jq, MIT licence): jaq's failed on null and
@@ -65,6 +66,8 @@ def reverse: if type == "array" then _offloop_reverse else [.[length - 1 - range
 def walk(f): def w: if type == "array" then [.[] | w] elif type == "object" then (.[] |= w) else . end | f; w;
 def paths(node_filter): path(.. | select(node_filter)) | select(length > 0);
 def nearbyint: rint;
+def significand: _offloop_significand;
+def logb: _offloop_logb;
 def nth($n; f):
   if $n < 0 then error("nth doesn't support negative indices") else first(skip($n; f)) end;
 def pick(f): . as $whole | reduce path(f) as $p (null; setpath($p; $whole | getpath($p)));
@@ -168,6 +171,12 @@ pub fn funs() -> Box<[Filter<RunPtr<Kind>>]> {
         other => Error::str(format_args!("{} is not a valid format", brief(other))),
       }))
     }),
+    ("_offloop_significand", v(0), |cv| {
+      bome(double(&cv.1).map(|x| Val::float(significand(x))))
+    }),
+    ("_offloop_logb", v(0), |cv| {
+      bome(double(&cv.1).map(|x| Val::float(logb(x))))
+    }),
     ("lgamma_r", v(0), |cv| {
       bome(match &cv.1 {
         Val::Num(n) => {
@@ -210,6 +219,38 @@ fn trim(v: Val, cut: fn(&str) -> &str) -> ValR {
       })
     }
     _ => Err(Error::str("trim input must be a string")),
+  }
+}
+
+/// A number's double, as C's math functions take it (`1e1000` is infinite, `1e-400` zero).
+fn double(v: &Val) -> Result<f64, Error> {
+  match v {
+    Val::Num(n) => Ok(n.value()),
+    other => Err(type_error(other, "number required")),
+  }
+}
+
+/// C's `significand`: the mantissa in [1, 2), zero, infinities and NaN as they are. jaq's
+/// definition compared the number as written (so returned `1e1000` itself) and failed on
+/// `1e-400`, whose exponent it negated as an integer.
+fn significand(x: f64) -> f64 {
+  if x == 0.0 || !x.is_finite() {
+    x
+  } else {
+    libm::scalbn(x, -libm::ilogb(x))
+  }
+}
+
+/// C's `logb`: the binary exponent as a double, -infinity for zero.
+fn logb(x: f64) -> f64 {
+  if x == 0.0 {
+    f64::NEG_INFINITY
+  } else if x.is_infinite() {
+    f64::INFINITY
+  } else if x.is_nan() {
+    x
+  } else {
+    f64::from(libm::ilogb(x))
   }
 }
 
