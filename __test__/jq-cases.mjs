@@ -31,6 +31,7 @@ export const inputs = {
   entries: [{"key":"a","value":1},{"Key":"b","Value":2},{"name":"c","value":3},{"Name":"d","Value":4},{"k":"e","v":5},{"key":null,"value":6},{"key":false,"value":7},{"key":1,"value":8}],
   ordered: {"b":1,"a":2,"A":3,"é":4,"":5},
   unicode: "aé😀٣ß",
+  posix: ['a', 'é', 'É', 'ß', '٣', '½', 'Ⅻ', '\u0300', '_', '\u203f', '-', '¿', '$', '+', '<', '^', '`', '|', '~', '€', '©', '\u00a0', '\u2028', '\u0085', '\u3000', '\t', '\n', '\u200b', '\ue000', '\u0378', '😀', '0', 'f', 'G', ' '],
 }
 
 // Inputs as JSON text, for what a JS value cannot hold: numbers as written, beyond a double's range.
@@ -1277,6 +1278,12 @@ export const cases = [
   ['[0 | significand] | tojson', 'null'],
   ['[1e1000, 1e-400, -1e1000, 5e-324, 1e-310, 0.1] | map(significand), map(logb)', 'null'],
   ['try ("a" | significand) catch ., try (null | logb) catch .', 'null'],
+  // POSIX bracket classes over Unicode, as Oniguruma reads them.
+  ['[.[] | [test("[[:alpha:]]"), test("[[:upper:]]"), test("[[:lower:]]"), test("[[:digit:]]"), test("[[:alnum:]]")]]', 'posix'],
+  ['[.[] | [test("[[:space:]]"), test("[[:blank:]]"), test("[[:punct:]]"), test("[[:word:]]"), test("[[:xdigit:]]")]]', 'posix'],
+  ['[.[] | [test("[[:cntrl:]]"), test("[[:graph:]]"), test("[[:print:]]"), test("[[:ascii:]]"), test("^[[:^alpha:]]$")]]', 'posix'],
+  ['[match("[[:alpha:][:digit:]]+"; "g").string], [match("[^[:space:]]+"; "g").string]', 'unicode'],
+  ['[.[] | test("[[:alpha:]]"; "i")], [test("[[:foo:]]")?], [test("[:alpha:]")]', 'posix'],
 ]
 
 // Where offloop differs from jq 1.8.2 on purpose: [program, input name, reason]. The test checks that

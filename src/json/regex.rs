@@ -5,7 +5,8 @@
 //! look-around. fancy-regex has both, over regex-automata's Unicode classes, with a backtracking
 //! limit that turns a catastrophic pattern into an error instead of a hang. What differs from
 //! Oniguruma is translated: its flag letters (`m` is dot-matches-newline there), `$` and `\Z`
-//! (the end, or before a final newline). The search loop is jq's: after an empty match it goes
+//! (the end, or before a final newline), POSIX bracket classes (`[[:alpha:]]`: Unicode in
+//! Oniguruma, ASCII in fancy-regex). The search loop is jq's: after an empty match it goes
 //! on one character further, after a non-empty one at its end (so an empty match may follow).
 
 use std::cell::RefCell;
@@ -122,6 +123,20 @@ fn translate(pattern: &str, inline: &str) -> Result<String, Error> {
         }
         None => out.push('\\'),
       },
+      '[' if class > 0 && chars.peek() == Some(&':') => {
+        // The longest class, `:^xdigit:]`, is 10 characters: no more is copied.
+        let rest: String = chars.clone().take(10).collect();
+        match posix_class(&rest) {
+          Some((unicode, length)) => {
+            out.push_str(&unicode);
+            chars.by_ref().take(length).for_each(drop);
+          }
+          None => {
+            class += 1;
+            out.push(c);
+          }
+        }
+      }
       '[' => {
         class += 1;
         out.push(c);
@@ -137,6 +152,39 @@ fn translate(pattern: &str, inline: &str) -> Result<String, Error> {
     }
   }
   Ok(out)
+}
+
+/// A POSIX bracket class at the start of `rest` (just after its `[`: `:alpha:]`, `:^digit:]`) as
+/// Oniguruma reads it in UTF-8, over Unicode, for use inside a class; and how many characters of
+/// `rest` it took. fancy-regex's own are ASCII only. The sets are what jq 1.8.2 matches, code point
+/// by code point over the BMP (`cntrl` is `Cc` alone, `punct` takes symbols too).
+fn posix_class(rest: &str) -> Option<(String, usize)> {
+  let body = rest.strip_prefix(':')?;
+  let end = body.find(":]")?;
+  let (negated, name) = match body[..end].strip_prefix('^') {
+    Some(name) => (true, name),
+    None => (false, &body[..end]),
+  };
+  const GRAPH: &str = r"[\S&&\P{Cc}&&\P{Cn}&&\P{Cs}]";
+  let members = match name {
+    "alpha" => r"\p{Alphabetic}".to_owned(),
+    "upper" => r"\p{Uppercase}".to_owned(),
+    "lower" => r"\p{Lowercase}".to_owned(),
+    "digit" => r"\p{Nd}".to_owned(),
+    "alnum" => r"\p{Alphabetic}\p{Nd}".to_owned(),
+    "space" => r"\s".to_owned(),
+    "blank" => r"\p{Zs}\t".to_owned(),
+    "cntrl" => r"\p{Cc}".to_owned(),
+    "graph" => GRAPH.to_owned(),
+    "print" => format!(r"{GRAPH}\p{{Zs}}"),
+    "punct" => r"\p{P}\p{S}".to_owned(),
+    "word" => r"\p{Alphabetic}\p{M}\p{Nd}\p{Pc}".to_owned(),
+    "xdigit" => "0-9A-Fa-f".to_owned(),
+    "ascii" => r"\x00-\x7F".to_owned(),
+    _ => return None,
+  };
+  let unicode = if negated { format!("[^{members}]") } else { members };
+  Some((unicode, 1 + end + 2))
 }
 
 /// Compiled patterns of this thread, by pattern and flags: programs match the same few patterns
