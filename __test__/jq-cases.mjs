@@ -31,6 +31,7 @@ export const inputs = {
   entries: [{"key":"a","value":1},{"Key":"b","Value":2},{"name":"c","value":3},{"Name":"d","Value":4},{"k":"e","v":5},{"key":null,"value":6},{"key":false,"value":7},{"key":1,"value":8}],
   ordered: {"b":1,"a":2,"A":3,"é":4,"":5},
   unicode: "aé😀٣ß",
+  datestrings: ['2015-03-05T23:51:47Z', '2015-03-05T23:51:47.123Z', '2015-03-05T23:51:47+01:00', '2015-03-05 23:51:47Z', '2015-03-05t23:51:47z', '2015-03-05T23:51Z', '2015-3-5T23:51:47Z', 'x', ''],
   posix: ['a', 'é', 'É', 'ß', '٣', '½', 'Ⅻ', '\u0300', '_', '\u203f', '-', '¿', '$', '+', '<', '^', '`', '|', '~', '€', '©', '\u00a0', '\u2028', '\u0085', '\u3000', '\t', '\n', '\u200b', '\ue000', '\u0378', '😀', '0', 'f', 'G', ' '],
 }
 
@@ -1274,6 +1275,13 @@ export const cases = [
   ['def f: (1,2); [f + f], [foreach (1,2) as $x (0; . + $x; [., $x] + (1,2))]', 'null'],
   ['[.[] | (.a, .b) + (.b, .a)]', 'objs'],
   ['[.users[] | "\\(.name): \\(.tags[])"]', 'people'],
+  // Dates as jq 1.8.2 reads and writes them: fromdate is strptime("%Y-%m-%dT%H:%M:%SZ") | mktime,
+  // seconds before 1970 with a fraction truncate, NaN is an error, mktime's -1 is an error.
+  ['.[] | try fromdate catch .', 'datestrings'],
+  ['1 | try fromdate catch ., try strptime(1) catch ., try ("a" | strptime("%Y")) catch .', 'null'],
+  ['[-1.5, -86401.5, 1.5, 0, 1425599621.25] | map(todate), map(gmtime), map(strftime("%s %S"))', 'null'],
+  ['[nan, infinite, 1e20, "a"] | map(try todate catch .), map(try gmtime catch .), map(try localtime catch .)', 'null'],
+  ['[[1969,11,31,23,59,59,0,0], [1969,11,31,23,59,59.5,0,0], [1970,0,1,0,0,0,0,0]] | map(try mktime catch .), map(todate)', 'null'],
   // C's significand and logb, on the number's double.
   ['[0 | significand] | tojson', 'null'],
   ['[1e1000, 1e-400, -1e1000, 5e-324, 1e-310, 0.1] | map(significand), map(logb)', 'null'],
@@ -1316,6 +1324,8 @@ export const differences = [
   ['2 | cbrt', 'null', 'math builtins: the last digit (Rust libm against the C library)'],
   ['ldexp(1; 1.5)', 'null', 'ldexp, scalb, scalbln with a fractional exponent'],
   ['scalb(1; 1.5)', 'null', 'ldexp, scalb, scalbln with a fractional exponent'],
+  ['"2016-12-31T23:59:60Z" | fromdate', 'null', 'dates: a leap second is the 59th second again (jq: the next minute)'],
+  ['253402300800 | try todate catch .', 'null', 'dates: years after 9999 (and before -9999) are an error'],
   ['if true then .a = .b // 1 else 0 end', 'null', '`//` and an assignment in a stretch with if … end or try: jaq\'s precedence (`//` first)'],
   ['.a = if true then .b else 3 end // 2', 'null', '`//` and an assignment in a stretch with if … end or try: jaq\'s precedence (`//` first)'],
   ['[limit(3; range(nan))]', 'null', 'range with a NaN bound: nothing (jq: counts up without end)'],

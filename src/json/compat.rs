@@ -11,7 +11,9 @@
 //! `map` and `map_values` written out, which fewer frames per level keep within the stack for
 //! values 10,000 deep), `nearbyint` rounds half to even as C's does; `significand` and `logb`
 //! are C's, on the number's double. `limit` with a count that is not a number fails, as jq's
-//! does, only once `f` yields; `format/1` (missing in jaq) is jq's.
+//! does, only once `f` yields; `format/1` (missing in jaq) is jq's. Dates as jq's: `fromdate` is
+//! `strptime("%Y-%m-%dT%H:%M:%SZ") | mktime` (jaq's read any RFC 3339 text: fractions, offsets),
+//! `gmtime` truncates seconds before 1970 and fails on NaN, with jq's messages.
 //!
 //! `leaf_paths`, `INDEX`, `IN`, `tostream`, `truncate_stream` and `fromstream` are jq 1.6's own
 //! definitions, `combinations` jq 1.8's (src/builtin.jq, MIT licence): jaq's failed on null and
@@ -85,17 +87,35 @@ def format($f):
 def @base64d: tostring | _offloop_base64d;
 def @urid: tostring | _offloop_urid;
 def gamma: lgamma;
+def _offloop_gmtime: gmtime;
+def _offloop_localtime: localtime;
+def _offloop_strptime($f): strptime($f);
+def _offloop_epoch($name; broken_down):
+  if type != "number" then error("\($name)() requires numeric inputs")
+  elif isnan or isinfinite then error("error converting number of seconds since epoch to datetime")
+  else . as $t
+    | try ($t | trunc | broken_down) catch error("error converting number of seconds since epoch to datetime")
+    | .[5] += ($t - ($t | floor)) end;
+def gmtime: _offloop_epoch("gmtime"; _offloop_gmtime);
+def localtime: _offloop_epoch("localtime"; _offloop_localtime);
+def strptime($f):
+  if type != "string" or ($f | type) != "string" then error("strptime/1 requires string inputs and arguments")
+  else . as $s | try _offloop_strptime($f) catch error("date \"\($s)\" does not match format \"\($f)\"") end;
 def _offloop_strftime($f): strftime($f);
 def _offloop_gmt: split("%%") | map(split("%Z") | join("GMT")) | join("%%");
 def _offloop_strflocaltime($f): strflocaltime($f);
 def _offloop_tm($name): _offloop_timegm // error("\($name) requires parsed datetime inputs");
-def mktime: if type == "array" then _offloop_tm("mktime") else error("mktime requires array inputs") end;
+def mktime:
+  if type != "array" then error("mktime requires array inputs")
+  else _offloop_tm("mktime") | if . == -1 then error("invalid gmtime representation") end end;
+def fromdateiso8601: strptime("%Y-%m-%dT%H:%M:%SZ") | mktime;
+def fromdate: fromdateiso8601;
 def strftime($f):
   (if type == "number" then gmtime
    elif type == "array" then .
    else error("strftime/1 requires parsed datetime inputs") end)
   | if $f | type != "string" then error("strftime/1 requires a string format")
-    else _offloop_tm("strftime/1") | gmtime | _offloop_strftime($f | _offloop_gmt) end;
+    else _offloop_tm("strftime/1") | _offloop_gmtime | _offloop_strftime($f | _offloop_gmt) end;
 def strflocaltime($f):
   if type != "number" and type != "array" then error("strflocaltime/1 requires parsed datetime inputs")
   elif $f | type != "string" then error("strflocaltime/1 requires a string format")
