@@ -1282,6 +1282,11 @@ export const cases = [
   ['[-1.5, -86401.5, 1.5, 0, 1425599621.25] | map(todate), map(gmtime), map(strftime("%s %S"))', 'null'],
   ['[nan, infinite, 1e20, "a"] | map(try todate catch .), map(try gmtime catch .), map(try localtime catch .)', 'null'],
   ['[[1969,11,31,23,59,59,0,0], [1969,11,31,23,59,59.5,0,0], [1970,0,1,0,0,0,0,0]] | map(try mktime catch .), map(todate)', 'null'],
+  // `?//` outside a destructuring is jq's syntax error (jaq: `?` then `//`).
+  ['.a?//1', 'null'],
+  ['[.[]?//1]', 'null'],
+  ['.a? // 1', 'null'],
+  ['. as [$a] ?// $a | $a', 'digits'],
   // C's significand and logb, on the number's double.
   ['[0 | significand] | tojson', 'null'],
   ['[1e1000, 1e-400, -1e1000, 5e-324, 1e-310, 0.1] | map(significand), map(logb)', 'null'],

@@ -2,7 +2,8 @@
 //! key or object-pattern key that is a constant other than a string (`{(0):1}`,
 //! `. as {(true):$x} | $x`), and module metadata (`module …;`, and that of `import`/`include`)
 //! that is not a constant object, and an import path with interpolation. jaq turns the first into
-//! a runtime error and ignores the second.
+//! a runtime error and ignores the second. And `?//` outside a destructuring, which jaq reads as
+//! `?` and `//`.
 //!
 //! They are checked on jaq's tokens: a key in parentheses followed by `:` inside braces is a key
 //! in either an object or an object pattern, and metadata is what comes between the directive and
@@ -37,7 +38,39 @@ pub fn check(code: &str) -> Result<(), Refused> {
   // Keys inside keys are parsed once per key around them: a budget keeps that linear in the
   // program (past it, such keys are jaq's runtime errors).
   let mut budget = KEY_BUDGET_PER_BYTE * code.len();
-  keys(code, &tokens[body..], &mut budget)
+  keys(code, &tokens[body..], &mut budget)?;
+  destructuring_alternatives(code, &tokens[body..])
+}
+
+/// `?//` where no destructuring takes it (`.a?//1`): jq's lexer reads it as one token, which its
+/// grammar allows only between patterns, so it is a syntax error there; jaq reads `?` and `//`.
+/// (`rewrite` has already turned the destructuring alternatives into other code.)
+fn destructuring_alternatives(code: &str, tokens: &[Token<&str>]) -> Result<(), Refused> {
+  for (i, token) in tokens.iter().enumerate() {
+    match &token.1 {
+      Tok::Block(inner) => destructuring_alternatives(code, inner)?,
+      Tok::Str(parts) => {
+        for part in parts {
+          if let StrPart::Term(t) = part {
+            destructuring_alternatives(code, std::slice::from_ref(t))?;
+          }
+        }
+      }
+      Tok::Sym if token.0 == "?" => {
+        if let Some(next) = tokens.get(i + 1).filter(|next| next.0.starts_with("//")) {
+          let (question, slashes) = (load::span(code, token.0), load::span(code, next.0));
+          if question.end == slashes.start {
+            return Err(Refused {
+              message: "syntax error, unexpected ?//".to_owned(),
+              span: question.start..slashes.start + 2,
+            });
+          }
+        }
+      }
+      _ => {}
+    }
+  }
+  Ok(())
 }
 
 /// Checks the metadata of the leading `module`, `import` and `include` directives; the index of
@@ -264,6 +297,19 @@ mod tests {
       "[(0):1]",
     ] {
       assert_eq!(refused(fine), None, "{fine}");
+    }
+  }
+
+  #[test]
+  fn refuses_destructuring_alternatives_outside_destructuring() {
+    assert_eq!(
+      refused(".a?//1"),
+      Some(("syntax error, unexpected ?//".to_owned(), "?//"))
+    );
+    assert_eq!(refused("[.[]?//=1]").map(|(_, at)| at), Some("?//"));
+    assert_eq!(refused(r#""\(.a?//1)""#).map(|(_, at)| at), Some("?//"));
+    for accepted in [".a? // 1", ".a?|.//1", r#""?//""#, "# ?//\n."] {
+      assert_eq!(refused(accepted), None, "{accepted}");
     }
   }
 
