@@ -13,7 +13,8 @@
 //! are C's, on the number's double. `limit` with a count that is not a number fails, as jq's
 //! does, only once `f` yields; `format/1` (missing in jaq) is jq's. Dates as jq's: `fromdate` is
 //! `strptime("%Y-%m-%dT%H:%M:%SZ") | mktime` (jaq's read any RFC 3339 text: fractions, offsets),
-//! `gmtime` truncates seconds before 1970 and fails on NaN, with jq's messages.
+//! `gmtime` truncates seconds before 1970 and fails on NaN, with jq's messages; `gmtime` and
+//! `strftime` are `time`'s (any year, the C library's formatting).
 //!
 //! `leaf_paths`, `INDEX`, `IN`, `tostream`, `truncate_stream` and `fromstream` are jq 1.6's own
 //! definitions, `combinations` jq 1.8's (src/builtin.jq, MIT licence): jaq's failed on null and
@@ -23,6 +24,7 @@ use jaq_core::native::{bome, v, Filter};
 use jaq_core::RunPtr;
 
 use super::program::{self, Kind};
+use super::time;
 use super::value::interrupt;
 use super::value::ops::type_error;
 use super::value::text::{self, brief, to_json};
@@ -87,7 +89,6 @@ def format($f):
 def @base64d: tostring | _offloop_base64d;
 def @urid: tostring | _offloop_urid;
 def gamma: lgamma;
-def _offloop_gmtime: gmtime;
 def _offloop_localtime: localtime;
 def _offloop_strptime($f): strptime($f);
 def _offloop_epoch($name; broken_down):
@@ -101,8 +102,6 @@ def localtime: _offloop_epoch("localtime"; _offloop_localtime);
 def strptime($f):
   if type != "string" or ($f | type) != "string" then error("strptime/1 requires string inputs and arguments")
   else . as $s | try _offloop_strptime($f) catch error("date \"\($s)\" does not match format \"\($f)\"") end;
-def _offloop_strftime($f): strftime($f);
-def _offloop_gmt: split("%%") | map(split("%Z") | join("GMT")) | join("%%");
 def _offloop_strflocaltime($f): strflocaltime($f);
 def _offloop_tm($name): _offloop_timegm // error("\($name) requires parsed datetime inputs");
 def mktime:
@@ -115,7 +114,7 @@ def strftime($f):
    elif type == "array" then .
    else error("strftime/1 requires parsed datetime inputs") end)
   | if $f | type != "string" then error("strftime/1 requires a string format")
-    else _offloop_tm("strftime/1") | _offloop_gmtime | _offloop_strftime($f | _offloop_gmt) end;
+    else _offloop_tm("strftime/1") | _offloop_gmtime | _offloop_strftime($f) end;
 def strflocaltime($f):
   if type != "number" and type != "array" then error("strflocaltime/1 requires parsed datetime inputs")
   elif $f | type != "string" then error("strflocaltime/1 requires a string format")
@@ -181,6 +180,25 @@ pub fn funs() -> Box<[Filter<RunPtr<Kind>>]> {
     }),
     ("_offloop_base64d", v(0), |cv| bome(base64_decode(&cv.1))),
     ("_offloop_urid", v(0), |cv| bome(uri_decode(&cv.1))),
+    ("_offloop_gmtime", v(0), |cv| {
+      let tm = cv
+        .1
+        .as_num()
+        .map(|n| n.value())
+        .filter(|s| s.is_finite())
+        .and_then(|s| time::gmtime(s.floor() as i64));
+      bome(
+        tm.map(|tm| Val::array(broken_down_fields(&tm)))
+          .ok_or_else(|| Error::str("error converting number of seconds since epoch to datetime")),
+      )
+    }),
+    ("_offloop_strftime", v(1), |mut cv| {
+      let format = cv.0.pop_var();
+      bome(match (broken_down(&cv.1), format.as_str()) {
+        (Some(tm), Some(format)) => Ok(Val::from(time::strftime(&tm, format))),
+        _ => Err(Error::str("strftime/1 requires parsed datetime inputs")),
+      })
+    }),
     ("_offloop_timegm", v(0), |cv| {
       bome(Ok(timegm(&cv.1).map_or(Val::Null, Val::float)))
     }),
@@ -351,17 +369,40 @@ fn timegm(v: &Val) -> Option<f64> {
     }
   }
   let [year, month, day, hours, minutes, seconds] = fields;
-  let year = year + month.div_euclid(12);
-  let month = month.rem_euclid(12) + 1;
-  // Days from 1970-01-01 to the first of the month (Howard Hinnant's days_from_civil).
-  let y = if month <= 2 { year - 1 } else { year };
-  let era = y.div_euclid(400);
-  let yoe = y - era * 400;
-  let mp = (month + 9) % 12;
-  let doy = (153 * mp + 2) / 5;
-  let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  let days = era * 146_097 + doe - 719_468 + day - 1;
+  let days = time::days_from_civil(year + month.div_euclid(12), month.rem_euclid(12) + 1, 1) + day - 1;
   Some((days * 86_400 + hours * 3_600 + minutes * 60 + seconds) as f64)
+}
+
+/// The broken-down time `gmtime` gave (its fields truncated to integers in C's `int`, as its
+/// `struct tm` holds them), with its seconds since 1970.
+fn broken_down(v: &Val) -> Option<time::Tm> {
+  let Val::Arr(a) = v else { return None };
+  let mut fields = [0i64; 8];
+  for (field, item) in fields.iter_mut().zip(a.items().iter()) {
+    *field = item.as_num()?.value().clamp(f64::from(i32::MIN), f64::from(i32::MAX)) as i64;
+  }
+  let [year, month, day, hour, minute, second, weekday, yearday] = fields;
+  Some(time::Tm {
+    year,
+    month,
+    day,
+    hour,
+    minute,
+    second,
+    weekday,
+    yearday,
+    epoch: timegm(v)? as i64,
+  })
+}
+
+/// `tm` as jq's `gmtime` gives it: `[year, month (0-11), day, hours, minutes, seconds, weekday,
+/// day of the year]`.
+fn broken_down_fields(tm: &time::Tm) -> Vec<Val> {
+  [
+    tm.year, tm.month, tm.day, tm.hour, tm.minute, tm.second, tm.weekday, tm.yearday,
+  ]
+  .map(|field| Val::float(field as f64))
+  .into()
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -485,6 +526,20 @@ mod tests {
       jq("[tostream] | fromstream(.[])", r#"{"a":[1,{"b":null}]}"#),
       r#"{"a":[1,{"b":null}]}"#.to_owned() + "\n"
     );
+  }
+
+  #[test]
+  fn formats_any_broken_down_time() {
+    // The formatter behind strftime, called directly with fields far outside C's `int`: no
+    // overflow (a panic in this debug build).
+    for field in ["1e300", "-1e300", "nan", "2147483647", "-2147483648"] {
+      let fields = [field; 8].join(",");
+      let out = jq(
+        &format!("[{fields}] | _offloop_strftime(\"%V %U %W %j %s %C %G %g %y %e %I\")"),
+        "null",
+      );
+      assert!(!out.starts_with("error") || out.contains("requires"), "{field}: {out}");
+    }
   }
 
   #[test]

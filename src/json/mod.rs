@@ -7,7 +7,8 @@
 //! documents, NDJSON lines (in parallel) and files; `fast` evaluates common programs without
 //! jaq; `compat` adds jq builtins jaq lacks; `constant` refuses at compile time what jq refuses
 //! there and jaq does not; `order` gives operators and interpolations jq's order of evaluation;
-//! `canonical` is RFC 8785; `exports` is the thin `#[napi]` layer.
+//! `time` is jq's UTC calendar and `strftime`; `canonical` is RFC 8785; `exports` is the thin
+//! `#[napi]` layer.
 //! Nothing but `exports` touches N-API.
 
 pub mod canonical;
@@ -27,4 +28,5 @@ pub mod run;
 pub mod shape;
 #[cfg(feature = "test-hooks")]
 mod test_hooks;
+mod time;
 pub mod value;
