@@ -43,6 +43,8 @@ export const inputTexts = {
   adjacent: 'true1',
   numberrun: '1true',
   leadingzero: '01',
+  lowsurrogate: '["\\udc00", "a\\udfffb", {"\\udc00": 1}]',
+  highsurrogate: '["\\ud800x"]',
   decimals: '[1.0, 1.10, 100e-2, 1.000, -0, 9007199254740993, 100000000000000000000000001, 0.12345678901234567890123456789, 1E2, 1e-7, 0.00001]',
 }
 
@@ -1295,6 +1297,13 @@ export const cases = [
   ['.[] | strftime("%N|%f|%q|%+|%3N|%^6f|%Ey|%Od|%Ea|%OY|%Ob|%Ez|%E%|%:z|%5|%")', 'epochs'],
   ['.[] | todate, (gmtime | mktime)', 'epochs'],
   ['[1e12, 1e15, 6.7e16, 6.8e16, -6.7e16, -6.8e16, 1e19] | map(try todate catch .)', 'null'],
+  // A low surrogate escaped on its own is U+FFFD in jq (input, fromjson, program literals); a
+  // high one on its own is an error.
+  ['.', 'lowsurrogate'],
+  ['.', 'highsurrogate'],
+  ['"\\udc00", "a\\udfffb" | length', 'null'],
+  ['"[\"\\\\udc00\"]" | fromjson', 'null'],
+  ['try ("[\"\\\\ud800\"]" | fromjson) catch "error"', 'null'],
   // C's significand and logb, on the number's double.
   ['[0 | significand] | tojson', 'null'],
   ['[1e1000, 1e-400, -1e1000, 5e-324, 1e-310, 0.1] | map(significand), map(logb)', 'null'],

@@ -23,7 +23,7 @@ use super::value::text::js_string;
 pub fn canonicalize(text: &Bytes, max_depth: usize) -> Result<String, ParseError> {
   let options = ReadOptions {
     max_depth,
-    unique_keys: true,
+    i_json: true,
     doubles: true,
   };
   let value = read::parse_one(Values, text, 0..text.len(), &Shape::All, &options)?;

@@ -35,8 +35,9 @@ const PARSE_STACK: usize = if cfg!(debug_assertions) { 4 << 20 } else { 256 << 1
 pub struct ReadOptions {
   /// Arrays and objects nested deeper than this are refused.
   pub max_depth: usize,
-  /// Refuse objects that repeat a key (I-JSON, required by RFC 8785) instead of keeping the last.
-  pub unique_keys: bool,
+  /// I-JSON (RFC 7493, required by RFC 8785): refuse objects that repeat a key and lone
+  /// surrogates, where jq keeps the last key and reads a lone low surrogate as U+FFFD.
+  pub i_json: bool,
   /// Read numbers as exactly rounded IEEE doubles, refusing those beyond the double range, and
   /// keep no literal text (RFC 8785). Otherwise numbers are jq's: literals rounded as jq rounds
   /// them, out-of-range ones kept as infinite literals.
@@ -47,7 +48,7 @@ impl Default for ReadOptions {
   fn default() -> Self {
     ReadOptions {
       max_depth: MAX_DEPTH,
-      unique_keys: false,
+      i_json: false,
       doubles: false,
     }
   }
@@ -408,7 +409,7 @@ impl<'t, 'o> Reader<'t, 'o> {
         }
       }
     }
-    build.object(entries, self.options.unique_keys).or_else(|RepeatedKey| {
+    build.object(entries, self.options.i_json).or_else(|RepeatedKey| {
       self.at = start;
       self.fail("duplicate key in object")
     })
@@ -523,6 +524,7 @@ impl<'t, 'o> Reader<'t, 'o> {
             (Some(b"\\u"), Ok(low @ 0xdc00..=0xdfff)) => (0x10000 + ((high - 0xd800) << 10) + (low - 0xdc00), 12),
             _ => return self.fail("lone surrogate in a \\u escape"),
           },
+          0xdc00..=0xdfff if !self.options.i_json => (0xfffd, 6),
           0xdc00..=0xdfff => return self.fail("lone surrogate in a \\u escape"),
           _ => (high, 6),
         };
@@ -905,9 +907,9 @@ mod tests {
   }
 
   #[test]
-  fn unique_keys_and_doubles() {
+  fn i_json_and_doubles() {
     let options = ReadOptions {
-      unique_keys: true,
+      i_json: true,
       doubles: true,
       ..ReadOptions::default()
     };
@@ -920,6 +922,16 @@ mod tests {
     let v = parse_one(Vals(&text), &text, 0..text.len(), &Shape::All, &options).unwrap();
     assert_eq!(json(&v), "[9007199254740992,1]");
     assert_eq!(json(&parse(r#"{"a":1,"a":2}"#).unwrap()), r#"{"a":2}"#);
+    // A lone low surrogate: U+FFFD as jq reads it, refused in I-JSON; a lone high one: refused.
+    let text = Bytes::from_static(br#"["\udc00", "a\udfffb"]"#);
+    assert!(parse_one(Vals(&text), &text, 0..text.len(), &Shape::All, &options).is_err());
+    assert_eq!(
+      json(&parse(r#"["\udc00", "a\udfffb"]"#).unwrap()),
+      "[\"\u{fffd}\",\"a\u{fffd}b\"]"
+    );
+    for lone in [r#""\ud800""#, r#""\ud800x""#, r#""\ud800\u0041""#, r#""\ud800\ud800""#] {
+      assert!(parse(lone).is_err(), "{lone}");
+    }
   }
 
   #[test]
@@ -996,6 +1008,8 @@ mod tests {
           accepted += 1;
         }
         (Err(e), Err(_)) => assert!(e.offset <= text.len(), "{shown}"),
+        // jq reads a lone low surrogate as U+FFFD; serde_json refuses it.
+        (Ok(_), Err(e)) if e.to_string().contains("surrogate") => {}
         _ => panic!("{shown}: ours {ours:?}, serde_json {theirs:?}"),
       }
       let pruned = parse_one(Vals(&text), &text, 0..text.len(), &skip_a, &options);

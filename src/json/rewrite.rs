@@ -5,7 +5,8 @@
 //!
 //! - number literals `.5` and `1.` (jq's lexer takes them; jaq's wants digits on both sides of
 //!   the point): `0.5`, `1`;
-//! - a UTF-16 surrogate pair written as two `\u` escapes in a string: the character;
+//! - a UTF-16 surrogate pair written as two `\u` escapes in a string: the character; a low
+//!   surrogate escaped on its own: U+FFFD, as jq reads it;
 //! - `$__loc__`: `{"file":"<top-level>","line":N}` (in an object, `{$__loc__}` is the key
 //!   `__loc__`);
 //! - `reduce`/`foreach` over an operator expression (`reduce .[] / .[] as $x (…)`): jq takes the
@@ -112,7 +113,7 @@ fn compose(lexable: String, first: &Rewritten, second: Option<Rewritten>) -> Rew
 }
 
 /// The first pass, on characters (jaq cannot lex these): number literals `.5`, `1.` and
-/// surrogate pairs in strings.
+/// surrogates in strings.
 fn literals(code: &str) -> (String, Rewritten) {
   let bytes = code.as_bytes();
   let mut text = String::with_capacity(code.len() + 4);
@@ -143,6 +144,13 @@ fn literals(code: &str) -> (String, Rewritten) {
           if let Some(c) = surrogate_pair(&code[i..]) {
             edit(&mut text, &mut copied, &mut from, i, 12, c.encode_utf8(&mut [0; 4]));
             i += 12;
+            continue;
+          }
+          // A low surrogate on its own is U+FFFD in jq (a high one on its own is an error there
+          // too, and stays one).
+          if escaped_unit(&code[i..]).is_some_and(|unit| (0xdc00..=0xdfff).contains(&unit)) {
+            edit(&mut text, &mut copied, &mut from, i, 6, "\u{fffd}");
+            i += 6;
             continue;
           }
           i += 2;
@@ -263,16 +271,18 @@ fn number_end(bytes: &[u8], mut i: usize, point: Option<&mut Option<usize>>) -> 
 
 /// `\uD83D\uDE00` at the start of `s`: the character of the pair.
 fn surrogate_pair(s: &str) -> Option<char> {
-  let unit = |s: &str| {
-    s.strip_prefix("\\u")
-      .and_then(|h| u16::from_str_radix(h.get(..4)?, 16).ok())
-  };
-  let high = unit(s)?;
-  let low = unit(s.get(6..)?)?;
+  let high = escaped_unit(s)?;
+  let low = escaped_unit(s.get(6..)?)?;
   char::decode_utf16([high, low])
     .next()?
     .ok()
     .filter(|c| u32::from(*c) > 0xffff)
+}
+
+/// The UTF-16 unit of the `\uXXXX` escape at the start of `s`.
+fn escaped_unit(s: &str) -> Option<u16> {
+  s.strip_prefix("\\u")
+    .and_then(|h| u16::from_str_radix(h.get(..4)?, 16).ok())
 }
 
 struct Out<'a> {
