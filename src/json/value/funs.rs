@@ -180,7 +180,12 @@ fn from_json(v: &Val, max_depth: usize) -> ValR {
   let Val::Str(s) = v else {
     return Err(type_error(v, "only strings can be parsed"));
   };
-  let text: &Bytes = s.bytes();
+  // A byte order mark at the start is skipped, as jq's parser does (and its columns leave it out).
+  let text: &Bytes = &s.bytes().slice(if s.bytes().starts_with(b"\xEF\xBB\xBF") {
+    3..
+  } else {
+    0..
+  });
   let options = ReadOptions {
     max_depth,
     ..ReadOptions::default()
