@@ -228,6 +228,13 @@ hostile('last(range(1e15)) aborted after 1 s', jq('last(range(1e15))', 'null', {
 hostile('range(1e15) | select(. < 0) aborted after 1 s', jq('range(1e15) | select(. < 0)', 'null', {}, 1000), ABORT);
 hostile('def f: f; f aborted after 1 s', jq('def f: f; f', 'null', {}, 1000), { oneOf: [ABORT, { code: 'ERR_JQ_RUNTIME', message: /recursed too deeply/ }] });
 hostile('def f: f, f; f', jq('def f: f, f; f', 'null', {}, 1000), { oneOf: [ABORT, { code: 'ERR_JQ_RUNTIME', message: /recursed too deeply/ }] });
+// Found by the jq_hostile fuzz target (2026-12-06): `..` nested nine times over a value 253 deep
+// builds iterator chains whose every step walks the chain. Natively it stops 3-6 ms after an
+// abort; under ASan it passed the target's 3-s bound.
+const nestedRecursion =
+  'if ' + '('.repeat(9) + 'if ('.repeat(8) + '[('.repeat(9) + '['.repeat(253) + '.' + ']'.repeat(253) + ') | ..]'.repeat(9) + ')' +
+  ' then 1 else 2 end)'.repeat(8) + '.a)'.repeat(8) + ' then 1 else 2 end';
+hostile('.. nested 9 times over 253 levels aborted after 1 s', jq(nestedRecursion, 'false', { raw: true }, 1000), ABORT);
 hostile('def f: [f]; f', jq('def f: [f]; f'), { code: 'ERR_JQ_RUNTIME', message: /recursed too deeply/ });
 hostile('def f: 1 + f; f', jq('def f: 1 + f; f'), { code: 'ERR_JQ_RUNTIME', message: /recursed too deeply/ });
 hostile('repeat(.) stops at maxOutputBytes', jq('repeat(.)', 'null', { maxOutputBytes: 1e6 }), { code: 'ERR_JQ_OUTPUT_LIMIT' });
