@@ -375,7 +375,7 @@ mod tests {
     }
   }
 
-  /// Outputs of jq 1.8.2 (`strftime` of 1425599621, 0 and -30610224001).
+  /// Outputs of jq 1.8.2 (`strftime` of 1425599621, -30610224001 and -100000000000).
   #[test]
   fn formats_as_jq() {
     let march = tm(2015, 2, 5, 23, 4, 63, 1_425_599_621);
