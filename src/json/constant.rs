@@ -42,6 +42,22 @@ pub fn check(code: &str) -> Result<(), Refused> {
   destructuring_alternatives(code, &tokens[body..])
 }
 
+/// Whether the token before `tokens[i]` ends `as P1 ?// P2 …`: a destructuring that `rewrite`
+/// leaves to jaq (in `reduce` and `foreach`), whose message then stands.
+fn after_patterns(tokens: &[Token<&str>], mut i: usize) -> bool {
+  let pattern = |t: &Token<&str>| matches!(t.1, Tok::Var) || (matches!(t.1, Tok::Block(_)) && !t.0.starts_with('('));
+  loop {
+    match (
+      i.checked_sub(2).map(|j| &tokens[j]),
+      i.checked_sub(1).map(|j| &tokens[j]),
+    ) {
+      (Some(Token("as", Tok::Word)), Some(p)) if pattern(p) => return true,
+      (Some(Token("//", Tok::Sym)), Some(p)) if pattern(p) && i >= 3 && tokens[i - 3].0 == "?" => i -= 3,
+      _ => return false,
+    }
+  }
+}
+
 /// `?//` where no destructuring takes it (`.a?//1`): jq's lexer reads it as one token, which its
 /// grammar allows only between patterns, so it is a syntax error there; jaq reads `?` and `//`.
 /// (`rewrite` has already turned the destructuring alternatives into other code.)
@@ -56,7 +72,7 @@ fn destructuring_alternatives(code: &str, tokens: &[Token<&str>]) -> Result<(), 
           }
         }
       }
-      Tok::Sym if token.0 == "?" => {
+      Tok::Sym if token.0 == "?" && !after_patterns(tokens, i) => {
         if let Some(next) = tokens.get(i + 1).filter(|next| next.0.starts_with("//")) {
           let (question, slashes) = (load::span(code, token.0), load::span(code, next.0));
           if question.end == slashes.start {
@@ -308,7 +324,14 @@ mod tests {
     );
     assert_eq!(refused("[.[]?//=1]").map(|(_, at)| at), Some("?//"));
     assert_eq!(refused(r#""\(.a?//1)""#).map(|(_, at)| at), Some("?//"));
-    for accepted in [".a? // 1", ".a?|.//1", r#""?//""#, "# ?//\n."] {
+    for accepted in [
+      ".a? // 1",
+      ".a?|.//1",
+      r#""?//""#,
+      "# ?//\n.",
+      "reduce .[] as [$a] ?// $a (0; . + $a)",
+      "foreach .[] as [$a] ?// {$a} ?// $a (0; 1)",
+    ] {
       assert_eq!(refused(accepted), None, "{accepted}");
     }
   }

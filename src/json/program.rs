@@ -330,7 +330,14 @@ enum Failure {
 /// The definition that holds the program, in jq's order of evaluation, when it parses alone.
 const MAIN: &str = "_offloop_main";
 
+/// `code` compiled in jq's order of evaluation. A program that fails to compile is compiled again
+/// as it is written, for its errors: jaq reports the first it meets, and in jq's order that would
+/// be the right operand's undefined name rather than the leftmost, which jq names first.
 fn try_compile(code: &str, globals: &[String]) -> std::result::Result<jaq_core::Filter<Kind>, Failure> {
+  compile_in(code, globals, true).or_else(|_| compile_in(code, globals, false))
+}
+
+fn compile_in(code: &str, globals: &[String], jq_order: bool) -> std::result::Result<jaq_core::Filter<Kind>, Failure> {
   let arena = Arena::default();
   let offset = |part: &str| load::span(code, part).start;
   let at = |part: &str| offset(part)..offset(part);
@@ -338,11 +345,14 @@ fn try_compile(code: &str, globals: &[String]) -> std::result::Result<jaq_core::
   // main module only calls it: jaq's loader takes no syntax tree but the prelude's. A program that
   // does not parse as one term (a syntax error, a module directive) is loaded as it is, for the
   // loader's errors. Names in the tree still point into `code`, for the compiler's errors.
-  let main = load::parse(code, |p| p.term()).map(|term| Def {
-    name: MAIN,
-    args: Vec::new(),
-    body: order::jq_order(term),
-  });
+  let main = jq_order
+    .then(|| load::parse(code, |p| p.term()))
+    .flatten()
+    .map(|term| Def {
+      name: MAIN,
+      args: Vec::new(),
+      body: order::jq_order(term),
+    });
   let main_code = if main.is_some() { MAIN } else { code };
   let prelude = defs().map(|def| -> Def<&str> { def }).chain(main);
   let modules = Loader::new(prelude)
@@ -532,6 +542,21 @@ mod tests {
     // A long line is left out.
     let long = format!("{} | {{(0):1}}", ". | ".repeat(1000));
     assert!(!error(&long).message.contains('\n'));
+  }
+
+  /// jq names the leftmost undefined name first; compiled in jq's order, jaq met the right
+  /// operand's first.
+  #[test]
+  fn names_the_leftmost_undefined_name() {
+    for (program, first) in [
+      ("[foo - bar]", "undefined filter foo/0 at <top-level>, line 1, column 2"),
+      (r#""\(foo)\(bar)""#, "undefined filter foo/0"),
+      (".[foo] + .[bar]", "undefined filter foo/0"),
+      ("[break $a] + [break $b]", "$*label-a is not defined"),
+    ] {
+      let message = error(program).message;
+      assert!(message.contains(first), "{program}: {message}");
+    }
   }
 
   #[test]
