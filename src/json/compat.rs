@@ -10,9 +10,9 @@
 //! `walk` and `paths(f)` are jq 1.8's (all of `f`'s outputs; `f` on the root too; `walk` with
 //! `map` and `map_values` written out, which fewer frames per level keep within the stack for
 //! values 10,000 deep), `nearbyint` rounds half to even as C's does; `significand` and `logb`
-//! are C's, on the number's double. `limit` with a count that is not a number fails, as jq's
-//! does, only once `f` yields; `format/1` (missing in jaq) is jq's. Dates as jq's: `fromdate` is
-//! `strptime("%Y-%m-%dT%H:%M:%SZ") | mktime` (jaq's read any RFC 3339 text: fractions, offsets),
+//! are C's, on the number's double. `limit` and `skip` with a count that is not a number
+//! fail, as jq's do, only once `f` yields; `format/1` (missing in jaq) is jq's. Dates as jq's:
+//! `fromdate` is `strptime("%Y-%m-%dT%H:%M:%SZ") | mktime` (jaq's read any RFC 3339 text),
 //! `gmtime` truncates seconds before 1970 and fails on NaN, with jq's messages; `gmtime` and
 //! `strftime` are `time`'s (any year, the C library's formatting).
 //!
@@ -63,7 +63,8 @@ def limit($n; f):
   else error("limit doesn't support negative count") end;
 def skip($n; f):
   if $n < 0 then error("skip doesn't support negative count")
-  elif ($n | type) == "number" and $n != ($n | floor)
+  elif ($n | type) != "number" then f | $n - 1 | empty
+  elif $n != ($n | floor)
   then foreach f as $x ($n; . - 1; if . < 0 then $x else empty end)
   else _offloop_skip($n; f) end;
 def reverse: if type == "array" then _offloop_reverse else [.[length - 1 - range(0; length)]] end;
@@ -81,13 +82,13 @@ def flatten($depth):
   if $depth < 0 then error("flatten depth must not be negative") else _offloop_flatten($depth) end;
 def flatten: flatten(infinite);
 def trimstr($s): ltrimstr($s) | rtrimstr($s);
+def @base64d: tostring | _offloop_base64d;
+def @urid: tostring | _offloop_urid;
 def format($f):
   if $f == "text" then @text elif $f == "json" then @json elif $f == "html" then @html
   elif $f == "uri" then @uri elif $f == "urid" then @urid elif $f == "csv" then @csv
   elif $f == "tsv" then @tsv elif $f == "sh" then @sh elif $f == "base64" then @base64
   elif $f == "base64d" then @base64d else $f | _offloop_not_a_format end;
-def @base64d: tostring | _offloop_base64d;
-def @urid: tostring | _offloop_urid;
 def gamma: lgamma;
 def _offloop_localtime: localtime;
 def _offloop_strptime($f): strptime($f);
