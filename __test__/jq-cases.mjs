@@ -31,6 +31,7 @@ export const inputs = {
   entries: [{"key":"a","value":1},{"Key":"b","Value":2},{"name":"c","value":3},{"Name":"d","Value":4},{"k":"e","v":5},{"key":null,"value":6},{"key":false,"value":7},{"key":1,"value":8}],
   ordered: {"b":1,"a":2,"A":3,"é":4,"":5},
   unicode: "aé😀٣ß",
+  nested: [[1, 2], [3, 4], [1, 0]],
   epochs: [0, 1425599621, -1, -30610224001, -62167219200, -59011459200, 253402300799, 253402300800, -100000000000, 951782400, 946684799, 1230768000, 1704067199],
   datestrings: ['2015-03-05T23:51:47Z', '2015-03-05T23:51:47.123Z', '2015-03-05T23:51:47+01:00', '2015-03-05 23:51:47Z', '2015-03-05t23:51:47z', '2015-03-05T23:51Z', '2015-3-5T23:51:47Z', 'x', ''],
   posix: ['a', 'é', 'É', 'ß', '٣', '½', 'Ⅻ', '\u0300', '_', '\u203f', '-', '¿', '$', '+', '<', '^', '`', '|', '~', '€', '©', '\u00a0', '\u2028', '\u0085', '\u3000', '\t', '\n', '\u200b', '\ue000', '\u0378', '😀', '0', 'f', 'G', ' '],
@@ -1307,6 +1308,21 @@ export const cases = [
   // fromjson skips a byte order mark at the start, as jq's parser does (columns without it).
   ['"\ufeff[1]", "\ufeff 1" | fromjson', 'null'],
   ['"\ufeff[1,x]", "\ufeff\ufeff1" | try fromjson catch .', 'null'],
+  // In `t[i]` the index is jq's outer loop and runs first (a failing index fails before `t`, even
+  // with `?`); in `t[i][j]` the last index is outermost; in `t[a:b]` `a` is outside `b`.
+  ['[([1,2],[3,4])[0,1]], [[[1,2],[3,4]][0,1][0,1]], [limit(3; ([1,2],[3,4])[0,1])]', 'null'],
+  ['try ((error("t"))[error("i")]) catch ., try ((error("t"))[error("a"):error("b")]) catch .', 'null'],
+  ['[empty + (error("t"))[empty]], [empty + (error("t"))[empty:]], [(empty)[error("x")]?]', 'null'],
+  ['(empty)[error("x")]', 'null'],
+  ['[.[0,1][0,1]], [path(.[.[2][0]][.[2][1]])], (.[.[2][0]][.[2][1]] |= 9), del(.[.[2][0]][.[2][1]])', 'nested'],
+  ['[.[.a, .b]], [.x[.a]], [.x | .[.a, .b]?]', 'tree'],
+  // A shorthand entry with an interpolated key computes its key once per value.
+  ['[{"a\\(1,2)"}], [{"a\\(1,2)\\(3,4)"}] | length', 'null'],
+  ['[{"name\\(1,2)", "b\\(3,4)", c: 1}], [{@base64 "a\\(1,2)"}]', 'null'],
+  ['[.users[] | {"na\\("me")", age}]', 'people'],
+  // format("base64d") is @base64d; skip with a count that is not a number fails once f yields.
+  ['"YWJ", "!!" | try format("base64d") catch .', 'null'],
+  ['[skip("a"; empty)], [skip({}; empty)], (try [skip("a"; 1)] catch .), (try [nth("a"; 1)] catch .)', 'null'],
   // C's significand and logb, on the number's double.
   ['[0 | significand] | tojson', 'null'],
   ['[1e1000, 1e-400, -1e1000, 5e-324, 1e-310, 0.1] | map(significand), map(logb)', 'null'],
@@ -1335,8 +1351,6 @@ export const differences = [
   ['[leaf_paths]', 'tree', 'leaf_paths (removed in jq 1.7) is kept: programs written for jq 1.6 use it'],
   ['"abc" | @base32', 'null', '@base32 and @base32d: a compile error (jq 1.8.2 compiles them and fails at run time: not a valid format)'],
   // Found by a random-program differential (2026-12-05), listed in the README's table.
-  ['[([1,2],[3,4])[0,1]]', 'null', 'generators: in E[I] jq runs the index as the outer loop'],
-  ['(empty)[error("x")]', 'null', 'generators: jq evaluates the index first and meets its error'],
   ['.items[]? |= 5', 'flat', 'updates through a path that selects nothing create it (as null)'],
   ['(.a | select(false)) |= 1', 'null', 'updates through a path that selects nothing create it (as null)'],
   ['[[2]] | .. = 1', 'null', 'updates over `..` take each path from the value as updated so far (jq: from the input)'],
@@ -1349,6 +1363,7 @@ export const differences = [
   ['2 | cbrt', 'null', 'math builtins: the last digit (Rust libm against the C library)'],
   ['ldexp(1; 1.5)', 'null', 'ldexp, scalb, scalbln with a fractional exponent'],
   ['scalb(1; 1.5)', 'null', 'ldexp, scalb, scalbln with a fractional exponent'],
+  ['[(empty)[.x][.x][.x][.x][.x][.x][.x][.x][.x][.x][.x][.x][.x][.x][.x][.x][error("x")]]', 'null', 'O-order: a path with more than 16 indices that may yield several values keeps jaq order'],
   ['"ß" | test("ss"; "i"), test("SS"; "i")', 'null', 'regular expressions: case-insensitive matching folds one character to one (Oniguruma: ß to ss)'],
   ['"aaaa" | test("a{2}{2}")', 'null', 'regular expressions: a quantifier on a quantifier reads as a literal brace'],
   ['"a" | test("(?P<x>a)")', 'null', 'regular expressions: syntax Oniguruma refuses (Python-style groups) is taken'],

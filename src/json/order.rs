@@ -22,8 +22,9 @@ use jaq_core::path::Part;
 /// The variable that holds an operator's right operand.
 const RIGHT: &str = "$ right";
 
-/// The variables that hold a string's interpolated parts, one per part. A string with more parts
-/// than this that may yield other than one value keeps jaq's order (listed in the README).
+/// The variables that hold a string's interpolated parts, one per part, or a path's indices. A
+/// string or path with more of them than this that may yield other than one value keeps jaq's
+/// order (listed in the README).
 const PARTS: [&str; 16] = [
   "$ part 0",
   "$ part 1",
@@ -61,12 +62,19 @@ pub fn jq_order<'s>(term: Term<&'s str>) -> Term<&'s str> {
     }
     Term::Str(format, parts) => interpolation_order(format, parts),
     Term::Arr(items) => Term::Arr(items.map(|items| Box::new(jq_order(*items)))),
-    Term::Obj(entries) => Term::Obj(
-      entries
+    Term::Obj(entries) => {
+      let interpolated: Vec<bool> = entries
+        .iter()
+        .map(|(key, value)| {
+          value.is_none() && matches!(key, Term::Str(_, parts) if parts.iter().any(|p| matches!(p, StrPart::Term(_))))
+        })
+        .collect();
+      let entries = entries
         .into_iter()
         .map(|(key, value)| (jq_order(key), value.map(jq_order)))
-        .collect(),
-    ),
+        .collect();
+      shorthand_keys_once(entries, &interpolated)
+    }
     Term::Neg(term) => Term::Neg(Box::new(jq_order(*term))),
     Term::Label(name, body) => Term::Label(name, Box::new(jq_order(*body))),
     Term::Fold(kind, over, pattern, args) => Term::Fold(
@@ -101,10 +109,75 @@ pub fn jq_order<'s>(term: Term<&'s str>) -> Term<&'s str> {
           Part::Range(from, to) => Part::Range(from.map(jq_order), to.map(jq_order)),
         };
       }
-      Term::Path(Box::new(jq_order(*head)), path)
+      index_order(jq_order(*head), path)
     }
     leaf @ (Term::Id | Term::Recurse | Term::Num(_) | Term::Var(_) | Term::Break(_)) => leaf,
   }
+}
+
+/// `head` followed by `path` with jq's order: in `t[i]` the index is the outer loop and runs
+/// first (`[([1,2],[3,4])[0,1]]` is `[1,3,2,4]`; a failing index fails before `t` runs, even with
+/// `?`), in `t[i][j]` the last index is outermost, and in `t[a:b]` `a` is outside `b`. The indices
+/// that may yield other than one value are bound, outermost first, when two of the pieces may.
+/// jaq follows a path through such bindings in `path()` and updates too.
+fn index_order<'s>(head: Term<&'s str>, mut path: jaq_core::path::Path<Term<&'s str>>) -> Term<&'s str> {
+  let several = path
+    .0
+    .iter()
+    .flat_map(|(part, _)| match part {
+      Part::Index(index) => vec![index],
+      Part::Range(from, to) => from.iter().chain(to).collect(),
+    })
+    .filter(|t| !single(t))
+    .count();
+  if several == 0 || several + usize::from(!single(&head)) < 2 || several > PARTS.len() {
+    return Term::Path(Box::new(head), path);
+  }
+  // Outermost first: the last part's indices, a slice's start before its end.
+  let mut bound = Vec::with_capacity(several);
+  for (part, _) in path.0.iter_mut().rev() {
+    let slots: Vec<&mut Term<&'s str>> = match part {
+      Part::Index(index) => vec![index],
+      Part::Range(from, to) => from.iter_mut().chain(to.iter_mut()).collect(),
+    };
+    for slot in slots.into_iter().filter(|t| !single(t)) {
+      let name = PARTS[bound.len()];
+      bound.push((std::mem::replace(slot, Term::Var(name)), name));
+    }
+  }
+  bound
+    .into_iter()
+    .rev()
+    .fold(Term::Path(Box::new(head), path), |body, (index, name)| {
+      bind(index, name, body)
+    })
+}
+
+/// An object's entries, with each shorthand entry whose key is interpolated (`{"a\(1,2)"}`)
+/// computing its key once: jq takes each of the key's values and the input's field of that name
+/// (`{"a1": .a1}`, `{"a2": .a2}`), where jaq computed the key again for the value and crossed
+/// every key with every value. Such keys are bound first, the first entry outermost as jq loops:
+/// `"a\(1,2)" as $k | {($k): .[$k]}`. (`interpolated` tells, of the entries as written, which
+/// are such: their keys are already in jq's order and no longer plain strings.)
+fn shorthand_keys_once<'s>(
+  mut entries: Vec<(Term<&'s str>, Option<Term<&'s str>>)>,
+  interpolated: &[bool],
+) -> Term<&'s str> {
+  let count = interpolated.iter().filter(|i| **i).count();
+  if count == 0 || count > PARTS.len() {
+    return Term::Obj(entries);
+  }
+  let mut bound = Vec::with_capacity(count);
+  for ((key, value), _) in entries.iter_mut().zip(interpolated).filter(|(_, i)| **i) {
+    let name = PARTS[bound.len()];
+    bound.push((std::mem::replace(key, Term::Var(name)), name));
+    let index = (Part::Index(Term::Var(name)), jaq_core::path::Opt::Essential);
+    *value = Some(Term::Path(Box::new(Term::Id), jaq_core::path::Path(vec![index])));
+  }
+  bound
+    .into_iter()
+    .rev()
+    .fold(Term::Obj(entries), |body, (key, name)| bind(key, name, body))
 }
 
 fn pattern_order<'s>(pattern: Pattern<&'s str>) -> Pattern<&'s str> {
@@ -173,10 +246,10 @@ mod tests {
 
   use super::*;
 
-  /// How many values `code` binds in jq's order (each binding names its variable twice).
+  /// How many values `code` binds in jq's order (`… as $name | …` with a name of `order`'s).
   fn bindings(code: &str) -> usize {
     let term = parse(code, |p| p.term()).unwrap_or_else(|| panic!("{code} parses"));
-    format!("{:?}", jq_order(term)).matches("\"$ ").count() / 2
+    format!("{:?}", jq_order(term)).matches("Pipe(Some(Var(\"$ ").count()
   }
 
   #[test]
@@ -192,6 +265,12 @@ mod tests {
       ".a and .b",
       ".a // .b",
       ".a += (1, 2)",
+      ".[.a, .b]",
+      ".x[.i]",
+      ".[$k][.b]",
+      ".a.b[0]",
+      ".[1:.n]",
+      r#"{a, "b", $__loc__, (.c): 1, "d\(.e)": 2}"#,
     ] {
       assert_eq!(bindings(code), 0, "{code}");
     }
@@ -204,6 +283,11 @@ mod tests {
       ("[.[] | .x == .y]", 1),
       ("def f: .a - .b; reduce .[] as $x (0; . + ($x.a * $x.b))", 2),
       (".[.a + .b]", 1),
+      (".[.a][.b]", 2),
+      ("(.a, .b)[.c]", 1),
+      (".x[.a:.b]", 2),
+      (r#"{"a\(.x)"}"#, 1),
+      (r#"{"a\(.x)", b, "c\(1)"}"#, 2),
     ] {
       assert_eq!(bindings(code), count, "{code}");
     }
