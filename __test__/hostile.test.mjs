@@ -144,6 +144,10 @@ hostile('a path of 1,000,000 steps', jq(js(`'.a'.repeat(1e6)`)), COMPILE_LIMIT);
 hostile('a program with 1,000,000 brackets in a string literal', jq(js(`'"' + '(['.repeat(5e5) + '" | length'`)), { out: '1000000\n' });
 hostile('a program with 1,000,000 brackets in a comment', jq(js(`'# ' + '(['.repeat(5e5) + '\\n1'`)), { out: '1\n' });
 hostile('a string literal of 10 MB', jq(js(`'"' + 'x'.repeat(1e7) + '" | length'`)), { out: '10000000\n' });
+// Found by the jq_compile fuzz target (2026-12-06): jaq's lexer keeps about 270 bytes for each
+// escape, so 8,000,000 of them took 2.2 GB and 6 s to compile before any budget could stop it.
+hostile('a string literal of 4,000,000 escaped backslashes', jq(js(`'"' + '\\\\'.repeat(8e6) + '" | length'`)), { code: 'ERR_JQ_COMPILE', message: /more than 100000 escapes in strings/ });
+hostile('compileJq of 100,000 escaped backslashes (the limit)', call('compileJq', js(`'"' + '\\\\'.repeat(2e5) + '"'`)), { out: 'compiled' });
 // jq 1.8.2 keeps a literal's decimal text (decNumber, up to 999,999,999 digits and exponents).
 hostile('a number literal of 1,000,000 digits', jq(js(`'1'.repeat(1e6)`)), { out: '1'.repeat(1e6) + '\n' });
 hostile('1e999999', jq('1e999999'), { out: '1E+999999\n' });

@@ -261,8 +261,8 @@ pub fn compile(code: &str) -> Result<Program> {
   let depth = nesting::depth(code).map_err(|e| compile_error(code, &e.message(), e.offset))?;
   // The rewrite recurses as deep as the program nests: it runs on the stack sized for that too.
   nesting::with_stack_for(depth, || {
-    let rewritten = rewrite::rewrite(code)
-      .map_err(|rewrite::TooLong| compile_error(code, "destructuring alternatives (?//) nest too deeply", 0))?;
+    let rewritten =
+      rewrite::rewrite(code).map_err(|refused| compile_error(code, &refused.message(), refused.offset()))?;
     let depth = if rewritten.code == code {
       depth
     } else {

@@ -56,12 +56,43 @@ const INPUT: &str = "$__offloop_input";
 /// alternatives nested in their bodies grow a program exponentially.
 const MAX_REWRITTEN: usize = 1 << 20;
 
-/// Alternatives nested so deep that the program would grow past `MAX_REWRITTEN`.
-#[derive(Debug)]
-pub struct TooLong;
+/// The most escapes (`\n`, `\\`, `\u0041`…) a program's strings may hold. jaq's lexer keeps
+/// about 270 bytes for each, and compiling reads the program several times before any budget
+/// can stop it: a 16 MB literal of `\\` took 2.2 GB and 6 s (found by the `jq_compile` fuzz
+/// target). At this limit that is about 30 MB per pass.
+pub const MAX_ESCAPES: usize = 100_000;
 
-pub fn rewrite(code: &str) -> Result<Rewritten, TooLong> {
-  let (lexable, first) = literals(code);
+/// Why a program is refused before jaq reads it.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Refused {
+  /// Alternatives nested so deep that the program would grow past `MAX_REWRITTEN`.
+  TooLong,
+  /// More than `MAX_ESCAPES` escapes in strings; `offset` is the first past the limit.
+  Escapes { offset: usize },
+}
+
+impl Refused {
+  pub fn message(&self) -> String {
+    match self {
+      Refused::TooLong => "destructuring alternatives (?//) nest too deeply".to_owned(),
+      Refused::Escapes { .. } => format!(
+        "more than {MAX_ESCAPES} escapes in strings; offloop limits them so that compiling fits in \
+         bounded memory (pass long texts in vars)"
+      ),
+    }
+  }
+
+  /// Where in the program the refusal points.
+  pub fn offset(&self) -> usize {
+    match self {
+      Refused::TooLong => 0,
+      Refused::Escapes { offset } => *offset,
+    }
+  }
+}
+
+pub fn rewrite(code: &str) -> Result<Rewritten, Refused> {
+  let (lexable, first) = literals(code)?;
   let Ok(tokens) = Lexer::new(lexable.as_str()).lex() else {
     // jaq reports the error; nothing to rewrite in a program it cannot lex.
     return Ok(compose(lexable, &first, None));
@@ -74,7 +105,7 @@ pub fn rewrite(code: &str) -> Result<Rewritten, TooLong> {
   };
   out.seq(&tokens, 0, lexable.len(), false);
   if out.text.len() > out.limit {
-    return Err(TooLong);
+    return Err(Refused::TooLong);
   }
   let second = Rewritten {
     code: out.text,
@@ -114,7 +145,7 @@ fn compose(lexable: String, first: &Rewritten, second: Option<Rewritten>) -> Rew
 
 /// The first pass, on characters (jaq cannot lex these): number literals `.5`, `1.` and
 /// surrogates in strings.
-fn literals(code: &str) -> (String, Rewritten) {
+fn literals(code: &str) -> Result<(String, Rewritten), Refused> {
   let bytes = code.as_bytes();
   let mut text = String::with_capacity(code.len() + 4);
   let mut copied = Vec::new();
@@ -128,10 +159,17 @@ fn literals(code: &str) -> (String, Rewritten) {
   // Open interpolations: the parenthesis depth in each.
   let mut interpolations: Vec<usize> = Vec::new();
   let mut in_string = false;
+  let mut escapes = 0;
   let mut i = 0;
   while i < bytes.len() {
     let c = bytes[i];
     if in_string {
+      if c == b'\\' && bytes.get(i + 1) != Some(&b'(') {
+        escapes += 1;
+        if escapes > MAX_ESCAPES {
+          return Err(Refused::Escapes { offset: i });
+        }
+      }
       match c {
         b'"' => in_string = false,
         b'\\' if bytes.get(i + 1) == Some(&b'(') => {
@@ -230,17 +268,17 @@ fn literals(code: &str) -> (String, Rewritten) {
     i += 1;
   }
   if copied.is_empty() {
-    return (
+    return Ok((
       code.to_owned(),
       Rewritten {
         code: String::new(),
         copied: vec![(0, 0, code.len())],
       },
-    );
+    ));
   }
   copied.push((text.len(), from, code.len() - from));
   text.push_str(&code[from..]);
-  (text.clone(), Rewritten { code: text, copied })
+  Ok((text.clone(), Rewritten { code: text, copied }))
 }
 
 /// The end of a number literal's digits starting at `i`: digits, a point and digits (if `point`
@@ -643,6 +681,22 @@ mod tests {
     let nested = ". as [$a] ?// $a ?// {$a} | ".repeat(20) + "$a";
     assert!(rewrite(&nested).is_err());
     assert!(rewrite(&". as [$a] ?// $a ?// {$a} | ".repeat(4)).is_ok());
+  }
+
+  #[test]
+  fn refuses_more_escapes_than_the_limit() {
+    let escapes = |n: usize| format!("\"{}\" | length", "\\\\".repeat(n));
+    assert!(rewrite(&escapes(MAX_ESCAPES)).is_ok());
+    assert_eq!(
+      rewrite(&escapes(MAX_ESCAPES + 1)).err(),
+      Some(Refused::Escapes {
+        offset: 1 + 2 * MAX_ESCAPES
+      })
+    );
+    // Interpolations, and backslashes in comments, are not escapes.
+    let interpolations = format!("\"{}\"", "\\(1)".repeat(MAX_ESCAPES + 1));
+    assert!(!matches!(rewrite(&interpolations), Err(Refused::Escapes { .. })));
+    assert!(rewrite(&format!("# {}\n1", "\\\\".repeat(MAX_ESCAPES + 1))).is_ok());
   }
 
   #[test]
