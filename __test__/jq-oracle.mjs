@@ -33,8 +33,9 @@ export const oraclePython = process.env.JQ_ORACLE_PYTHON || join(root, '.jq-orac
  * { error: 'runtime', message, values } (the outputs before it) or { error: 'input', message }.
  * A runtime error's message is what `try … catch .` sees: the string, or the JSON of another value.
  * Throws if the oracle is not installed: the differential tests must not pass without it.
+ * `env`: variables to set for jq (`TZ`).
  */
-export function jqOracle(cases) {
+export function jqOracle(cases, env = {}) {
   if (!existsSync(oraclePython)) {
     throw new Error(
       `the jq 1.8.2 oracle is missing (${oraclePython}): run\n` +
@@ -43,7 +44,8 @@ export function jqOracle(cases) {
     )
   }
   return new Promise((resolve, reject) => {
-    const child = execFile(oraclePython, [join(root, '__test__', 'jq-oracle.py')], { maxBuffer: 1 << 30 }, (error, stdout, stderr) => {
+    const options = { maxBuffer: 1 << 30, env: { ...process.env, ...env } }
+    const child = execFile(oraclePython, [join(root, '__test__', 'jq-oracle.py')], options, (error, stdout, stderr) => {
       if (error) return reject(new Error(`jq oracle failed: ${error.message}\n${stderr}`))
       resolve(
         JSON.parse(stdout).map((r) => {

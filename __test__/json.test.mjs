@@ -420,6 +420,41 @@ describe('differential: jq 1.8.2', () => {
   })
 })
 
+describe('differential: jq 1.8.2 in other time zones', () => {
+  // localtime, strflocaltime and strftime's %s read the system's zone (TZ, as the C library does):
+  // each zone runs in a child process of its own, against the oracle under the same TZ. The
+  // instants cross daylight saving changes (a gap, an overlap), years beyond 9999 and before any
+  // zone's history (local mean time), and zones with half-hour offsets and negative DST. (Not
+  // here: the zone glibc's strftime prints for a year past C's int, whatever its timegm left.)
+  const epochs = [0, -1.5, 1.5, 1700000000, 1710054000, 1730610000, 1730613600, 1719835200, 1704067200, -2e9, -1e12, 1e12, 253402300800, -62167219200, 67767976233316800]
+  const walls = [[2024, 2, 10, 2, 30, 0, 0, 0], [2024, 10, 3, 1, 30, 0, 0, 0], [2024, 6, 1, 12, 0, 0, 0, 0], [2024, 0, 1, 12], [2024, 9, 6, 2, 15], [2024, 3, 7, 2, 15], [2024, 13, 40, 25, 70, 70], [], [2024], [2147485547, 11, 31, 23, 59, 59], [12000, 6, 1], [-12000, 6, 1]]
+  const format = '%c|%s|%z|%Z|%-z|%_10z|%#Z|%j|%u|%V|%G'
+  const programs = [
+    `${JSON.stringify(epochs)} | map(try localtime catch .)`,
+    `${JSON.stringify(epochs)} | map(try strflocaltime("${format}") catch .)`,
+    `${JSON.stringify(epochs)} | map(try (localtime | mktime) catch .)`,
+    `${JSON.stringify(walls)} | map(try strflocaltime("${format}") catch .)`,
+    `${JSON.stringify(walls)} | map(try strftime("${format}") catch .)`,
+    `${JSON.stringify(walls)} | map(try mktime catch .)`,
+    '[nan, infinite, "x", [1, "a"], {}] | map(try localtime catch ., try strflocaltime("%c") catch .)',
+  ]
+  for (const zone of ['America/New_York', 'Asia/Kolkata', 'Australia/Lord_Howe', 'Europe/Dublin', 'UTC']) {
+    test(zone, async () => {
+      const want = await jqOracle(programs.map((program) => ({ program, input: 'null' })), { TZ: zone })
+      const child = await runChild(
+        `import { createRequire } from 'node:module';
+        const { jq } = createRequire(import.meta.url)(${JSON.stringify(join(here, '..', 'index.js'))});
+        const got = [];
+        for (const program of JSON.parse(process.env.PROGRAMS)) got.push((await jq(program, 'null')).split('\\n').slice(0, -1));
+        console.log(JSON.stringify(got));`,
+        { env: { TZ: zone, PROGRAMS: JSON.stringify(programs) } },
+      )
+      const got = childJson(child)
+      programs.forEach((program, i) => assert.equal(outcome({ values: got[i] }), outcome(want[i]), program))
+    })
+  }
+})
+
 describe('canonicalizeJson (RFC 8785)', () => {
   test('RFC 8785 examples', async () => {
     const input = `{

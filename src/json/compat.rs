@@ -90,7 +90,6 @@ def format($f):
   elif $f == "tsv" then @tsv elif $f == "sh" then @sh elif $f == "base64" then @base64
   elif $f == "base64d" then @base64d else $f | _offloop_not_a_format end;
 def gamma: lgamma;
-def _offloop_localtime: localtime;
 def _offloop_strptime($f): strptime($f);
 def _offloop_epoch($name; broken_down):
   if type != "number" then error("\($name)() requires numeric inputs")
@@ -103,11 +102,10 @@ def localtime: _offloop_epoch("localtime"; _offloop_localtime);
 def strptime($f):
   if type != "string" or ($f | type) != "string" then error("strptime/1 requires string inputs and arguments")
   else . as $s | try _offloop_strptime($f) catch error("date \"\($s)\" does not match format \"\($f)\"") end;
-def _offloop_strflocaltime($f): strflocaltime($f);
-def _offloop_tm($name): _offloop_timegm // error("\($name) requires parsed datetime inputs");
 def mktime:
   if type != "array" then error("mktime requires array inputs")
-  else _offloop_tm("mktime") | if . == -1 then error("invalid gmtime representation") end end;
+  else _offloop_timegm // error("mktime requires parsed datetime inputs")
+    | if . == -1 then error("invalid gmtime representation") end end;
 def fromdateiso8601: strptime("%Y-%m-%dT%H:%M:%SZ") | mktime;
 def fromdate: fromdateiso8601;
 def strftime($f):
@@ -115,12 +113,13 @@ def strftime($f):
    elif type == "array" then .
    else error("strftime/1 requires parsed datetime inputs") end)
   | if $f | type != "string" then error("strftime/1 requires a string format")
-    else _offloop_tm("strftime/1") | _offloop_gmtime | _offloop_strftime($f) end;
+    else _offloop_strftime($f) end;
 def strflocaltime($f):
-  if type != "number" and type != "array" then error("strflocaltime/1 requires parsed datetime inputs")
-  elif $f | type != "string" then error("strflocaltime/1 requires a string format")
-  elif type == "array" and _offloop_timegm == null then error("strflocaltime/1 requires parsed datetime inputs")
-  else _offloop_strflocaltime($f) end;
+  (if type == "number" then localtime
+   elif type == "array" then .
+   else error("strflocaltime/1 requires parsed datetime inputs") end)
+  | if $f | type != "string" then error("strflocaltime/1 requires a string format")
+    else _offloop_strflocaltime($f) end;
 def range($from; $upto; $by):
   if $by > 0 or $by < 0 then _offloop_range($from; $upto; $by) | _offloop_tick else empty end;
 def range($from; $upto):
@@ -181,24 +180,13 @@ pub fn funs() -> Box<[Filter<RunPtr<Kind>>]> {
     }),
     ("_offloop_base64d", v(0), |cv| bome(base64_decode(&cv.1))),
     ("_offloop_urid", v(0), |cv| bome(uri_decode(&cv.1))),
-    ("_offloop_gmtime", v(0), |cv| {
-      let tm = cv
-        .1
-        .as_num()
-        .map(|n| n.value())
-        .filter(|s| s.is_finite())
-        .and_then(|s| time::gmtime(s.floor() as i64));
-      bome(
-        tm.map(|tm| Val::array(broken_down_fields(&tm)))
-          .ok_or_else(|| Error::str("error converting number of seconds since epoch to datetime")),
-      )
-    }),
+    ("_offloop_gmtime", v(0), |cv| bome(calendar(&cv.1, time::gmtime))),
+    ("_offloop_localtime", v(0), |cv| bome(calendar(&cv.1, time::localtime))),
     ("_offloop_strftime", v(1), |mut cv| {
-      let format = cv.0.pop_var();
-      bome(match (broken_down(&cv.1), format.as_str()) {
-        (Some(tm), Some(format)) => Ok(Val::from(time::strftime(&tm, format))),
-        _ => Err(Error::str("strftime/1 requires parsed datetime inputs")),
-      })
+      bome(format_time(&cv.1, &cv.0.pop_var(), false))
+    }),
+    ("_offloop_strflocaltime", v(1), |mut cv| {
+      bome(format_time(&cv.1, &cv.0.pop_var(), true))
     }),
     ("_offloop_timegm", v(0), |cv| {
       bome(Ok(timegm(&cv.1).map_or(Val::Null, Val::float)))
@@ -356,34 +344,78 @@ fn uri_decode(v: &Val) -> ValR {
   String::from_utf8(out).map(Val::from).map_err(|_| invalid())
 }
 
-/// Seconds since the epoch of a broken-down time `[year, month (0-11), day, hours, minutes,
-/// seconds, ...]`, as jq's `mktime` computes it with `timegm`: the fields present among the first
-/// six (numbers, not NaN, truncated to integers) and the others 0, out-of-range fields carried
-/// over (month 12 is January of the next year). None if one of the first eight is not a number.
-fn timegm(v: &Val) -> Option<f64> {
-  let Val::Arr(a) = v else { return None };
-  let mut fields = [0i64; 6];
-  for (i, item) in a.items().iter().take(8).enumerate() {
-    let n = item.as_num().filter(|n| !n.is_nan())?.value();
-    if let Some(field) = fields.get_mut(i) {
-      *field = n.clamp(f64::from(i32::MIN), f64::from(i32::MAX)) as i64;
-    }
-  }
-  let [year, month, day, hours, minutes, seconds] = fields;
-  let days = time::days_from_civil(year + month.div_euclid(12), month.rem_euclid(12) + 1, 1) + day - 1;
-  Some((days * 86_400 + hours * 3_600 + minutes * 60 + seconds) as f64)
-}
-
-/// The broken-down time `gmtime` gave (its fields truncated to integers in C's `int`, as its
-/// `struct tm` holds them), with its seconds since 1970.
-fn broken_down(v: &Val) -> Option<time::Tm> {
+/// A broken-down time `[year, month (0-11), day, hours, minutes, seconds, weekday, day of the
+/// year]` as jq puts it into the C library's `struct tm`: each field present truncated into C's
+/// `int` (the year less 1900, so a missing year is 1900), a missing one 0. None if one of the first
+/// eight is not a number or is NaN.
+fn tm_fields(v: &Val) -> Option<[i64; 8]> {
   let Val::Arr(a) = v else { return None };
   let mut fields = [0i64; 8];
-  for (field, item) in fields.iter_mut().zip(a.items().iter()) {
-    *field = item.as_num()?.value().clamp(f64::from(i32::MIN), f64::from(i32::MAX)) as i64;
+  fields[0] = 1900;
+  for (i, (field, item)) in fields.iter_mut().zip(a.items().iter()).enumerate() {
+    let n = item.as_num().filter(|n| !n.is_nan())?.value();
+    let base = if i == 0 { 1900.0 } else { 0.0 };
+    *field = (n - base).clamp(f64::from(i32::MIN), f64::from(i32::MAX)) as i64 + base as i64;
   }
+  Some(fields)
+}
+
+/// Seconds since the epoch of a broken-down time read the C library's way, as if in UTC:
+/// out-of-range fields carried over (month 12 is January of the next year), the weekday and the
+/// day of the year ignored.
+fn wall_seconds(fields: &[i64; 8]) -> i64 {
+  let [year, month, day, hours, minutes, seconds, ..] = *fields;
+  let days = time::days_from_civil(year + month.div_euclid(12), month.rem_euclid(12) + 1, 1) + day - 1;
+  days * 86_400 + hours * 3_600 + minutes * 60 + seconds
+}
+
+/// jq's `mktime` of a broken-down time (`timegm`).
+fn timegm(v: &Val) -> Option<f64> {
+  tm_fields(v).map(|fields| wall_seconds(&fields) as f64)
+}
+
+/// jq's `strftime` (`local` false) or `strflocaltime` of a broken-down time.
+fn format_time(v: &Val, format: &Val, local: bool) -> ValR {
+  let format = format.as_str().unwrap_or_default();
+  match normalized(v, local, format) {
+    Some(tm) => Ok(Val::from(time::strftime(&tm, format))),
+    None if local => Err(Error::str("strflocaltime/1 requires parsed datetime inputs")),
+    None => Err(Error::str("strftime/1 requires parsed datetime inputs")),
+  }
+}
+
+/// The broken-down time `to_tm` makes of a number of seconds since 1970, as jq's array, or jq's
+/// error where the C library has none (a NaN, an infinity, a year outside its `int`).
+fn calendar(seconds: &Val, to_tm: fn(i64) -> Option<time::Tm>) -> ValR {
+  seconds
+    .as_num()
+    .map(|n| n.value())
+    .filter(|s| s.is_finite())
+    .and_then(|s| to_tm(s.floor() as i64))
+    .map(|tm| Val::array(broken_down_fields(&tm)))
+    .ok_or_else(|| Error::str("error converting number of seconds since epoch to datetime"))
+}
+
+/// A broken-down time as the C library's `strftime` sees it once jq has normalized it with
+/// `timegm` (`local` false) or `mktime` (`local` true). Where that fails (a year beyond C's `int`),
+/// glibc leaves the fields as given, `%s` is `mktime`'s -1, and a local time has no zone.
+fn normalized(v: &Val, local: bool, format: &str) -> Option<time::Tm> {
+  let fields = tm_fields(v)?;
+  let wall = wall_seconds(&fields);
+  let tm = if local {
+    time::localtime(time::mktime(wall))
+  } else {
+    time::gmtime(wall).map(|mut tm| {
+      // glibc's `%s` is `mktime` of the time as given, in the system's zone, on standard time
+      // (jq marks it so). Only looked up where the format may have a `%s`.
+      if format.contains('s') {
+        tm.epoch = time::mktime_standard(wall);
+      }
+      tm
+    })
+  };
   let [year, month, day, hour, minute, second, weekday, yearday] = fields;
-  Some(time::Tm {
+  Some(tm.unwrap_or_else(|| time::Tm {
     year,
     month,
     day,
@@ -392,8 +424,10 @@ fn broken_down(v: &Val) -> Option<time::Tm> {
     second,
     weekday,
     yearday,
-    epoch: timegm(v)? as i64,
-  })
+    epoch: -1,
+    offset: (!local).then_some(0),
+    zone: if local { "" } else { "UTC" }.to_owned(),
+  }))
 }
 
 /// `tm` as jq's `gmtime` gives it: `[year, month (0-11), day, hours, minutes, seconds, weekday,

@@ -1,12 +1,17 @@
-//! jq's UTC calendar as the C library has it: `gmtime` (seconds to a broken-down time, any year),
-//! `timegm` (back, out-of-range fields carried over) and `strftime` in the C locale, with its flags
-//! (`-`, `_`, `0`, `^`, `#`), field widths and `E`/`O` modifiers, and conversions it does not know
-//! copied as they are written.
+//! jq's calendar as the C library has it: `gmtime` and `localtime` (seconds to a broken-down
+//! time, any year), `timegm` and `mktime` (back, out-of-range fields carried over) and `strftime`
+//! in the C locale, with its flags (`-`, `_`, `0`, `^`, `#`), field widths and `E`/`O` modifiers,
+//! and conversions it does not know copied as they are written.
 //!
 //! Written here because no crate does it as the C library does: jiff (jaq's) covers years -9999 to
 //! 9999 only (less a day at each end), pads years to four digits, has its own `%c` and `%x`,
-//! ignores widths and reads conversions the C library leaves alone (`%N`, `%f`, `%q`). Every rule
-//! below is what the oracle (jq 1.8.2) printed, checked by the differential tests.
+//! ignores widths and reads conversions the C library leaves alone (`%N`, `%f`, `%q`). jiff still
+//! answers what only a time zone database knows: the system zone's offset, daylight saving time
+//! and abbreviation at an instant. Every rule below is what the oracle (jq 1.8.2 on glibc) printed,
+//! checked by the differential tests.
+
+use jiff::tz::{Offset, TimeZone};
+use jiff::Timestamp;
 
 /// A broken-down time, as jq's `gmtime` gives it (its seconds whole).
 pub struct Tm {
@@ -23,11 +28,15 @@ pub struct Tm {
   pub yearday: i64,
   /// Seconds since 1970 (`%s`).
   pub epoch: i64,
+  /// Seconds east of UTC (`%z`); none where the C library could not tell (`%z` prints nothing).
+  pub offset: Option<i64>,
+  /// The time zone's abbreviation (`%Z`).
+  pub zone: String,
 }
 
 /// Days from 1970-01-01 to a date of the proleptic Gregorian calendar (`month` 1 to 12; Howard
 /// Hinnant's `days_from_civil`).
-pub fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+pub const fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
   let y = if month <= 2 { year - 1 } else { year };
   let era = y.div_euclid(400);
   let year_of_era = y - era * 400;
@@ -50,12 +59,12 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
 }
 
 /// The broken-down UTC time of `seconds` since 1970; `None` where the C library's `gmtime` fails
-/// (a year outside its `int`).
+/// (the year less 1900 outside its `int`).
 pub fn gmtime(seconds: i64) -> Option<Tm> {
   let days = seconds.div_euclid(86_400);
   let second_of_day = seconds.rem_euclid(86_400);
   let (year, month, day) = civil_from_days(days);
-  if !(i64::from(i32::MIN) + 1900..=i64::from(i32::MAX)).contains(&year) {
+  if !(i64::from(i32::MIN) + 1900..=i64::from(i32::MAX) + 1900).contains(&year) {
     return None;
   }
   Some(Tm {
@@ -68,7 +77,106 @@ pub fn gmtime(seconds: i64) -> Option<Tm> {
     weekday: (days + 4).rem_euclid(7),
     yearday: days - days_from_civil(year, 1, 1),
     epoch: seconds,
+    offset: Some(0),
+    zone: "GMT".to_owned(),
   })
+}
+
+/// 400 Gregorian years in seconds: the calendar repeats after them, and so does every rule a time
+/// zone ends with.
+const CYCLE: i64 = 146_097 * 86_400;
+/// The instants the time zone database is asked about: years -9000 to 9000 (jiff's cover -9999 to
+/// 9999).
+const NEAR_START: i64 = days_from_civil(-9000, 1, 1) * 86_400;
+const NEAR_END: i64 = days_from_civil(9000, 1, 1) * 86_400;
+
+/// `seconds` moved by whole 400-year cycles into the years jiff covers, and how far. Far from
+/// today a zone has its first offset (before its history) or the rule it ends with, which repeats
+/// with the calendar, so the moved instant has the zone's offset at `seconds`, as the C library
+/// finds it for any year.
+fn near(seconds: i64) -> (i64, i64) {
+  let shift = if seconds > NEAR_END {
+    -((seconds - NEAR_END) / CYCLE + 1) * CYCLE
+  } else if seconds < NEAR_START {
+    ((NEAR_START - seconds) / CYCLE + 1) * CYCLE
+  } else {
+    0
+  };
+  (seconds + shift, shift)
+}
+
+/// The zone at `seconds` since 1970: its offset east of UTC, whether daylight saving time is in
+/// force, and its abbreviation.
+fn zone_at(zone: &TimeZone, seconds: i64) -> (i64, bool, String) {
+  match Timestamp::from_second(near(seconds).0) {
+    Ok(instant) => {
+      let info = zone.to_offset_info(instant);
+      (
+        i64::from(info.offset().seconds()),
+        info.dst().is_dst(),
+        info.abbreviation().to_owned(),
+      )
+    }
+    Err(_) => (0, false, "UTC".to_owned()),
+  }
+}
+
+/// The broken-down time of `seconds` since 1970 in the system's time zone (`localtime_r`);
+/// `None` where the C library's fails (a year outside its `int`).
+pub fn localtime(seconds: i64) -> Option<Tm> {
+  let (offset, _, zone) = zone_at(&TimeZone::system(), seconds);
+  let mut tm = gmtime(seconds.checked_add(offset)?)?;
+  tm.epoch = seconds;
+  tm.offset = Some(offset);
+  tm.zone = zone;
+  Some(tm)
+}
+
+/// The instant at which the system's clocks read `wall` (seconds since 1970 of the same reading in
+/// UTC), as `mktime` finds it when not told whether daylight saving time is in force: in a gap the
+/// reading is taken with the offset before it (02:30 is 03:30), in an overlap it is the earlier.
+pub fn mktime(wall: i64) -> i64 {
+  instant_of(&TimeZone::system(), wall)
+}
+
+fn instant_of(zone: &TimeZone, wall: i64) -> i64 {
+  let (near, shift) = near(wall);
+  let instant = Timestamp::from_second(near).and_then(|reading| {
+    zone
+      .to_ambiguous_timestamp(Offset::UTC.to_datetime(reading))
+      .compatible()
+  });
+  instant.map_or(wall, |instant| instant.as_second() - shift)
+}
+
+/// The instant at which the system's clocks would read `wall` on standard time: `mktime` told
+/// that daylight saving time is not in force, which is what the C library's `strftime` prints for
+/// `%s` of jq's `strftime` (its time is marked so). Where the zone is on daylight saving time,
+/// the offset is that of the nearest instant that is not, found as glibc's `mktime` finds it:
+/// probing a week at a time either way, up to about 7 years, else one hour less (-1 if a probe
+/// leaves the years C's `int` holds).
+pub fn mktime_standard(wall: i64) -> i64 {
+  const STRIDE: i64 = 601_200;
+  const BOUND: i64 = 457_243_200 / 2 - STRIDE;
+  let zone = TimeZone::system();
+  let instant = instant_of(&zone, wall);
+  let (offset, dst, _) = zone_at(&zone, instant);
+  if !dst {
+    return wall - offset;
+  }
+  for delta in (STRIDE..BOUND).step_by(STRIDE as usize) {
+    for probe in [instant - delta, instant + delta] {
+      let (probe_offset, probe_dst, _) = zone_at(&zone, probe);
+      if gmtime(probe + probe_offset).is_none() {
+        // A probe past the years of C's `int`: glibc's `mktime` fails.
+        return -1;
+      }
+      if !probe_dst {
+        return wall - probe_offset;
+      }
+    }
+  }
+  wall - offset + 3_600
 }
 
 const DAYS: [&str; 7] = [
@@ -200,8 +308,11 @@ fn conversion(tm: &Tm, text: &str, out: &mut String) -> Option<usize> {
     b'B' => Field::Text(MONTHS[month(tm)].to_owned(), Case::Upper),
     b'p' => Field::Text(am_pm.to_owned(), Case::Lower),
     b'P' => Field::Text(am_pm.to_owned(), Case::Forced),
-    b'Z' => Field::Text("GMT".to_owned(), Case::Lower),
-    b'z' => Field::Offset,
+    b'Z' => Field::Text(tm.zone.clone(), Case::Lower),
+    b'z' => match tm.offset {
+      Some(offset) => Field::Offset(offset),
+      None => return Some(length),
+    },
     b'n' => Field::Text("\n".to_owned(), Case::Keep),
     b't' => Field::Text("\t".to_owned(), Case::Keep),
     b'%' => Field::Text("%".to_owned(), Case::Keep),
@@ -211,10 +322,10 @@ fn conversion(tm: &Tm, text: &str, out: &mut String) -> Option<usize> {
     b'r' => Field::Text(strftime(tm, "%I:%M:%S %p"), Case::Keep),
     b'R' => Field::Text(strftime(tm, "%H:%M"), Case::Keep),
     b'T' | b'X' => Field::Text(strftime(tm, "%H:%M:%S"), Case::Keep),
-    b'C' => Field::Number(tm.year.div_euclid(100), 1, '0'),
+    b'C' => Field::Number(c_int(tm.year).div_euclid(100), 1, '0'),
     b'd' => Field::Number(tm.day, 2, '0'),
     b'e' => Field::Number(tm.day, 2, ' '),
-    b'G' => Field::Number(iso_year, 1, '0'),
+    b'G' => Field::Number(c_int(iso_year), 1, '0'),
     b'g' => Field::Number(iso_year.rem_euclid(100), 2, '0'),
     b'H' => Field::Number(tm.hour, 2, '0'),
     b'I' => Field::Number(hour12, 2, '0'),
@@ -232,7 +343,7 @@ fn conversion(tm: &Tm, text: &str, out: &mut String) -> Option<usize> {
     b'w' => Field::Number(tm.weekday, 1, '0'),
     b'W' => Field::Number((tm.yearday - (tm.weekday + 6).rem_euclid(7) + 7).div_euclid(7), 2, '0'),
     b'y' => Field::Number(tm.year.rem_euclid(100), 2, '0'),
-    b'Y' => Field::Number(tm.year, 1, '0'),
+    b'Y' => Field::Number(c_int(tm.year), 1, '0'),
     _ => {
       unknown(&text[..length], spec, out);
       return Some(length);
@@ -251,9 +362,9 @@ fn conversion(tm: &Tm, text: &str, out: &mut String) -> Option<usize> {
       let fill = if spec.pad == Pad::Zero { '0' } else { ' ' };
       pad_left(out, &text, spec.width.unwrap_or(0), fill);
     }
-    Field::Offset => {
+    Field::Offset(offset) => {
       // The C library pads a `%z` given a width twice: the width less one before the sign, then
-      // the offset (0) to the width again (at least four digits unless `-`).
+      // the offset to the width again (at least four digits unless `-`).
       let fill = if matches!(spec.pad, Pad::Space | Pad::None) {
         ' '
       } else {
@@ -267,8 +378,10 @@ fn conversion(tm: &Tm, text: &str, out: &mut String) -> Option<usize> {
         let fill = if spec.pad == Pad::Zero { '0' } else { ' ' };
         pad_left(out, "", width.saturating_sub(1), fill);
       }
-      out.push('+');
-      pad_left(out, "0", digits, fill);
+      // Hours and minutes as one number (`-0456` for -4:56:02).
+      let minutes = offset.unsigned_abs() / 60;
+      out.push(if offset < 0 { '-' } else { '+' });
+      pad_left(out, &(minutes / 60 * 100 + minutes % 60).to_string(), digits, fill);
     }
     Field::Number(value, natural, natural_fill) => {
       let fill = match spec.pad {
@@ -305,8 +418,8 @@ fn unknown(text: &str, spec: Spec, out: &mut String) {
 enum Field {
   /// The text, and what the `#` flag makes of it.
   Text(String, Case),
-  /// `%z`, always `+0000` in UTC.
-  Offset,
+  /// `%z`: the offset east of UTC, in seconds, printed as `+hhmm`.
+  Offset(i64),
   /// The value, its natural width and its natural fill.
   Number(i64, usize, char),
 }
@@ -325,6 +438,12 @@ fn pad_left(out: &mut String, text: &str, width: usize, fill: char) {
     out.push(fill);
   }
   out.push_str(text);
+}
+
+/// A year as the C library prints it for `%Y`, `%C` and `%G`: 1900 added to its `int`, wrapping
+/// past 2147483647.
+fn c_int(year: i64) -> i64 {
+  i64::from(year as i32)
 }
 
 fn weekday(tm: &Tm) -> usize {
@@ -372,6 +491,8 @@ mod tests {
       second: 41,
       weekday,
       yearday,
+      offset: Some(0),
+      zone: "GMT".to_owned(),
     }
   }
 
