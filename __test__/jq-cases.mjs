@@ -1333,6 +1333,12 @@ export const cases = [
   ['[.[] | [test("[[:cntrl:]]"), test("[[:graph:]]"), test("[[:print:]]"), test("[[:ascii:]]"), test("^[[:^alpha:]]$")]]', 'posix'],
   ['[match("[[:alpha:][:digit:]]+"; "g").string], [match("[^[:space:]]+"; "g").string]', 'unicode'],
   ['[.[] | test("[[:alpha:]]"; "i")], [test("[[:foo:]]")?], [test("[:alpha:]")]', 'posix'],
+  // reduce and foreach go on from the update's last value, or from null if it yields none.
+  ['reduce (1,2) as $x (0; ., 10), reduce (1,2) as $x (0; empty), reduce (1,2,3) as $x (0; if $x == 2 then empty else . + $x end)', 'null'],
+  ['[foreach (1,2) as $x (0; (.+$x), (.+10*$x); [$x,.])], [foreach (1,2,3) as $x (0; if $x == 2 then empty else . + $x end)]', 'null'],
+  ['[foreach (1,2) as $x (10,20; select(. < 15) | .+$x; [$x, .])], [reduce (1,2) as $x (10,20; select(. < 15) | .+$x)]', 'null'],
+  ['[foreach (1,2) as $x (0; (., 10))], [foreach .[] as {a: $a} (0; .+$a, .*$a; select(. > 1))], [limit(3; foreach range(5) as $x (0; .+$x, .-$x))]', 'objs'],
+  ['reduce .[] as $x (null; .[$x.a | tostring] = ($x.a, 2 * $x.a)), reduce .[] as [$a] (0; . + 1, . + 2)?', 'objs'],
 ]
 
 // Where offloop differs from jq 1.8.2 on purpose: [program, input name, reason]. The test checks that
@@ -1357,9 +1363,7 @@ export const differences = [
   ['1 | . |= empty', 'null', 'updating `.` to empty: nothing (jq: null)'],
   ['[1,2] | first(.[]) |= 5', 'null', 'paths: first, limit, label/break and try are not path expressions in jaq'],
   ['[1,2] | [path(last(.[]))]', 'null', 'paths: last, reduce and foreach are path expressions in jaq, not in jq'],
-  ['reduce (1,2) as $x (0; ., 10)', 'null', 'reduce with an update that yields several values: all of them go on (jq: the last)'],
-  ['reduce (1,2) as $x (0; empty)', 'null', 'reduce with an update that yields nothing: no output (jq: null)'],
-  ['[foreach (1,2) as $x (0; (., 10))]', 'null', 'foreach with an update that yields several values'],
+  ['[try (foreach (1,2) as $x (0; (.+$x), error("x"); [$x, .])) catch .]', 'null', 'foreach whose update yields values and then fails: none of that step (jq: those before the error)'],
   ['2 | cbrt', 'null', 'math builtins: the last digit (Rust libm against the C library)'],
   ['ldexp(1; 1.5)', 'null', 'ldexp, scalb, scalbln with a fractional exponent'],
   ['scalb(1; 1.5)', 'null', 'ldexp, scalb, scalbln with a fractional exponent'],

@@ -1,5 +1,5 @@
-//! jq's order of evaluation where jaq's differs, restored in the program's syntax tree before jaq
-//! compiles it.
+//! jq's order of evaluation, and its folds, where jaq's differ: restored in the program's syntax
+//! tree before jaq compiles it.
 //!
 //! jq runs the right operand of an arithmetic or comparison operator first, as the outer loop:
 //! `[(1,2) + (10,20)]` is `[11,12,21,22]`, and of two failing operands (`.a.b + .c[0]`) the right
@@ -11,13 +11,18 @@
 //! one value and cannot fail, so with one of those the two orders agree and the tree is left as it
 //! is (`. + 1`, `$x * .a`, `.status >= 500`), costing no binding.
 //!
+//! A `reduce` or `foreach` goes on from the last value its update yields, or from null if it
+//! yields none, where jaq went on from each value and stopped at none: an update that may yield
+//! other than one value is rewritten (`fold_outputs`); the usual ones (`. + $x`, `.[$k] += 1`,
+//! calls of builtins known to yield one value) are left alone.
+//!
 //! The variables' names hold a space, which no jq program can write, so they never meet the
 //! program's own. The walk recurses once per level of the tree: `compile` runs it on the stack it
 //! sized for the program's depth.
 
 use jaq_core::load::lex::StrPart;
 use jaq_core::load::parse::{BinaryOp, Pattern, Term};
-use jaq_core::path::Part;
+use jaq_core::path::{Opt, Part};
 
 /// The variable that holds an operator's right operand.
 const RIGHT: &str = "$ right";
@@ -45,73 +50,231 @@ const PARTS: [&str; 16] = [
 ];
 
 /// `term` with jq's order of evaluation, throughout.
-pub fn jq_order<'s>(term: Term<&'s str>) -> Term<&'s str> {
-  match term {
-    Term::BinOp(l, op, r) => {
-      let (l, r) = (jq_order(*l), jq_order(*r));
-      let op = match op {
-        BinaryOp::Pipe(Some(pattern)) => BinaryOp::Pipe(Some(pattern_order(pattern))),
-        op => op,
-      };
-      match op {
-        BinaryOp::Math(_) | BinaryOp::Cmp(_) if !single(&l) && !single(&r) => {
-          bind(r, RIGHT, Term::BinOp(Box::new(l), op, Box::new(Term::Var(RIGHT))))
-        }
-        op => Term::BinOp(Box::new(l), op, Box::new(r)),
-      }
-    }
-    Term::Str(format, parts) => interpolation_order(format, parts),
-    Term::Arr(items) => Term::Arr(items.map(|items| Box::new(jq_order(*items)))),
-    Term::Obj(entries) => {
-      let interpolated: Vec<bool> = entries
-        .iter()
-        .map(|(key, value)| {
-          value.is_none() && matches!(key, Term::Str(_, parts) if parts.iter().any(|p| matches!(p, StrPart::Term(_))))
-        })
-        .collect();
-      let entries = entries
-        .into_iter()
-        .map(|(key, value)| (jq_order(key), value.map(jq_order)))
-        .collect();
-      shorthand_keys_once(entries, &interpolated)
-    }
-    Term::Neg(term) => Term::Neg(Box::new(jq_order(*term))),
-    Term::Label(name, body) => Term::Label(name, Box::new(jq_order(*body))),
-    Term::Fold(kind, over, pattern, args) => Term::Fold(
-      kind,
-      Box::new(jq_order(*over)),
-      pattern_order(pattern),
-      args.into_iter().map(jq_order).collect(),
-    ),
-    Term::TryCatch(body, catch) => Term::TryCatch(Box::new(jq_order(*body)), catch.map(|c| Box::new(jq_order(*c)))),
-    Term::IfThenElse(branches, otherwise) => Term::IfThenElse(
-      branches
-        .into_iter()
-        .map(|(cond, then)| (jq_order(cond), jq_order(then)))
-        .collect(),
-      otherwise.map(|o| Box::new(jq_order(*o))),
-    ),
-    Term::Def(defs, body) => Term::Def(
-      defs
-        .into_iter()
-        .map(|mut def| {
-          def.body = jq_order(def.body);
-          def
-        })
-        .collect(),
-      Box::new(jq_order(*body)),
-    ),
-    Term::Call(name, args) => Term::Call(name, args.into_iter().map(jq_order).collect()),
-    Term::Path(head, mut path) => {
-      for (part, _) in &mut path.0 {
-        *part = match std::mem::replace(part, Part::Range(None, None)) {
-          Part::Index(index) => Part::Index(jq_order(index)),
-          Part::Range(from, to) => Part::Range(from.map(jq_order), to.map(jq_order)),
+pub fn jq_order(term: Term<&str>) -> Term<&str> {
+  let mut defined = Vec::new();
+  defined_names(&term, &mut defined);
+  Order { defined }.term(term)
+}
+
+/// Builtins that yield one value (or fail) whatever their input: a fold's update calling them needs
+/// no rewriting. Called with no arguments,
+#[rustfmt::skip]
+const ONE_VALUE: &[&str] = &[
+  "null", "true", "false", "not", "length", "utf8bytelength", "keys", "keys_unsorted", "tostring",
+  "tojson", "tonumber", "type", "ascii_downcase", "ascii_upcase", "add", "any", "all", "flatten",
+  "min", "max", "unique", "sort", "reverse", "to_entries", "from_entries", "explode", "implode",
+  "trim", "ltrim", "rtrim", "first", "last", "transpose", "toarray", "floor", "ceil", "round",
+  "trunc", "sqrt", "fabs", "abs", "exp", "exp2", "exp10", "log", "log2", "log10", "infinite",
+  "nan", "isinfinite", "isnan", "isnormal", "gmtime", "localtime", "mktime", "todate", "fromdate",
+  "now",
+];
+/// with arguments of any kind (they collect them, as `map(f)` is `[.[] | f]`),
+#[rustfmt::skip]
+const ONE_VALUE_WHATEVER_ITS_ARGUMENTS: &[&str] = &[
+  "map", "map_values", "with_entries", "del", "sort_by", "group_by", "unique_by", "min_by",
+  "max_by", "any", "all", "isempty", "add", "pick", "IN", "INDEX", "error",
+];
+/// and with arguments that yield one value each.
+#[rustfmt::skip]
+const ONE_VALUE_PER_ARGUMENT: &[&str] = &[
+  "has", "contains", "inside", "startswith", "endswith", "ltrimstr", "rtrimstr", "trimstr",
+  "split", "join", "test", "index", "rindex", "indices", "setpath", "getpath", "delpaths",
+  "flatten", "sub", "gsub", "strftime", "strflocaltime", "strptime", "format", "pow", "atan2",
+  "fmin", "fmax", "fmod", "ldexp",
+];
+
+/// The rewriting, knowing the names the program defines: a builtin it redefines is not known to
+/// yield one value.
+struct Order<'s> {
+  defined: Vec<&'s str>,
+}
+
+impl<'s> Order<'s> {
+  fn term(&self, term: Term<&'s str>) -> Term<&'s str> {
+    match term {
+      Term::BinOp(l, op, r) => {
+        let (l, r) = (self.term(*l), self.term(*r));
+        let op = match op {
+          BinaryOp::Pipe(Some(pattern)) => BinaryOp::Pipe(Some(self.pattern(pattern))),
+          op => op,
         };
+        match op {
+          BinaryOp::Math(_) | BinaryOp::Cmp(_) if !single(&l) && !single(&r) => {
+            bind(r, RIGHT, Term::BinOp(Box::new(l), op, Box::new(Term::Var(RIGHT))))
+          }
+          op => Term::BinOp(Box::new(l), op, Box::new(r)),
+        }
       }
-      index_order(jq_order(*head), path)
+      Term::Str(format, parts) => self.interpolation(format, parts),
+      Term::Arr(items) => Term::Arr(items.map(|items| Box::new(self.term(*items)))),
+      Term::Obj(entries) => {
+        let interpolated: Vec<bool> = entries
+          .iter()
+          .map(|(key, value)| {
+            value.is_none() && matches!(key, Term::Str(_, parts) if parts.iter().any(|p| matches!(p, StrPart::Term(_))))
+          })
+          .collect();
+        let entries = entries
+          .into_iter()
+          .map(|(key, value)| (self.term(key), value.map(|t| self.term(t))))
+          .collect();
+        shorthand_keys_once(entries, &interpolated)
+      }
+      Term::Neg(term) => Term::Neg(Box::new(self.term(*term))),
+      Term::Label(name, body) => Term::Label(name, Box::new(self.term(*body))),
+      Term::Fold(kind, over, pattern, args) => {
+        let mut args: Vec<_> = args.into_iter().map(|t| self.term(t)).collect();
+        self.fold_outputs(kind, &mut args);
+        Term::Fold(kind, Box::new(self.term(*over)), self.pattern(pattern), args)
+      }
+      Term::TryCatch(body, catch) => Term::TryCatch(Box::new(self.term(*body)), catch.map(|c| Box::new(self.term(*c)))),
+      Term::IfThenElse(branches, otherwise) => Term::IfThenElse(
+        branches
+          .into_iter()
+          .map(|(cond, then)| (self.term(cond), self.term(then)))
+          .collect(),
+        otherwise.map(|o| Box::new(self.term(*o))),
+      ),
+      Term::Def(defs, body) => Term::Def(
+        defs
+          .into_iter()
+          .map(|mut def| {
+            def.body = self.term(def.body);
+            def
+          })
+          .collect(),
+        Box::new(self.term(*body)),
+      ),
+      Term::Call(name, args) => Term::Call(name, args.into_iter().map(|t| self.term(t)).collect()),
+      Term::Path(head, mut path) => {
+        for (part, _) in &mut path.0 {
+          *part = match std::mem::replace(part, Part::Range(None, None)) {
+            Part::Index(index) => Part::Index(self.term(index)),
+            Part::Range(from, to) => Part::Range(from.map(|t| self.term(t)), to.map(|t| self.term(t))),
+          };
+        }
+        index_order(self.term(*head), path)
+      }
+      leaf @ (Term::Id | Term::Recurse | Term::Num(_) | Term::Var(_) | Term::Break(_)) => leaf,
     }
-    leaf @ (Term::Id | Term::Recurse | Term::Num(_) | Term::Var(_) | Term::Break(_)) => leaf,
+  }
+
+  fn pattern(&self, pattern: Pattern<&'s str>) -> Pattern<&'s str> {
+    match pattern {
+      Pattern::Var(name) => Pattern::Var(name),
+      Pattern::Arr(items) => Pattern::Arr(items.into_iter().map(|p| self.pattern(p)).collect()),
+      Pattern::Obj(entries) => Pattern::Obj(
+        entries
+          .into_iter()
+          .map(|(key, pattern)| (self.term(key), self.pattern(pattern)))
+          .collect(),
+      ),
+    }
+  }
+
+  /// The string's parts with jq's order: each interpolation that may yield other than one value
+  /// bound, the last one outermost, when more than one of them may.
+  fn interpolation(&self, format: Option<&'s str>, parts: Vec<StrPart<&'s str, Term<&'s str>>>) -> Term<&'s str> {
+    let mut parts: Vec<_> = parts
+      .into_iter()
+      .map(|part| match part {
+        StrPart::Term(term) => StrPart::Term(self.term(term)),
+        other => other,
+      })
+      .collect();
+    let several = |part: &StrPart<&str, Term<&str>>| matches!(part, StrPart::Term(term) if !single(term));
+    let count = parts.iter().filter(|part| several(part)).count();
+    if count < 2 || count > PARTS.len() {
+      return Term::Str(format, parts);
+    }
+    let mut bound = Vec::with_capacity(count);
+    for part in parts.iter_mut().filter(|part| several(part)) {
+      let name = PARTS[bound.len()];
+      if let StrPart::Term(term) = std::mem::replace(part, StrPart::Term(Term::Var(name))) {
+        bound.push((term, name));
+      }
+    }
+    bound
+      .into_iter()
+      .fold(Term::Str(format, parts), |body, (term, name)| bind(term, name, body))
+  }
+
+  /// A `reduce` or `foreach` (`kind`, with its arguments) whose update may yield other than one
+  /// value, made to go on as jq does: from the update's last value, or from null if it yields none
+  /// (jaq went on from each value, and stopped at none). `reduce`'s update becomes
+  /// `_offloop_last(UPDATE)` (a native: as `reduce UPDATE as $v (null; $v)` it cost 5 times the
+  /// plain `reduce`). `foreach`'s state becomes the array of the update's
+  /// values, each of which is extracted: `foreach S as $x (I | [.]; [.[-1] | UPDATE]; .[] | EXTRACT)`
+  /// (so an update that yields values and then fails, or never ends, outputs none of that step's).
+  fn fold_outputs(&self, kind: &str, args: &mut Vec<Term<&'s str>>) {
+    let take = |term: &mut Term<&'s str>| std::mem::replace(term, Term::Id);
+    let pipe = |l, r| Term::BinOp(Box::new(l), BinaryOp::Pipe(None), Box::new(r));
+    let path = |part| Term::Path(Box::new(Term::Id), jaq_core::path::Path(vec![(part, Opt::Essential)]));
+    match (kind, args.as_mut_slice()) {
+      ("reduce", [_, update]) if !self.yields_one(update) => *update = Term::Call("_offloop_last", vec![take(update)]),
+      ("foreach", [init, update, ..]) if !self.yields_one(update) => {
+        *init = pipe(take(init), Term::Arr(Some(Box::new(Term::Id))));
+        let previous = path(Part::Index(Term::Neg(Box::new(Term::Num("1")))));
+        *update = Term::Arr(Some(Box::new(pipe(previous, take(update)))));
+        let each = path(Part::Range(None, None));
+        let extract = match args.get_mut(2) {
+          Some(extract) => pipe(each, take(extract)),
+          None => each,
+        };
+        args.truncate(2);
+        args.push(extract);
+      }
+      _ => {}
+    }
+  }
+
+  /// Whether `term` yields exactly one value unless it fails, whatever its input (so that a fold's
+  /// update needs no rewriting); `false` where that is not plain from the syntax (calls of the
+  /// program's own definitions, of builtins not listed below).
+  fn yields_one(&self, term: &Term<&str>) -> bool {
+    match term {
+      Term::Id | Term::Num(_) | Term::Var(_) | Term::Arr(_) => true,
+      Term::Str(_, parts) => parts
+        .iter()
+        .all(|part| !matches!(part, StrPart::Term(t) if !self.yields_one(t))),
+      Term::Obj(entries) => entries
+        .iter()
+        .all(|(key, value)| self.yields_one(key) && value.as_ref().is_none_or(|t| self.yields_one(t))),
+      Term::Neg(term) => self.yields_one(term),
+      Term::BinOp(l, op, r) => match op {
+        BinaryOp::Comma | BinaryOp::Pipe(Some(Pattern::Arr(_) | Pattern::Obj(_))) => false,
+        // The input updated, once.
+        BinaryOp::Update => true,
+        BinaryOp::Assign | BinaryOp::UpdateMath(_) | BinaryOp::UpdateAlt => self.yields_one(r),
+        _ => self.yields_one(l) && self.yields_one(r),
+      },
+      Term::IfThenElse(branches, otherwise) => {
+        branches
+          .iter()
+          .all(|(cond, then)| self.yields_one(cond) && self.yields_one(then))
+          && otherwise.as_deref().is_none_or(|t| self.yields_one(t))
+      }
+      Term::TryCatch(body, Some(catch)) => self.yields_one(body) && self.yields_one(catch),
+      Term::Path(head, path) => {
+        self.yields_one(head)
+          && path.0.iter().all(|(part, opt)| {
+            matches!(opt, Opt::Essential)
+              && match part {
+                Part::Index(index) => self.yields_one(index),
+                Part::Range(None, None) => false,
+                Part::Range(from, to) => from.iter().chain(to).all(|t| self.yields_one(t)),
+              }
+          })
+      }
+      Term::Fold(kind, _, _, args) => *kind == "reduce" && args.first().is_some_and(|t| self.yields_one(t)),
+      Term::Call(name, args) if !self.defined.contains(name) => match args.len() {
+        0 => ONE_VALUE.contains(name),
+        _ if ONE_VALUE_WHATEVER_ITS_ARGUMENTS.contains(name) => true,
+        _ => ONE_VALUE_PER_ARGUMENT.contains(name) && args.iter().all(|t| self.yields_one(t)),
+      },
+      Term::Def(_, body) => self.yields_one(body),
+      _ => false,
+    }
   }
 }
 
@@ -180,44 +343,75 @@ fn shorthand_keys_once<'s>(
     .fold(Term::Obj(entries), |body, (key, name)| bind(key, name, body))
 }
 
-fn pattern_order<'s>(pattern: Pattern<&'s str>) -> Pattern<&'s str> {
-  match pattern {
-    Pattern::Var(name) => Pattern::Var(name),
-    Pattern::Arr(items) => Pattern::Arr(items.into_iter().map(pattern_order).collect()),
-    Pattern::Obj(entries) => Pattern::Obj(
-      entries
-        .into_iter()
-        .map(|(key, pattern)| (jq_order(key), pattern_order(pattern)))
-        .collect(),
-    ),
+/// The names `term` defines (`def name: …`) anywhere in it.
+fn defined_names<'s>(term: &Term<&'s str>, names: &mut Vec<&'s str>) {
+  let mut visit = |t: &Term<&'s str>| defined_names(t, names);
+  match term {
+    Term::Id | Term::Recurse | Term::Num(_) | Term::Var(_) | Term::Break(_) => {}
+    Term::Str(_, parts) => parts.iter().for_each(|part| {
+      if let StrPart::Term(t) = part {
+        visit(t)
+      }
+    }),
+    Term::Arr(item) => item.iter().for_each(|t| visit(t)),
+    Term::Obj(entries) => entries.iter().for_each(|(key, value)| {
+      visit(key);
+      value.iter().for_each(&mut visit);
+    }),
+    Term::Neg(t) | Term::Label(_, t) => visit(t),
+    Term::BinOp(l, op, r) => {
+      if let BinaryOp::Pipe(Some(pattern)) = op {
+        pattern_terms(pattern, &mut visit);
+      }
+      visit(l);
+      visit(r);
+    }
+    Term::Fold(_, over, pattern, args) => {
+      visit(over);
+      pattern_terms(pattern, &mut visit);
+      args.iter().for_each(visit);
+    }
+    Term::TryCatch(body, catch) => {
+      visit(body);
+      catch.iter().for_each(|t| visit(t));
+    }
+    Term::IfThenElse(branches, otherwise) => {
+      branches.iter().for_each(|(cond, then)| {
+        visit(cond);
+        visit(then);
+      });
+      otherwise.iter().for_each(|t| visit(t));
+    }
+    Term::Def(defs, body) => {
+      for def in defs {
+        names.push(def.name);
+        defined_names(&def.body, names);
+      }
+      defined_names(body, names);
+    }
+    Term::Call(_, args) => args.iter().for_each(visit),
+    Term::Path(head, path) => {
+      visit(head);
+      for (part, _) in &path.0 {
+        match part {
+          Part::Index(index) => visit(index),
+          Part::Range(from, to) => from.iter().chain(to).for_each(&mut visit),
+        }
+      }
+    }
   }
 }
 
-/// The string's parts with jq's order: each interpolation that may yield other than one value
-/// bound, the last one outermost, when more than one of them may.
-fn interpolation_order<'s>(format: Option<&'s str>, parts: Vec<StrPart<&'s str, Term<&'s str>>>) -> Term<&'s str> {
-  let mut parts: Vec<_> = parts
-    .into_iter()
-    .map(|part| match part {
-      StrPart::Term(term) => StrPart::Term(jq_order(term)),
-      other => other,
-    })
-    .collect();
-  let several = |part: &StrPart<&str, Term<&str>>| matches!(part, StrPart::Term(term) if !single(term));
-  let count = parts.iter().filter(|part| several(part)).count();
-  if count < 2 || count > PARTS.len() {
-    return Term::Str(format, parts);
+/// The terms in a destructuring pattern (its computed keys).
+fn pattern_terms<'s>(pattern: &Pattern<&'s str>, visit: &mut impl FnMut(&Term<&'s str>)) {
+  match pattern {
+    Pattern::Var(_) => {}
+    Pattern::Arr(items) => items.iter().for_each(|p| pattern_terms(p, visit)),
+    Pattern::Obj(entries) => entries.iter().for_each(|(key, p)| {
+      visit(key);
+      pattern_terms(p, visit);
+    }),
   }
-  let mut bound = Vec::with_capacity(count);
-  for part in parts.iter_mut().filter(|part| several(part)) {
-    let name = PARTS[bound.len()];
-    if let StrPart::Term(term) = std::mem::replace(part, StrPart::Term(Term::Var(name))) {
-      bound.push((term, name));
-    }
-  }
-  bound
-    .into_iter()
-    .fold(Term::Str(format, parts), |body, (term, name)| bind(term, name, body))
 }
 
 /// `value as $name | body`.
@@ -290,6 +484,43 @@ mod tests {
       (r#"{"a\(.x)", b, "c\(1)"}"#, 2),
     ] {
       assert_eq!(bindings(code), count, "{code}");
+    }
+  }
+
+  /// Whether `code`'s folds were made to go on from their update's last value.
+  fn folds_rewritten(code: &str) -> bool {
+    let term = parse(code, |p| p.term()).unwrap_or_else(|| panic!("{code} parses"));
+    let debug = format!("{:?}", jq_order(term));
+    debug.contains("_offloop_last") || debug.contains("Neg(Num(\"1\"))")
+  }
+
+  #[test]
+  fn folds_rewritten_only_where_an_update_may_yield_other_than_one_value() {
+    for code in [
+      "reduce .[] as $x (0; . + $x)",
+      "reduce .[] as $x ({}; .[$x.k] += [$x])",
+      "reduce .[] as [$k, $v] ({}; .[$k] = $v)",
+      "reduce .[] as $x (0; if $x > . then $x else . end)",
+      "reduce .[] as $x (0; . + ($x | length))",
+      "reduce .[] as $x ({}; .[$x | tostring] = ($x | tojson))",
+      "reduce .[] as $x (.; setpath($x.p; $x.v))",
+      "reduce .[] as $x ([]; . + [$x | select(.ok)])",
+      "reduce .[] as $x (0; map(., 2) | length)",
+      "foreach .[] as $x (0; . + $x; [$x, .])",
+    ] {
+      assert!(!folds_rewritten(code), "{code}");
+    }
+    for code in [
+      "reduce .[] as $x (0; ., 10)",
+      "reduce .[] as $x (0; select($x > 1) | . + $x)",
+      "reduce .[] as $x (0; f)",
+      "reduce .[] as $x (0; .a?)",
+      "reduce .[] as $x (0; setpath($x.p; 1, 2))",
+      "def length: 1, 2; reduce .[] as $x (0; length)",
+      "foreach .[] as $x (0; .[])",
+      "foreach .[] as $x (0; first(empty); .)",
+    ] {
+      assert!(folds_rewritten(code), "{code}");
     }
   }
 

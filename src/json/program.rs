@@ -23,7 +23,7 @@ use jaq_core::box_iter::box_once;
 use jaq_core::load::parse::Def;
 use jaq_core::load::{self, lex, parse, Arena, File, Loader};
 use jaq_core::native::{run, v, Filter as NativeFilter, Fun};
-use jaq_core::{compile, data, Compiler, DataT, Exn, Lut, RunPtr};
+use jaq_core::{compile, data, Bind, Compiler, DataT, Exn, Lut, RunPtr};
 
 use super::compat;
 use super::constant;
@@ -201,6 +201,19 @@ pub fn builtins() -> Val {
 
 fn own_funs() -> Box<[NativeFilter<RunPtr<Kind>>]> {
   Box::new([
+    // jq's `reduce` goes on from the last value of its update, or from null if it yields none:
+    // `order.rs` wraps an update that may yield other than one value in this.
+    ("_offloop_last", [Bind::Fun(())].into(), |mut cv| {
+      let (update, context) = cv.0.pop_fun();
+      let mut last = Val::Null;
+      for value in update.run((context, cv.1)) {
+        match value {
+          Ok(value) => last = value,
+          Err(e) => return box_once(Err(e)),
+        }
+      }
+      box_once(Ok(last))
+    }),
     ("_offloop_tick", v(0), |cv| {
       cv.0.data().guard.tick();
       box_once(Ok(cv.1))
