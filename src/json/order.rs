@@ -11,6 +11,9 @@
 //! one value and cannot fail, so with one of those the two orders agree and the tree is left as it
 //! is (`. + 1`, `$x * .a`, `.status >= 500`), costing no binding.
 //!
+//! An object takes its entries left to right, the first one's values the outer loop, so it fails
+//! at the first entry that fails, where jaq built nothing when a later entry yielded nothing.
+//!
 //! A `reduce` or `foreach` goes on from the last value its update yields, or from null if it
 //! yields none, where jaq went on from each value and stopped at none: an update that may yield
 //! other than one value is rewritten (`fold_outputs`); the usual ones (`. + $x`, `.[$k] += 1`,
@@ -118,7 +121,11 @@ impl<'s> Order<'s> {
           .into_iter()
           .map(|(key, value)| (self.term(key), value.map(|t| self.term(t))))
           .collect();
-        shorthand_keys_once(entries, &interpolated)
+        if interpolated.contains(&true) {
+          shorthand_keys_once(entries, &interpolated)
+        } else {
+          self.object(entries)
+        }
       }
       Term::Neg(term) => Term::Neg(Box::new(self.term(*term))),
       Term::Label(name, body) => Term::Label(name, Box::new(self.term(*body))),
@@ -197,6 +204,54 @@ impl<'s> Order<'s> {
     bound
       .into_iter()
       .fold(Term::Str(format, parts), |body, (term, name)| bind(term, name, body))
+  }
+
+  /// An object with jq's order where it can show. jq takes the entries left to right, the first
+  /// one's values the outer loop, so it fails at the first entry that fails; jaq built no object
+  /// at all when a later entry yielded none, even after an earlier one failed
+  /// (`{a: error("x"), b: empty}`). So where an entry may yield other than one value and two may
+  /// fail, each key and value that may is bound in order, the first outermost (a shorthand `{a}`
+  /// taking `.a`, which may fail, as `{a: .a}`).
+  fn object(&self, mut entries: Vec<(Term<&'s str>, Option<Term<&'s str>>)>) -> Term<&'s str> {
+    let implicit = |key: &Term<&'s str>| match key {
+      Term::Str(None, _) if single(key) => {
+        let field = (Part::Index(key.clone()), Opt::Essential);
+        Some(Term::Path(Box::new(Term::Id), jaq_core::path::Path(vec![field])))
+      }
+      _ => None,
+    };
+    let varies = entries
+      .iter()
+      .any(|(_, value)| value.as_ref().is_some_and(|v| !self.yields_one(v)));
+    // A shorthand entry other than `{a}` (`{$x}`, `{@base64 "a"}`) is left as it is.
+    let fallible: usize = entries
+      .iter()
+      .map(|(key, value)| match (value, implicit(key)) {
+        (Some(value), _) => usize::from(!single(key)) + usize::from(!single(value)),
+        (None, Some(_)) => 1,
+        (None, None) => 0,
+      })
+      .sum();
+    if !varies || fallible < 2 || fallible > PARTS.len() {
+      return Term::Obj(entries);
+    }
+    let mut bound = Vec::with_capacity(fallible);
+    for (key, value) in &mut entries {
+      if value.is_none() {
+        *value = implicit(key);
+      }
+      let Some(value) = value else { continue };
+      for slot in [key, value] {
+        if !single(slot) {
+          let name = PARTS[bound.len()];
+          bound.push((std::mem::replace(slot, Term::Var(name)), name));
+        }
+      }
+    }
+    bound
+      .into_iter()
+      .rev()
+      .fold(Term::Obj(entries), |body, (term, name)| bind(term, name, body))
   }
 
   /// A `reduce` or `foreach` (`kind`, with its arguments) whose update may yield other than one
@@ -465,6 +520,8 @@ mod tests {
       ".a.b[0]",
       ".[1:.n]",
       r#"{a, "b", $__loc__, (.c): 1, "d\(.e)": 2}"#,
+      "{id, path, user: .user.name, latency_ms}",
+      "{a: 1, b: (1, 2)}",
     ] {
       assert_eq!(bindings(code), 0, "{code}");
     }
@@ -482,6 +539,9 @@ mod tests {
       (".x[.a:.b]", 2),
       (r#"{"a\(.x)"}"#, 1),
       (r#"{"a\(.x)", b, "c\(1)"}"#, 2),
+      (r#"{a: error("x"), b: empty}"#, 2),
+      ("{a, b: .c[]}", 2),
+      ("{(.k): .v, b: .c[]}", 3),
     ] {
       assert_eq!(bindings(code), count, "{code}");
     }
