@@ -241,6 +241,13 @@ const nestedRecursion =
 hostile('.. nested 9 times over 253 levels aborted after 1 s', jq(nestedRecursion, 'false', { raw: true }, 1000), ABORT);
 hostile('def f: [f]; f', jq('def f: [f]; f'), { code: 'ERR_JQ_RUNTIME', message: /recursed too deeply/ });
 hostile('def f: 1 + f; f', jq('def f: 1 + f; f'), { code: 'ERR_JQ_RUNTIME', message: /recursed too deeply/ });
+// A function that passes filters to itself in a tail call chained a closure per level: dropping
+// the chain overflowed the pool thread's stack (SIGSEGV at about 1.3 million levels).
+const RECURSION = { code: 'ERR_JQ_RUNTIME', message: /recursed too deeply/ };
+hostile('tail recursion passing a filter, 1.5 million levels', jq('def f(x; $n): if $n <= 0 then x else f(x; $n - 1) end; f(7; 1500000)'), RECURSION);
+hostile('tail recursion passing a filter it never runs, 3 million levels', jq('def f(x): if . <= 0 then 7 else (. - 1 | f(x)) end; 3000000 | f(1)'), RECURSION);
+hostile('def f(x): f(x); f(0)', jq('def f(x): f(x); f(0)'), RECURSION);
+hostile('def f(x; y): 1 as $a | f(x; y); f(0; 1)', jq('def f(x; y): 1 as $a | f(x; y); f(0; 1)'), RECURSION);
 hostile('repeat(.) stops at maxOutputBytes', jq('repeat(.)', 'null', { maxOutputBytes: 1e6 }), { code: 'ERR_JQ_OUTPUT_LIMIT' });
 hostile('[repeat(.)] under a 256 MiB budget', jq('[repeat(.)]', 'null', small), MEMORY);
 hostile('[range(1e12)] under a 256 MiB budget', jq('[range(1e12)]', 'null', small), MEMORY);

@@ -86,10 +86,19 @@ const ONE_VALUE_PER_ARGUMENT: &[&str] = &[
   "fmin", "fmax", "fmod", "ldexp",
 ];
 
-/// The rewriting, knowing the names the program defines: a builtin it redefines is not known to
-/// yield one value.
+/// The rewriting, knowing the functions the program defines: a builtin it redefines is not known
+/// to yield one value, and calls of those with filter parameters are kept from being tail calls.
 struct Order<'s> {
-  defined: Vec<&'s str>,
+  defined: Vec<Defined<'s>>,
+}
+
+/// A function the program defines.
+struct Defined<'s> {
+  name: &'s str,
+  arity: usize,
+  /// Whether a parameter is a filter (`f`, not `$x`): each call binds a closure that holds its
+  /// caller's bindings.
+  closures: bool,
 }
 
 impl<'s> Order<'s> {
@@ -152,7 +161,28 @@ impl<'s> Order<'s> {
           .collect(),
         Box::new(self.term(*body)),
       ),
-      Term::Call(name, args) => Term::Call(name, args.into_iter().map(|t| self.term(t)).collect()),
+      Term::Call(name, args) => {
+        let arity = args.len();
+        let call = Term::Call(name, args.into_iter().map(|t| self.term(t)).collect());
+        if self
+          .defined
+          .iter()
+          .any(|d| d.name == name && d.arity == arity && d.closures)
+        {
+          // Not a tail call: `CALL | if true then . else . end`. jaq runs a tail call in a loop,
+          // and one passing filters (`def f(g): … f(g)`) then chains a closure per level with no
+          // frame to show for it: with no stack guard to stop it, dropping the chain recursed
+          // until the thread's stack overflowed (SIGSEGV at about 1.3 million levels). As a
+          // plain call it recurses, and the stack guard stops it cleanly.
+          let identity = Term::IfThenElse(
+            vec![(Term::Call("true", Vec::new()), Term::Id)],
+            Some(Box::new(Term::Id)),
+          );
+          Term::BinOp(Box::new(call), BinaryOp::Pipe(None), Box::new(identity))
+        } else {
+          call
+        }
+      }
       Term::Path(head, mut path) => {
         for (part, _) in &mut path.0 {
           *part = match std::mem::replace(part, Part::Range(None, None)) {
@@ -322,7 +352,7 @@ impl<'s> Order<'s> {
           })
       }
       Term::Fold(kind, _, _, args) => *kind == "reduce" && args.first().is_some_and(|t| self.yields_one(t)),
-      Term::Call(name, args) if !self.defined.contains(name) => match args.len() {
+      Term::Call(name, args) if !self.defined.iter().any(|d| d.name == *name) => match args.len() {
         0 => ONE_VALUE.contains(name),
         _ if ONE_VALUE_WHATEVER_ITS_ARGUMENTS.contains(name) => true,
         _ => ONE_VALUE_PER_ARGUMENT.contains(name) && args.iter().all(|t| self.yields_one(t)),
@@ -398,8 +428,8 @@ fn shorthand_keys_once<'s>(
     .fold(Term::Obj(entries), |body, (key, name)| bind(key, name, body))
 }
 
-/// The names `term` defines (`def name: …`) anywhere in it.
-fn defined_names<'s>(term: &Term<&'s str>, names: &mut Vec<&'s str>) {
+/// The functions `term` defines (`def name: …`) anywhere in it.
+fn defined_names<'s>(term: &Term<&'s str>, names: &mut Vec<Defined<'s>>) {
   let mut visit = |t: &Term<&'s str>| defined_names(t, names);
   match term {
     Term::Id | Term::Recurse | Term::Num(_) | Term::Var(_) | Term::Break(_) => {}
@@ -439,7 +469,11 @@ fn defined_names<'s>(term: &Term<&'s str>, names: &mut Vec<&'s str>) {
     }
     Term::Def(defs, body) => {
       for def in defs {
-        names.push(def.name);
+        names.push(Defined {
+          name: def.name,
+          arity: def.args.len(),
+          closures: def.args.iter().any(|arg| !arg.starts_with('$')),
+        });
         defined_names(&def.body, names);
       }
       defined_names(body, names);
@@ -582,6 +616,20 @@ mod tests {
     ] {
       assert!(folds_rewritten(code), "{code}");
     }
+  }
+
+  #[test]
+  fn calls_passing_filters_to_the_programs_functions_are_not_tail_calls() {
+    let rewritten = |code: &str| {
+      let term = parse(code, |p| p.term()).unwrap_or_else(|| panic!("{code} parses"));
+      format!("{:?}", jq_order(term)).matches("IfThenElse").count()
+    };
+    assert_eq!(
+      rewritten("def f(g): if . > 0 then . - 1 | f(g) else g end; f(1)"),
+      1 + 2
+    );
+    assert_eq!(rewritten("def f($n): if $n > 0 then f($n - 1) else 0 end; f(9)"), 1);
+    assert_eq!(rewritten("def map(f): f; map(1)"), 1);
   }
 
   #[test]
