@@ -1338,6 +1338,9 @@ export const cases = [
   ['{(error("k")): empty}', 'null'],
   ['[{a, b: empty}], [{a, b: (1,2)}], [{(.k,"z"): (1,2), b: .a}], [{a: empty, b: error("y")}]', 'a5'],
   ['[{a, b: empty}], [{(.k,"z"): (1,2), b: .a}], [{"x\\(1,2)", a: (3,4)}]', 'one'],
+  // `|=` takes the first value of its update, at the root path too; range/2 stops at its bound's double.
+  ['[. |= (1,2)], [. |= (.,.)], [try (. |= (1, error("x"))) catch .], [(.a, .) |= (1,2)], [select(true) |= (1,2)], [.a |= (1,2)]', 'a5'],
+  ['[range(0; 1e-400; 1)], [range(1e-400)], [range(9007199254740992; 9007199254740993)], [range(1.50; 3)], [range(-1e-400; 0)]', 'null'],
   // reduce and foreach go on from the update's last value, or from null if it yields none.
   ['reduce (1,2) as $x (0; ., 10), reduce (1,2) as $x (0; empty), reduce (1,2,3) as $x (0; if $x == 2 then empty else . + $x end)', 'null'],
   ['[foreach (1,2) as $x (0; (.+$x), (.+10*$x); [$x,.])], [foreach (1,2,3) as $x (0; if $x == 2 then empty else . + $x end)]', 'null'],

@@ -122,8 +122,9 @@ def strflocaltime($f):
     else _offloop_strflocaltime($f) end;
 def range($from; $upto; $by):
   if $by > 0 or $by < 0 then _offloop_range($from; $upto; $by) | _offloop_tick else empty end;
+# jq's range/2 (and so range/1) stops at its bound's double: `* 1` leaves a literal's double.
 def range($from; $upto):
-  if ($from | type) == "number" and ($upto | type) == "number" then range($from; $upto; 1)
+  if ($from | type) == "number" and ($upto | type) == "number" then range($from; $upto * 1; 1)
   else error("Range bounds must be numeric") end;
 def range($upto): range(0; $upto);
 def combinations:

@@ -30,6 +30,9 @@ use jaq_core::path::{Opt, Part};
 /// The variable that holds an operator's right operand.
 const RIGHT: &str = "$ right";
 
+/// The label that ends an update's right-hand side at its first value.
+const FIRST: &str = "$ first";
+
 /// The variables that hold a string's interpolated parts, one per part, or a path's indices. A
 /// string or path with more of them than this that may yield other than one value keeps jaq's
 /// order (listed in the README).
@@ -113,6 +116,13 @@ impl<'s> Order<'s> {
         match op {
           BinaryOp::Math(_) | BinaryOp::Cmp(_) if !single(&l) && !single(&r) => {
             bind(r, RIGHT, Term::BinOp(Box::new(l), op, Box::new(Term::Var(RIGHT))))
+          }
+          // jq's `|=` takes the first value of its update at every path; jaq took them all at the
+          // root path (`. |= (1, 2)`): `label $first | r | ., break $first`.
+          BinaryOp::Update if !self.yields_one(&r) => {
+            let first = Term::BinOp(Box::new(Term::Id), BinaryOp::Comma, Box::new(Term::Break(FIRST)));
+            let r = Term::BinOp(Box::new(r), BinaryOp::Pipe(None), Box::new(first));
+            Term::BinOp(Box::new(l), op, Box::new(Term::Label(FIRST, Box::new(r))))
           }
           op => Term::BinOp(Box::new(l), op, Box::new(r)),
         }
