@@ -93,6 +93,19 @@ struct Block {
 
 /// An upper bound of the depth of `code`'s syntax tree, or where it passed [`MAX_DEPTH`].
 pub fn depth(code: &str) -> Result<usize, TooDeep> {
+  measure(code).map(|measured| measured.depth)
+}
+
+/// What `measure` finds of a program.
+pub struct Measured {
+  /// An upper bound of the depth of its syntax tree.
+  pub depth: usize,
+  /// Its bytes outside string literals and comments: what its syntax tree grows with.
+  pub code_bytes: usize,
+}
+
+/// `code`'s depth and size, or where it passed [`MAX_DEPTH`].
+pub fn measure(code: &str) -> Result<Measured, TooDeep> {
   let mut scan = Scan {
     blocks: vec![Block {
       close: '\0',
@@ -107,11 +120,13 @@ pub fn depth(code: &str) -> Result<usize, TooDeep> {
   let mut string: Option<bool> = None;
   // A character to look at again in the enclosing context (a block ended without consuming it).
   let mut again: Option<(usize, char)> = None;
+  let mut in_strings_and_comments = 0;
   loop {
     let Some((at, c)) = again.take().or_else(|| chars.next()) else {
       break;
     };
     if let Some(counted) = string {
+      in_strings_and_comments += c.len_utf8();
       match c {
         '"' => string = None,
         '\\' => match chars.next() {
@@ -133,7 +148,11 @@ pub fn depth(code: &str) -> Result<usize, TooDeep> {
       continue;
     }
     match c {
-      '#' => skip_comment(&mut chars),
+      '#' => {
+        let from = at;
+        skip_comment(&mut chars);
+        in_strings_and_comments += chars.peek().map_or(code.len(), |&(i, _)| i) - from;
+      }
       '"' => string = Some(false),
       '(' => scan.open(')', false, at)?,
       '[' => scan.open(']', false, at)?,
@@ -182,7 +201,10 @@ pub fn depth(code: &str) -> Result<usize, TooDeep> {
     scan.close(code.len())?;
   }
   let top = &scan.blocks[0];
-  Ok(top.count + top.deepest)
+  Ok(Measured {
+    depth: top.count + top.deepest,
+    code_bytes: code.len().saturating_sub(in_strings_and_comments),
+  })
 }
 
 struct Scan {

@@ -271,11 +271,20 @@ pub fn compile_cached(code: &str) -> Result<Arc<Program>> {
 /// after the rewrite) is rejected before anything recursive reads it, and the rest compile on a
 /// stack sized for their depth.
 pub fn compile(code: &str) -> Result<Program> {
-  let depth = nesting::depth(code).map_err(|e| compile_error(code, &e.message(), e.offset))?;
+  let measured = nesting::measure(code).map_err(|e| compile_error(code, &e.message(), e.offset))?;
+  let depth = measured.depth;
   // The rewrite recurses as deep as the program nests: it runs on the stack sized for that too.
   nesting::with_stack_for(depth, || {
     let rewritten =
       rewrite::rewrite(code).map_err(|refused| compile_error(code, &refused.message(), refused.offset()))?;
+    if measured.code_bytes > MAX_PROGRAM_BYTES {
+      let message = format!(
+        "program of {} bytes outside strings and comments, more than {MAX_PROGRAM_BYTES}; offloop limits \
+         programs so that compiling fits in bounded memory (pass data in vars)",
+        measured.code_bytes
+      );
+      return Err(compile_error(code, &message, 0));
+    }
     let depth = if rewritten.code == code {
       depth
     } else {
@@ -286,6 +295,13 @@ pub fn compile(code: &str) -> Result<Program> {
     nesting::with_stack_for(depth, || compile_rewritten(code, &rewritten, depth))
   })
 }
+
+/// The longest program compiled, not counting its string literals and comments (which cost little
+/// to compile): 1 MiB. Compiling took up to about 250 bytes of memory per byte of program and a
+/// second per MB (fuzzing found a 16 MB program that took 1.8 GB and 11 s), none of it under a
+/// call's `maxMemoryBytes`, so a program of a few hundred MB could exhaust a server's memory.
+/// Checked after the nesting and escape limits, which name the cause better.
+pub const MAX_PROGRAM_BYTES: usize = 1 << 20;
 
 /// Compiles the rewrite of `code`, `depth` levels deep at most.
 fn compile_rewritten(code: &str, rewritten: &rewrite::Rewritten, depth: usize) -> Result<Program> {
