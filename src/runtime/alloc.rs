@@ -75,10 +75,12 @@ pub(crate) fn keep_freed_pages_a_while() {
 }
 
 /// Blocks of this size and more go to the system allocator.
+#[cfg(not(fuzzing))]
 const LARGE: usize = 1 << 20;
 
 /// Picks the allocator by the block's size, which the caller repeats on every later call for the
 /// block (`GlobalAlloc`'s contract), so a block always goes back where it came from.
+#[cfg(not(fuzzing))]
 pub(crate) struct Split;
 
 // SAFETY: every call is forwarded to one of two correct allocators, chosen by `layout.size()`,
@@ -86,6 +88,7 @@ pub(crate) struct Split;
 // size changes sides with the other allocator's `alloc`, a copy and this one's `dealloc`. A large
 // block that `warm` kept and hands out again is a live glibc block at least as large as asked and
 // aligned to 16, which glibc's `realloc` and `free` take as any other.
+#[cfg(not(fuzzing))]
 unsafe impl GlobalAlloc for Split {
   unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
     // SAFETY: forwarded with the caller's contract.
