@@ -158,6 +158,17 @@ describe('sizes against node:zlib', () => {
     const ours = offloop.compressSync('brotli', input, { params })
     assert.ok(zlib.brotliDecompressSync(ours).equals(input))
     assert.ok(ours.length <= zlib.brotliCompressSync(input, { params }).length * 1.005)
+    // Every NPOSTFIX/NDIRECT pair node:zlib takes (brotli uses 0 and 0 for a pair it cannot use).
+    const { BROTLI_PARAM_NPOSTFIX, BROTLI_PARAM_NDIRECT } = zlib.constants
+    for (let npostfix = 0; npostfix <= 3; npostfix++) {
+      for (const ndirect of [0, 1, 3, 12, 16, 60, 120]) {
+        const pair = { [BROTLI_PARAM_QUALITY]: 5, [BROTLI_PARAM_NPOSTFIX]: npostfix, [BROTLI_PARAM_NDIRECT]: ndirect }
+        const theirs = zlib.brotliCompressSync(input, { params: pair })
+        const packed = offloop.compressSync('brotli', input, { params: pair })
+        assert.ok(zlib.brotliDecompressSync(packed).equals(input), JSON.stringify(pair))
+        assert.ok(packed.length <= theirs.length * 1.005, `${JSON.stringify(pair)}: ${packed.length} vs ${theirs.length}`)
+      }
+    }
     // `params` override `level`.
     assert.ok(offloop.compressSync('brotli', input, { level: 0, params }).equals(ours))
     // zstd: the checksum flag lands in the frame header (bit 2 of the descriptor).
@@ -327,7 +338,20 @@ describe('arguments', () => {
     await rejectsWith(offloop.compress('gzip', 'x', 'fast'), TypeError, 'ERR_INVALID_ARG_TYPE')
     await rejectsWith(offloop.compress('gzip', 'x', { level: '1' }), TypeError, 'ERR_INVALID_ARG_TYPE')
     const e = await rejectsWith(offloop.compress('gzip', 'x', { level: 10 }), RangeError, 'ERR_OUT_OF_RANGE')
-    assert.equal(e.message, 'The value of "options.level" is out of range. It must be >= -1 && <= 9. Received 10')
+    // node:zlib's words, checked against node:zlib itself.
+    const zlibMessage = (f) => {
+      try {
+        f()
+      } catch (error) {
+        return error.message
+      }
+      assert.fail('node:zlib took it')
+    }
+    assert.equal(e.message, zlibMessage(() => zlib.gzipSync('x', { level: 10 })))
+    for (const options of [{ windowBits: 1 }, { windowBits: 16 }, { maxOutputLength: 0 }]) {
+      const ours = throwsWith(() => offloop.decompressSync('gzip', zlib.gzipSync('x'), options), RangeError, 'ERR_OUT_OF_RANGE')
+      assert.equal(ours.message, zlibMessage(() => zlib.gunzipSync(zlib.gzipSync('x'), options)))
+    }
     await rejectsWith(offloop.compress('gzip', 'x', { level: 1.5 }), RangeError, 'ERR_OUT_OF_RANGE')
     await rejectsWith(offloop.compress('gzip', 'x', { windowBits: 8 }), RangeError, 'ERR_OUT_OF_RANGE')
     await rejectsWith(offloop.compress('deflate', 'x', { memLevel: 0 }), RangeError, 'ERR_OUT_OF_RANGE')
@@ -352,6 +376,35 @@ describe('arguments', () => {
     // Options of other formats are ignored, as node:zlib ignores them.
     assert.ok(offloop.compressSync('brotli', 'x', { windowBits: 99, memLevel: 'x' }).length > 0)
     assert.ok(offloop.compressSync('gzip', 'x', { params: { 99: 1 } }).length > 0)
+  })
+
+  test('maxOutputLength up to 2^32 and windowBits 0 or 8-15 on decompression, as node:zlib takes them, in every form', async () => {
+    // Found by a hostile hunt (2026-12-06): 2^32 read as 0 (a u32), and windowBits 1-7 panicked
+    // inside zlib-rs (ERR_OFFLOOP_PANIC; a stream's promise was dropped unsettled).
+    const gz = zlib.gzipSync('hello')
+    assert.equal((await offloop.decompress('gzip', gz, { maxOutputLength: 2 ** 32 })).toString(), 'hello')
+    assert.equal(offloop.decompressSync('gzip', gz, { maxOutputLength: 2 ** 32 }).toString(), 'hello')
+    assert.ok(zlib.gunzipSync(await offloop.compress('gzip', 'hello', { maxOutputLength: 2 ** 32 })).equals(Buffer.from('hello')))
+    const codec = new offloop.StreamCodec('decompress', 'gzip', { maxOutputLength: 2 ** 32 })
+    assert.equal(Buffer.concat([await codec.write(gz), await codec.end()]).toString(), 'hello')
+    for (const [format, data, reference] of [['gzip', gz, zlib.gunzipSync], ['deflate', zlib.deflateSync('hello'), zlib.inflateSync], ['deflate-raw', zlib.deflateRawSync('hello'), zlib.inflateRawSync]]) {
+      for (let windowBits = 0; windowBits <= 16; windowBits++) {
+        let expected
+        try {
+          expected = reference(data, { windowBits }).toString()
+        } catch (e) {
+          expected = e.code
+        }
+        const label = `${format} windowBits ${windowBits}`
+        const outcome = (f) => f().then((b) => b.toString(), (e) => e.code)
+        assert.equal(await outcome(() => offloop.decompress(format, data, { windowBits })), expected, label)
+        assert.equal(await outcome(async () => offloop.decompressSync(format, data, { windowBits })), expected, label)
+        assert.equal(await outcome(async () => {
+          const c = new offloop.StreamCodec('decompress', format, { windowBits })
+          return Buffer.concat([await c.write(data), await c.end()])
+        }), expected, label)
+      }
+    }
   })
 
   test('a pre-aborted signal, and an abort while a slow compression runs', async () => {

@@ -24,6 +24,7 @@ pub struct Encoder {
 impl Encoder {
   pub fn new(settings: &BrotliSettings) -> Result<Self> {
     let mut options = BrotliEncoderOptions::new();
+    let (mut postfix, mut direct) = (0, 0);
     for &(param, value) in &settings.params {
       let invalid = || internal("brotli parameter");
       match param {
@@ -49,14 +50,16 @@ impl Encoder {
         BrotliParam::SizeHint => {
           options.size_hint(value);
         }
-        BrotliParam::Postfix => {
-          options.postfix_bits(value);
-        }
-        BrotliParam::Direct => {
-          options.direct_distance_codes(value);
-        }
+        BrotliParam::Postfix => postfix = value,
+        BrotliParam::Direct => direct = value,
         BrotliParam::BlockBits | BrotliParam::DisableRingBufferReallocation => {}
       }
+    }
+    // brotli takes a pair of NPOSTFIX and NDIRECT it cannot use as 0 and 0 (its
+    // `ChooseDistanceParams`), and node:zlib passes any pair to it; brotlic's `build()` refuses
+    // such a pair, so it is left out here.
+    if direct <= 15 << postfix && direct & ((1 << postfix) - 1) == 0 {
+      options.postfix_bits(postfix).direct_distance_codes(direct);
     }
     let encoder = options
       .build()

@@ -191,7 +191,7 @@ impl<'env> CallOptions<'env> for CompressOptions<'env> {
       strategy: deflate_only("strategy", STRATEGIES)?,
       params: params(format, options, BrotliParam::encoder, ZstdParam::compressor)?,
       chunk_size: integer(options, "chunkSize", MIN_CHUNK_SIZE..=u32::MAX as u64)?,
-      max_output_length: integer(options, "maxOutputLength", 1..=MAX_OUTPUT_LIMIT)?.map(f64::from),
+      max_output_length: max_output_length(options)?,
       signal: options.signal()?,
     })
   }
@@ -251,15 +251,11 @@ impl<'env> CallOptions<'env> for DecompressOptions<'env> {
 
   fn decode(format: Format, options: &Options) -> Result<Self> {
     let window_bits = match format.is_deflate() {
-      true => integer(
-        options,
-        "windowBits",
-        settings::decompress_window_bits(format == Format::DeflateRaw),
-      )?,
+      true => decompress_window_bits(options, format)?,
       false => None,
     };
     Ok(DecompressOptions {
-      max_output_length: integer(options, "maxOutputLength", 1..=MAX_OUTPUT_LIMIT)?.map(f64::from),
+      max_output_length: max_output_length(options)?,
       window_bits,
       params: params(format, options, BrotliParam::decoder, ZstdParam::decompressor)?,
       chunk_size: integer(options, "chunkSize", MIN_CHUNK_SIZE..=u32::MAX as u64)?,
@@ -299,24 +295,52 @@ fn limits(max_output_length: Option<f64>, chunk_size: Option<u32>, default_limit
   }
 }
 
+/// An integer option in `range`, which ends within a `u32`.
 fn integer(options: &Options, key: &str, range: RangeInclusive<u64>) -> Result<Option<u32>> {
-  Ok(options.integer(key, *range.start(), *range.end())?.map(|n| n as u32))
+  debug_assert!(*range.end() <= u64::from(u32::MAX), "{key} would not fit");
+  Ok(whole(options, key, *range.start() as i64..=*range.end() as i64)?.map(|n| n as u32))
 }
 
 /// `level`, which may be negative (zlib's -1, zstd's fast levels).
 fn level(options: &Options, range: RangeInclusive<i64>) -> Result<Option<i32>> {
-  let Some((value, path)) = options.get("level")? else {
+  Ok(whole(options, "level", range)?.map(|n| n as i32))
+}
+
+/// `maxOutputLength`: up to 2^32, node:zlib's largest, one more than a `u32` holds.
+fn max_output_length(options: &Options) -> Result<Option<f64>> {
+  Ok(whole(options, "maxOutputLength", 1..=MAX_OUTPUT_LIMIT as i64)?.map(|n| n as f64))
+}
+
+/// `windowBits` of a decompressor: 8-15, or 0 (the header's window) for gzip and zlib streams, as
+/// node:zlib takes it (zlib-rs panics on 1-7).
+fn decompress_window_bits(options: &Options, format: Format) -> Result<Option<u32>> {
+  let Some((value, path)) = options.get("windowBits")? else {
     return Ok(None);
   };
-  let n = value.number(&path)?;
-  if !n.is_finite() || n.fract() != 0.0 || !range.contains(&(n as i64)) {
-    return Err(OffloopError::out_of_range(
-      &path,
-      &format!(">= {} && <= {}", range.start(), range.end()),
-      &number_text(n),
-    ));
+  match value.number(&path)? {
+    0.0 if format != Format::DeflateRaw => Ok(Some(0)),
+    n => in_range(&path, n, 8..=15).map(|n| Some(n as u32)),
   }
-  Ok(Some(n as i32))
+}
+
+/// An integer option in `range`, if given.
+fn whole(options: &Options, key: &str, range: RangeInclusive<i64>) -> Result<Option<i64>> {
+  let Some((value, path)) = options.get(key)? else {
+    return Ok(None);
+  };
+  in_range(&path, value.number(&path)?, range).map(Some)
+}
+
+/// `n` if it is an integer in `range`; otherwise `ERR_OUT_OF_RANGE`, in node:zlib's words.
+fn in_range(path: &str, n: f64, range: RangeInclusive<i64>) -> Result<i64> {
+  match n.fract() == 0.0 && *range.start() as f64 <= n && n <= *range.end() as f64 {
+    true => Ok(n as i64),
+    false => Err(OffloopError::out_of_range(
+      path,
+      &format!(">= {} and <= {}", range.start(), range.end()),
+      &number_text(n),
+    )),
+  }
 }
 
 /// `params` of brotli or zstd (other formats ignore it, as node:zlib does).

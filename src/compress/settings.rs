@@ -231,16 +231,6 @@ pub struct DecodeSettings {
   pub zstd: ZstdSettings,
 }
 
-/// `windowBits` of a decompressor: 0 (use the header's) or 8-15 for gzip and zlib streams, which
-/// node:zlib also defaults to 0; 8-15 for raw deflate, which has no header.
-pub fn decompress_window_bits(raw: bool) -> RangeInclusive<u64> {
-  if raw {
-    8..=15
-  } else {
-    0..=15
-  }
-}
-
 #[cfg(test)]
 mod tests {
   use super::*;
