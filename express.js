@@ -17,6 +17,7 @@ const { createCompressStream } = require('./stream.js')
 const {
   FORMATS,
   negotiate,
+  outputLimit,
   compressible,
   noTransform,
   varyWith,
@@ -246,7 +247,7 @@ function decompressRequest(req, settings, next) {
   const finish = () => {
     parserEnded = true
     if (settled) return release()
-    decompress(FORMATS[coding], Buffer.concat(chunks, size), { maxOutputLength: settings.maxOutputLength }).then(
+    decompress(FORMATS[coding], Buffer.concat(chunks, size), { maxOutputLength: outputLimit(settings.maxOutputLength) }).then(
       (body) => {
         delete req.headers['content-encoding']
         delete req.headers['transfer-encoding']

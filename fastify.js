@@ -13,6 +13,7 @@ const { compress } = require('./index.js')
 const { createCompressStream, createDecompressStream } = require('./stream.js')
 const {
   FORMATS,
+  outputLimit,
   listedCompressible,
   varyWith,
   codingsOption,
@@ -60,8 +61,23 @@ function decompressSettings(options) {
     forceEncoding: options.forceRequestEncoding,
     onUnsupportedRequestEncoding: options.onUnsupportedRequestEncoding,
     onInvalidRequestPayload: options.onInvalidRequestPayload,
-    maxOutputLength: options.maxRequestLength,
+    maxOutputLength: options.maxRequestLength === undefined ? undefined : requestLength(options.maxRequestLength),
   }
+}
+
+/** `maxRequestLength`: a whole number of bytes, at least 1 (Infinity for no limit of its own). */
+function requestLength(value) {
+  if (typeof value !== 'number') {
+    const error = new TypeError(`The "maxRequestLength" option must be of type number. Received ${typeof value}`)
+    error.code = 'ERR_INVALID_ARG_TYPE'
+    throw error
+  }
+  if (!(value >= 1 && (Number.isInteger(value) || value === Infinity))) {
+    const error = new RangeError(`The value of "maxRequestLength" is out of range. It must be an integer >= 1. Received ${value}`)
+    error.code = 'ERR_OUT_OF_RANGE'
+    throw error
+  }
+  return value
 }
 
 /**
@@ -180,7 +196,7 @@ function routeDecompression(settings, bodyLimit) {
       return done(error || unsupportedEncoding(coding, 'FST_CP_ERR_INVALID_CONTENT_ENCODING'))
     }
     const decompressor = createDecompressStream(FORMATS[coding], {
-      maxOutputLength: settings.maxOutputLength ?? bodyLimit,
+      maxOutputLength: outputLimit(settings.maxOutputLength ?? bodyLimit),
     })
     // Fastify compares the Content-Length with the bytes received on the wire.
     decompressor.receivedEncodedLength = 0

@@ -65,6 +65,7 @@ const big = JSON.parse(jsonBytes(60_000).toString())
 const ACCEPT = [
   undefined, 'identity', 'gzip', 'deflate', 'br', 'gzip, deflate, br', 'gzip, deflate, br, zstd', 'gzip;q=0.5, br;q=0.9',
   'br;q=0, gzip', 'deflate, gzip', '*', 'gzip;q=0, *', 'br;q=0.5, gzip;q=0.5', 'GZIP', 'compress', '',
+  'x-gzip;q=0, gzip', 'gzip;q=2', 'gzip;q=0.5, x-gzip', 'br;q=1.5, gzip',
 ]
 
 describe('offloop/express against compression', () => {
@@ -224,6 +225,28 @@ describe('offloop/express request bodies', () => {
     }
   })
 
+  test('limits past 4 GiB (Infinity, \'8gb\') act as 4 GiB, the most one Buffer of Node 20 holds; refused at setup when not a size', async () => {
+    // Found by a hostile hunt (2026-12-06): such limits reached decompress() as they were, and
+    // every compressed body was refused (400).
+    const value = { a: 'b'.repeat(1000) }
+    for (const maxOutputLength of [Infinity, '8gb', 2 ** 32, 2 ** 40]) {
+      const a = express()
+      a.use(offloopExpress({ decompressRequests: { maxOutputLength } }))
+      a.use(express.json())
+      a.post('/echo', (req, res) => res.json(req.body))
+      const response = await request(await listen(http.createServer(a)), '/echo', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+        body: zlib.gzipSync(JSON.stringify(value)),
+      })
+      assert.equal(response.status, 200, `${maxOutputLength}: ${response.body}`)
+      assert.deepEqual(JSON.parse(response.body), value)
+    }
+    for (const maxOutputLength of [NaN, -1, 'lots', {}]) {
+      assert.throws(() => offloopExpress({ decompressRequests: { maxOutputLength } }), (e) => e.code === 'ERR_INVALID_ARG_TYPE', String(maxOutputLength))
+    }
+  })
+
   test('a bomb is 413, corrupt data 400, another coding 415; plain bodies pass', async () => {
     const headers = (coding) => ({ 'content-type': 'application/json', 'content-encoding': coding })
     const bomb = offloop.compressSync('gzip', Buffer.alloc(50 << 20, 32))
@@ -304,6 +327,38 @@ describe('offloop/fastify against @fastify/compress', () => {
       const [a, b] = await Promise.all([request(ours, '/echo', { method: 'POST', headers, body }), request(theirs, '/echo', { method: 'POST', headers, body })])
       assert.equal(a.status, b.status, `${coding} ${body.length} B: ${a.body} / ${b.body}`)
       assert.equal(JSON.parse(a.body).code, JSON.parse(b.body).code, `${coding} ${body.length} B`)
+    }
+  })
+
+  test('body limits past 4 GiB decode as @fastify/compress decodes them; maxRequestLength is checked at registration', async () => {
+    // Found by a hostile hunt (2026-12-06): bodyLimit 2^32 made every compressed body 413, and
+    // a larger one (a common 'no limit') 500.
+    const payload = zlib.gzipSync('{"a":1}')
+    const headers = { 'content-type': 'application/json', 'content-encoding': 'gzip' }
+    for (const bodyLimit of [2 ** 32, 2 ** 40, Number.MAX_SAFE_INTEGER]) {
+      const answers = []
+      for (const plugin of [offloopFastify, fastifyCompress]) {
+        const f = Fastify({ bodyLimit })
+        appsToClose.push(f)
+        await f.register(plugin)
+        f.post('/', async (req) => req.body)
+        const r = await f.inject({ method: 'POST', url: '/', headers, payload })
+        answers.push(`${r.statusCode} ${r.body}`)
+      }
+      assert.equal(answers[0], answers[1], `bodyLimit ${bodyLimit}`)
+      assert.equal(answers[0], '200 {"a":1}')
+    }
+    for (const maxRequestLength of [2 ** 32, 2 ** 40]) {
+      const f = Fastify()
+      appsToClose.push(f)
+      await f.register(offloopFastify, { maxRequestLength })
+      f.post('/', async (req) => req.body)
+      assert.equal((await f.inject({ method: 'POST', url: '/', headers, payload })).statusCode, 200)
+    }
+    for (const maxRequestLength of [0, -1, NaN, 1.5, '1mb']) {
+      const f = Fastify()
+      appsToClose.push(f)
+      await assert.rejects(async () => f.register(offloopFastify, { maxRequestLength }).ready(), (e) => /^ERR_(OUT_OF_RANGE|INVALID_ARG_TYPE)$/.test(e.code), String(maxRequestLength))
     }
   })
 

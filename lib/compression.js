@@ -8,41 +8,66 @@ const FORMATS = { br: 'brotli', gzip: 'gzip', deflate: 'deflate', zstd: 'zstd' }
 const CODINGS = Object.keys(FORMATS)
 
 /**
- * The coding to answer with: of `encodings` (the server's order of preference), the one with the
- * highest quality in the Accept-Encoding header, ties going to the server's order. `x-gzip` is
- * gzip; `*` stands for every coding the header does not name; q=0 refuses. `null` when none is
- * acceptable (send identity), `undefined` when there is no header.
+ * The coding to answer with, chosen as the `compression` middleware chooses it (negotiator 0.6's
+ * `encodings`, read for this): of `encodings` and identity, the one with the highest quality in the
+ * Accept-Encoding header; an entry that names a coding outranks `*`, and of several that name it the
+ * one with the highest quality counts; ties go to the server's order (`deflate` only after the
+ * client's order, as `compression` has it), then the header's. identity, when the header leaves it
+ * out, has the lowest quality the header gives. `x-gzip` is gzip (RFC 9110). `null` when identity
+ * wins or nothing is acceptable, `undefined` when there is no header.
  */
 function negotiate(header, encodings) {
   if (header === undefined || header === null) return undefined
-  const qualities = new Map()
-  let anyOther
-  for (const part of String(header).split(',')) {
-    const [token, ...params] = part.split(';')
-    let name = token.trim().toLowerCase()
-    if (!name) continue
-    if (name === 'x-gzip') name = 'gzip'
-    let quality = 1
-    for (const param of params) {
-      const [key, value] = param.split('=')
-      if (key.trim().toLowerCase() === 'q') {
-        quality = Number(value)
-        if (!(quality >= 0 && quality <= 1)) quality = 0
+  const accepted = []
+  let minQuality = 1
+  String(header)
+    .split(',')
+    .forEach((part, order) => {
+      const match = /^\s*([^\s;]+)\s*(?:;(.*))?$/.exec(part.trim())
+      if (!match) return
+      let quality = 1
+      for (const param of match[2] ? match[2].split(';') : []) {
+        const [key, value] = param.trim().split('=')
+        if (key === 'q') {
+          quality = parseFloat(value)
+          break
+        }
       }
-    }
-    if (name === '*') anyOther = quality
-    else if (!qualities.has(name)) qualities.set(name, quality)
+      const coding = match[1].toLowerCase() === 'x-gzip' ? 'gzip' : match[1]
+      accepted.push({ coding, quality, order })
+      minQuality = Math.min(minQuality, quality || 1)
+    })
+  if (!accepted.some((a) => specificity('identity', a) !== undefined)) {
+    accepted.push({ coding: 'identity', quality: minQuality, order: accepted.length })
   }
-  let best = null
-  let bestQuality = 0
-  for (const coding of encodings) {
-    const quality = qualities.has(coding) ? qualities.get(coding) : anyOther ?? 0
-    if (quality > bestQuality) {
-      best = coding
-      bestQuality = quality
-    }
-  }
-  return best
+  const preferred = encodings.filter((coding) => coding !== 'deflate')
+  const candidates = [...encodings, 'identity']
+    .map((coding, index) => {
+      let best = { coding, index, quality: 0, specific: 0, order: -1 }
+      for (const a of accepted) {
+        const specific = specificity(coding, a)
+        if (specific === undefined) continue
+        const next = { coding, index, quality: a.quality, specific, order: a.order }
+        if ((best.specific - next.specific || best.quality - next.quality || best.order - next.order) < 0) best = next
+      }
+      return best
+    })
+    .filter((c) => c.quality > 0)
+    .sort((a, b) => {
+      if (a.quality !== b.quality) return b.quality - a.quality
+      const [pa, pb] = [preferred.indexOf(a.coding), preferred.indexOf(b.coding)]
+      if (pa === -1 && pb === -1) return b.specific - a.specific || a.order - b.order || a.index - b.index
+      if (pa !== -1 && pb !== -1) return pa - pb
+      return pa === -1 ? 1 : -1
+    })
+  const chosen = candidates[0]?.coding
+  return chosen === undefined || chosen === 'identity' ? null : chosen
+}
+
+/** 1 if the header's entry names `coding`, 0 if it is `*`, undefined if it is about another. */
+function specificity(coding, entry) {
+  if (entry.coding.toLowerCase() === coding) return 1
+  return entry.coding === '*' ? 0 : undefined
 }
 
 // The `compressible` package's rule (what the `compression` middleware uses): mime-db's
@@ -106,6 +131,16 @@ function byteCount(value, name, fallback) {
   throw error
 }
 
+/**
+ * A body limit as `decompress()`'s `maxOutputLength`, which takes 1 to 2^32 (node:zlib's largest on
+ * Node 20): a larger limit (`Infinity`, Fastify's `bodyLimit` as any safe integer) is 2^32 there, a
+ * body that decompresses past 4 GiB is refused (413) whatever the limit. The callers refuse a
+ * non-empty body past a limit of 0 themselves.
+ */
+function outputLimit(limit) {
+  return Math.min(Math.max(Math.floor(limit), 1), 2 ** 32)
+}
+
 /** The server's order of codings, from an `encodings` option (default: br, then gzip, then deflate). */
 function codingsOption(encodings, name, fallback) {
   if (encodings === undefined) return fallback
@@ -140,6 +175,7 @@ module.exports = {
   FORMATS,
   CODINGS,
   negotiate,
+  outputLimit,
   compressible,
   listedCompressible,
   noTransform,
