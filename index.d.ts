@@ -260,7 +260,7 @@ export declare function compress(format: 'gzip' | 'deflate' | 'deflate-raw' | 'b
 export interface CompressOptions {
   /**
    * 'gzip', 'deflate', 'deflate-raw': zlib's level, 0 (store) to 9 (smallest), -1 for the default
-   * 6. Output is never larger than node:zlib's at the same level (see the README). 'brotli': the
+   * 6. Output is about node:zlib's size at the same level (see the README). 'brotli': the
    * quality, 0-11, default 11 (node:zlib's). 'zstd': the level, -131072 to 22, default 3.
    */
   level?: number

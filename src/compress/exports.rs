@@ -34,7 +34,7 @@ use crate::runtime::{promise, rejected, spawn, sync, Cancel, ErrorKind, Job, JsA
 #[napi(object, object_to_js = false, object_from_js = false)]
 pub struct CompressOptions<'env> {
   /// 'gzip', 'deflate', 'deflate-raw': zlib's level, 0 (store) to 9 (smallest), -1 for the default
-  /// 6. Output is never larger than node:zlib's at the same level (see the README). 'brotli': the
+  /// 6. Output is about node:zlib's size at the same level (see the README). 'brotli': the
   /// quality, 0-11, default 11 (node:zlib's). 'zstd': the level, -131072 to 22, default 3.
   pub level: Option<i32>,
   /// 'gzip', 'deflate', 'deflate-raw': the window is 2^windowBits bytes, 9-15 for 'gzip', 8-15
