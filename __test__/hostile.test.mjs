@@ -50,6 +50,8 @@ const run = (o, h, a) => {
       return o.jqFile(program, h.file('input.ndjson', input), { ndjson: true, ...options });
     case 'jqFile':
       return o.jqFile(program, h.file('input.json', input), options);
+    case 'jqFileAt':
+      return o.jqFile(program, input, options);
     case 'compileJq':
       o.compileJq(program);
       return 'compiled';
@@ -364,6 +366,9 @@ hostile('abort: the reader on one large document', jq('length', js(`'[' + '"xxxx
 hostile('abort: the fast evaluator over a large document', jq('.[] | select(. == "y")', js(`'[' + '"xxxxxxxx",'.repeat(${BIG / 11}) + '0]'`), {}, 20), ABORT);
 hostile('abort: jaq over a large document', jq('[.[] | tostring | ascii_downcase] | length', js(`'[' + '"xxxxxxxx",'.repeat(${BIG / 11}) + '0]'`), {}, 50), ABORT);
 hostile('abort: NDJSON, each line slow', jq('range(1e6) | empty', js(`'1\\n'.repeat(1e4)`), { ndjson: true }, 200), ABORT);
+// Found by a hostile hunt (2026-12-06): a line that never ends grew past the budget, read after
+// read, until the kernel killed the process (23.8 GB).
+hostile('jqFile NDJSON of /dev/zero to outputPath, under a 64 MiB budget', call('jqFileAt', '.', '/dev/zero', { ndjson: true, outputPath: 'out.ndjson', maxMemoryBytes: 64 * MiB }), MEMORY);
 hostile('abort: jqFile NDJSON to outputPath', call('ndjsonFile', 'range(1e6) | empty', js(`'1\\n'.repeat(1e4)`), { outputPath: 'out.ndjson' }, 200), ABORT);
 // Each step doubles the string (its escapes, or its quotes): the last steps escape hundreds of MB
 // in one builtin, which must poll for the abort as it goes.

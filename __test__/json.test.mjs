@@ -315,6 +315,14 @@ describe('jqFile', () => {
     writeFileSync(kept, 'old')
     await assert.rejects(jqFile('.', bad, { ndjson: true, outputPath: kept }), { code: 'ERR_JSON_PARSE' })
     assert.equal(readFileSync(kept, 'utf8'), 'old', 'an existing file is untouched')
+    // Past the memory budget too: a hostile hunt (2026-12-06) found the file replaced with the
+    // whole output by a call that then rejected.
+    const ones = join(dir, 'ones.ndjson')
+    writeFileSync(ones, '1\n'.repeat(1000))
+    await assert.rejects(jqFile('"x" * 2e4', ones, { ndjson: true, outputPath: kept, maxMemoryBytes: 64 << 20, maxOutputBytes: 2 ** 40 }), {
+      code: 'ERR_JQ_MEMORY_LIMIT',
+    })
+    assert.equal(readFileSync(kept, 'utf8'), 'old', 'an existing file is untouched past the budget')
     assert.deepEqual(
       readdirSync(dir).filter((f) => f.startsWith('.offloop-')),
       [],

@@ -285,8 +285,11 @@ fn write_file_outputs(
   let mut count = 0;
   let mut written = 0;
   let mut at_end = false;
+  let over = |over: memory::OverBudget| memory_limit(over.limit);
   while !at_end {
     cancel.check()?;
+    // A line that does not end (`/dev/zero`) grows `pending` read after read.
+    memory::check().map_err(over)?;
     let before = pending.len();
     pending.resize(before + FILE_BLOCK, 0);
     let got = read_full(&mut file, &mut pending[before..]).map_err(|e| fs_error(&e, "read", path))?;
@@ -309,6 +312,9 @@ fn write_file_outputs(
       _ => Text::shared(&block),
     };
     let (halted, lines) = run.ndjson_block(text, first_line, &mut output)?;
+    // The block's outputs are all in memory here; past the budget, nothing of them is written (and
+    // the file at `output_path` is not replaced).
+    memory::check().map_err(over)?;
     first_line += lines;
     written += output.text.len();
     if written > options.max_output {
