@@ -381,6 +381,17 @@ hostile('abort: sorting 10,000,000 numbers', jq('[range(1e7)] | sort | length', 
 // also finish before the abort with jq's answer, 0.
 hostile('abort: a regex over 10 MB', jq('[match("(a|aa)*b"; "g")] | length', js(`'"' + 'a'.repeat(1e7) + '"'`), {}, 200), { oneOf: [ABORT, { out: '0\n' }] }, { workAfterAbortMs: 10_000 });
 
+// Found by a hostile hunt (2026-12-06): these built their whole result in one step (to 3.5 GB
+// under a 1 GiB budget), and `indices` did not poll, so an aborted call held its pool thread for
+// the rest of a quadratic search (about 45 minutes for the array below).
+hostile('split("") of 10^7 characters under a 64 MiB budget', jq('"x" * 1e7 | split("") | length', 'null', { maxMemoryBytes: 64 * MiB }), MEMORY);
+hostile('rindex of a string with 10^8 matches under a 256 MiB budget', jq('"x" * 1e8 | rindex("x")', 'null', small), MEMORY);
+hostile('@uri of 120 MB under a 128 MiB budget', jq('"é" * 6e7 | @uri | length', 'null', { maxMemoryBytes: 128 * MiB }), MEMORY);
+hostile('@html of 120 MB under a 128 MiB budget', jq('"<" * 1.2e8 | @html | length', 'null', { maxMemoryBytes: 128 * MiB }), MEMORY);
+hostile('@sh of 120 MB under a 128 MiB budget', jq(`"'" * 1.2e8 | @sh | length`, 'null', { maxMemoryBytes: 128 * MiB }), MEMORY);
+hostile('abort: indices of a long array in a longer one', jq('[range(1e6) | 0] | indices([range(5e5) | 0]) | length', 'null', {}, 500), ABORT);
+hostile('abort: indices of a long string in a longer one', jq('"a" * 2e6 | indices("a" * 1e6) | length', 'null', {}, 500), ABORT);
+
 describe('hostile input (each case in a process of its own)', () => {
   for (const c of corpus) {
     const skip = c.long && !LONG;

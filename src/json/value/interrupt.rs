@@ -121,6 +121,18 @@ pub fn reserve_items<T>(n: usize) {
   }
 }
 
+/// Pushes `item` onto `items`, a result that grows with a program's values (the parts of a split,
+/// the places found by `indices`): a step for `tick`, and the vector's next growth checked against
+/// the memory budget before it is made, since one growth can be larger than the whole budget.
+#[inline]
+pub fn push<T>(items: &mut Vec<T>, item: T) {
+  tick();
+  if items.len() == items.capacity() {
+    reserve_items::<T>(items.capacity().max(4));
+  }
+  items.push(item);
+}
+
 /// Counts a step of work on the thread (a walk, a copy, an element the fast evaluator iterates)
 /// and polls every [`POLL_EVERY`]: many short walks poll as one long one does. A thread-local
 /// costs a function call in a shared library, so walks count their own steps (`Steps`) and tick

@@ -182,24 +182,23 @@ pub fn split(s: &Str, sep: &str) -> Val {
   if text.is_empty() {
     return Val::array(Vec::new());
   }
-  let parts: Vec<Val> = if sep.is_empty() {
-    text
-      .char_indices()
-      .map(|(i, c)| Val::Str(s.slice(i..i + c.len_utf8())))
-      .collect()
+  // Parts are pushed counted (`interrupt::push`): `"x" * 1e8 | split("")` is 10^8 values.
+  let mut parts = Vec::new();
+  if sep.is_empty() {
+    for (i, c) in text.char_indices() {
+      interrupt::push(&mut parts, Val::Str(s.slice(i..i + c.len_utf8())));
+    }
   } else {
-    let mut parts = Vec::new();
     let mut start = 0;
     for end in memchr::memmem::find_iter(text.as_bytes(), sep.as_bytes()) {
       if end < start {
         continue;
       }
-      parts.push(Val::Str(s.slice(start..end)));
+      interrupt::push(&mut parts, Val::Str(s.slice(start..end)));
       start = end + sep.len();
     }
-    parts.push(Val::Str(s.slice(start..text.len())));
-    parts
-  };
+    interrupt::push(&mut parts, Val::Str(s.slice(start..text.len())));
+  }
   Val::Arr(Arr::new(parts))
 }
 

@@ -151,11 +151,15 @@ fn indexes(a: &Arr, b: &Arr) -> Val {
   if b.is_empty() {
     return Val::array(Vec::new());
   }
+  // |a| x |b| comparisons of scalars, which do not count themselves: counted here, so that
+  // `[range(1e6)|0] | indices([range(5e5)|0])` can be aborted.
+  let mut steps = Steps::new();
   let found: Vec<Val> = (0..a.len())
     .filter(|&i| {
-      b.iter()
-        .enumerate()
-        .all(|(j, y)| a.get(i + j).is_some_and(|x| equal(x, y)))
+      b.iter().enumerate().all(|(j, y)| {
+        steps.step();
+        a.get(i + j).is_some_and(|x| equal(x, y))
+      })
     })
     .map(|i| Val::float(i as f64))
     .collect();
