@@ -330,6 +330,50 @@ describe('jqFile', () => {
     )
   })
 
+  test('outputPath as fs.writeFile takes it: a symlink is followed, a FIFO or device is written to, not replaced', { skip: process.platform === 'win32' && 'POSIX files' }, async () => {
+    // Found by a hostile hunt (2026-12-06): each was replaced by a regular file (as root, /dev/null).
+    const { execFileSync, spawn } = await import('node:child_process')
+    const { symlinkSync, lstatSync } = await import('node:fs')
+    const expected = await jq('select(.i < 3) | .i', readFileSync(input), { ndjson: true })
+    const target = join(dir, 'link-target.txt')
+    writeFileSync(target, 'old')
+    const link = join(dir, 'link.txt')
+    symlinkSync(target, link)
+    assert.equal(await jqFile('select(.i < 3) | .i', input, { ndjson: true, outputPath: link }), 3)
+    assert.ok(lstatSync(link).isSymbolicLink(), 'the link is still a link')
+    assert.equal(readFileSync(target, 'utf8'), expected)
+
+    const fifo = join(dir, 'out.fifo')
+    execFileSync('mkfifo', [fifo])
+    await assert.rejects(jqFile('.i', input, { ndjson: true, outputPath: fifo }), { code: 'ENXIO' }, 'no reader: ENXIO, not a blocked pool thread')
+    const reader = spawn('cat', [fifo])
+    const chunks = []
+    reader.stdout.on('data', (c) => chunks.push(c))
+    const exited = new Promise((resolve) => reader.on('close', resolve))
+    // `cat` opens the FIFO once it runs: retry ENXIO until it does.
+    for (let tries = 0; ; tries++) {
+      try {
+        assert.equal(await jqFile('select(.i < 3) | .i', input, { ndjson: true, outputPath: fifo }), 3)
+        break
+      } catch (e) {
+        if (e.code !== 'ENXIO' || tries > 200) throw e
+        await new Promise((resolve) => setTimeout(resolve, 10))
+      }
+    }
+    await exited
+    assert.equal(Buffer.concat(chunks).toString(), expected)
+    assert.ok(lstatSync(fifo).isFIFO(), 'the FIFO is still a FIFO')
+
+    if (process.getuid?.() === 0) {
+      // A null device of the test's own (as root), so that a regression replaces this one, not /dev/null.
+      const device = join(dir, 'null')
+      execFileSync('mknod', [device, 'c', '1', '3'])
+      assert.equal(await jqFile('.i', input, { ndjson: true, outputPath: device }), lines.length)
+      assert.ok(lstatSync(device).isCharacterDevice(), 'the device is still a device')
+    }
+    assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('.offloop-')), [], 'no temporary files')
+  })
+
   test('a new file gets the mode fs.writeFile gives under the umask; a replaced file keeps its mode', { skip: process.platform === 'win32' && 'POSIX modes' }, async () => {
     const modeOf = (path) => statSync(path).mode & 0o7777
     const previous = process.umask(0o027)

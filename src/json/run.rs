@@ -201,7 +201,8 @@ pub enum FileOutput {
 
 /// Runs `program` over the file at `path`. With `output_path` the outputs go to that file: written
 /// to a temporary file next to it and renamed over it at the end, so it is never seen half
-/// written, and on any error nothing is left behind. NDJSON is read in blocks.
+/// written, and on any error nothing is left behind. As `fs.writeFile`, a symlink there is
+/// followed, and a FIFO or device is written to, not replaced. NDJSON is read in blocks.
 pub fn run_file(
   program: &Program,
   globals: &Globals,
@@ -214,6 +215,20 @@ pub fn run_file(
     let input = read_whole(path, cancel)?;
     return run(program, globals, Text::shared(&Bytes::from(input)), options, cancel).map(FileOutput::Text);
   };
+  let resolved;
+  let output_path = match fs::symlink_metadata(output_path) {
+    Ok(link) if link.file_type().is_symlink() => {
+      resolved = fs::canonicalize(output_path).map_err(|e| fs_error(&e, "open", output_path))?;
+      resolved.as_path()
+    }
+    _ => output_path,
+  };
+  if fs::metadata(output_path).is_ok_and(|m| !m.is_file()) {
+    let mut writer = std::io::BufWriter::with_capacity(1 << 20, open_special(output_path)?);
+    let written = write_file_outputs(program, globals, path, output_path, options, cancel, &mut writer)?;
+    writer.flush().map_err(|e| fs_error(&e, "write", output_path))?;
+    return Ok(FileOutput::Written(written));
+  }
   let dir = match output_path.parent() {
     Some(dir) if !dir.as_os_str().is_empty() => dir,
     _ => Path::new("."),
@@ -327,6 +342,37 @@ fn write_file_outputs(
     }
   }
   Ok(count)
+}
+
+/// Opens a FIFO, device or socket at `path` for writing. A FIFO with no reader would block the
+/// pool thread in `open` where no abort reaches it: opened without blocking, it is `ENXIO` then.
+/// A directory is `EISDIR`.
+fn open_special(path: &Path) -> Result<fs::File> {
+  #[cfg(unix)]
+  {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = fs::OpenOptions::new()
+      .write(true)
+      .custom_flags(libc::O_NONBLOCK)
+      .open(path)
+      .map_err(|e| fs_error(&e, "open", path))?;
+    // SAFETY: `file` owns the descriptor for the duration of both calls, which only read and set
+    // its status flags (writes then block as they would have without the open's flag).
+    let cleared = unsafe {
+      let flags = libc::fcntl(file.as_raw_fd(), libc::F_GETFL);
+      flags >= 0 && libc::fcntl(file.as_raw_fd(), libc::F_SETFL, flags & !libc::O_NONBLOCK) == 0
+    };
+    if !cleared {
+      return Err(fs_error(&std::io::Error::last_os_error(), "open", path));
+    }
+    Ok(file)
+  }
+  #[cfg(not(unix))]
+  fs::OpenOptions::new()
+    .write(true)
+    .open(path)
+    .map_err(|e| fs_error(&e, "open", path))
 }
 
 /// A file that `path` replaces keeps its mode, as it would had it been rewritten in place.
