@@ -74,9 +74,11 @@ pub struct JqFileOptions<'env> {
   pub vars: Option<String>,
   /// Write the outputs (one per line, as `jq()` returns them) to this file instead of returning
   /// them, and resolve with their number. Written to a temporary file in the same directory and
-  /// renamed over `outputPath` at the end: the file never exists half written, and on any error no
-  /// file is left behind. A new file gets the mode `fs.writeFile` would give it (0o666 less the
-  /// umask); a file it replaces keeps its mode.
+  /// renamed over `outputPath` at the end: the file never exists half written, and on an error no
+  /// file is left behind (after an abort, which settles at once, the temporary file goes when the
+  /// work stops, milliseconds later). A new file gets the mode `fs.writeFile` would give it (0o666
+  /// less the umask); a file it replaces keeps its mode. As with `fs.writeFile`, a symlink is
+  /// followed, and a FIFO or device is written to in place (a FIFO with no reader: `ENXIO`).
   pub output_path: Option<String>,
   /// See `JqOptions.maxOutputBytes` (it applies to the file too).
   pub max_output_bytes: Option<f64>,
