@@ -277,8 +277,8 @@ fn run_program(program: &Program, input: ByteView, settings: &Settings, cancel: 
 /// The output text for JavaScript (see `runtime::text` for how it crosses without a stall).
 fn output_text(output: Output) -> Result<JsText> {
   String::from_utf8(output.text)
-    .map(JsText::new)
     .map_err(|_| OffloopError::error("ERR_OFFLOOP_INTERNAL", "jq output is not UTF-8"))
+    .and_then(JsText::new)
 }
 
 /// A JSON text that becomes a JS value through `JSON.parse` on the JS thread: far faster than
@@ -580,7 +580,7 @@ pub fn canonicalize_json<'env>(env: &'env Env, input: JsArg, options: JsArg) -> 
     Ok(
       Job::new(move |cancel| {
         budgeted(max_memory, || {
-          canonicalize(&input_bytes(input)?, depth, cancel).map(JsText::new)
+          canonicalize(&input_bytes(input)?, depth, cancel).and_then(JsText::new)
         })
       })
       .abortable(options.signal),

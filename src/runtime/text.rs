@@ -13,6 +13,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use napi::bindgen_prelude::ToNapiValue;
 use napi::sys;
 
+use super::OffloopError;
+
 /// Below this size a copy costs less than an external string's bookkeeping (a finalizer, a GC
 /// callback).
 const EXTERNAL_MIN_BYTES: usize = 256 << 10;
@@ -27,10 +29,23 @@ pub struct JsText {
   ascii: bool,
 }
 
+/// The longest string V8 makes (`buffer.constants.MAX_STRING_LENGTH` on 64-bit Node 20 to 26).
+const MAX_STRING_LENGTH: usize = (1 << 29) - 24;
+
 impl JsText {
-  pub fn new(text: String) -> Self {
+  /// Fails, on the pool thread, with Node's `ERR_STRING_TOO_LONG` for text longer than a string
+  /// can be: on the JS thread that failed as an `ERR_OFFLOOP_INTERNAL`, and a declined external
+  /// string turned external strings off for the rest of the process.
+  pub fn new(text: String) -> super::Result<Self> {
     let ascii = text.is_ascii();
-    JsText { text, ascii }
+    // By bytes: V8 refuses UTF-8 longer than the limit even where fewer code units would fit.
+    if text.len() > MAX_STRING_LENGTH {
+      return Err(OffloopError::error(
+        "ERR_STRING_TOO_LONG",
+        format!("Cannot create a string longer than 0x{MAX_STRING_LENGTH:x} characters"),
+      ));
+    }
+    Ok(JsText { text, ascii })
   }
 }
 
