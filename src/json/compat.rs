@@ -378,11 +378,17 @@ fn timegm(v: &Val) -> Option<f64> {
 /// jq's `strftime` (`local` false) or `strflocaltime` of a broken-down time.
 fn format_time(v: &Val, format: &Val, local: bool) -> ValR {
   let format = format.as_str().unwrap_or_default();
-  match normalized(v, local, format) {
-    Some(tm) => Ok(Val::from(time::strftime(&tm, format))),
-    None if local => Err(Error::str("strflocaltime/1 requires parsed datetime inputs")),
-    None => Err(Error::str("strftime/1 requires parsed datetime inputs")),
+  let name = if local { "strflocaltime/1" } else { "strftime/1" };
+  let Some(tm) = normalized(v, local, format) else {
+    return Err(Error::str(format_args!("{name} requires parsed datetime inputs")));
+  };
+  let text = time::strftime(&tm, format);
+  // jq gives the C library a buffer of the format's length plus 100 bytes, its NUL included, and
+  // takes a text that does not fit, or an empty one from a non-empty format, as a failure.
+  if text.len() > format.len() + 99 || (text.is_empty() && !format.is_empty()) {
+    return Err(Error::str(format_args!("{name}: unknown system failure")));
   }
+  Ok(Val::from(text))
 }
 
 /// The broken-down time `to_tm` makes of a number of seconds since 1970, as jq's array, or jq's
