@@ -7,7 +7,8 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { runNode, childJson, root } from './helpers.mjs';
+import { createHash } from 'node:crypto';
+import { runNode, runChild, childJson, root } from './helpers.mjs';
 
 const LONG = process.env.OFFLOOP_LONG_TESTS === '1';
 const MiB = 2 ** 20;
@@ -424,4 +425,38 @@ describe('hostile input (each case in a process of its own)', () => {
       }
     });
   }
+});
+
+// Found by a hostile hunt (2026-12-06): `open` of a FIFO nobody writes waited for good on a pool
+// thread; the aborted calls settled, but the pool (one thread here) never ran another job.
+test('a FIFO nobody writes: aborted hashFile and jqFile calls free their pool thread; with a writer, it is read', { skip: process.platform === 'win32' && 'FIFOs' }, async () => {
+  const r = await runChild(
+    `import { createRequire } from 'node:module';
+    import { execFileSync, spawn } from 'node:child_process';
+    import { mkdtempSync, rmSync } from 'node:fs';
+    import { createHash } from 'node:crypto';
+    import { tmpdir } from 'node:os';
+    import { join } from 'node:path';
+    const o = createRequire(import.meta.url)(${JSON.stringify(index)});
+    o.configure({ threads: 1 });
+    const dir = mkdtempSync(join(tmpdir(), 'offloop-fifo-'));
+    const fifo = join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    const aborted = await Promise.all([
+      o.hashFile('sha256', fifo, 'hex', { signal: AbortSignal.timeout(100) }).catch((e) => e.code),
+      o.jqFile('.', fifo, { signal: AbortSignal.timeout(100) }).catch((e) => e.code),
+      o.jqFile('.', fifo, { ndjson: true, outputPath: join(dir, 'out'), signal: AbortSignal.timeout(100) }).catch((e) => e.code),
+    ]);
+    const next = await Promise.race([o.hash('sha256', 'x', 'hex'), new Promise((resolve) => setTimeout(() => resolve('still waiting'), 10000))]);
+    const writer = spawn('sh', ['-c', 'sleep 0.2; printf hello > "$0"', fifo]);
+    const read = await o.hashFile('sha256', fifo, 'hex');
+    await new Promise((resolve) => writer.on('close', resolve));
+    rmSync(dir, { recursive: true, force: true });
+    console.log(JSON.stringify({ aborted, next, read: read === createHash('sha256').update('hello').digest('hex') }));`,
+    { timeoutMs: 30_000 },
+  );
+  const report = childJson(r);
+  assert.deepEqual(report.aborted, ['ABORT_ERR', 'ABORT_ERR', 'ABORT_ERR']);
+  assert.equal(report.next, createHash('sha256').update('x').digest('hex'), 'the next call ran');
+  assert.equal(report.read, true, 'a FIFO with a writer is hashed as written');
 });

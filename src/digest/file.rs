@@ -2,10 +2,10 @@
 //! look like Node's own fs errors.
 
 use std::cell::Cell;
-use std::fs::File;
+use std::path::Path;
 
 use super::engine::Engine;
-use crate::runtime::fs::{error as fs_error, read_full};
+use crate::runtime::fs::{error as fs_error, read_full, Input};
 use crate::runtime::{Cancel, Result};
 
 /// Bytes read per step: large enough for BLAKE3 to split one chunk over the pool's threads and for
@@ -56,12 +56,12 @@ pub fn hash_file(mut engine: Box<dyn Engine>, path: &str, threads: Threads, canc
   } else {
     None
   };
-  let mut file = File::open(path).map_err(|e| fs_error(&e, "open", path))?;
+  let mut file = Input::open(Path::new(path), cancel).map_err(|e| fs_error(&e, "open", path))?;
   // The size only sizes the buffer (a small file gets a small one); reading goes on to EOF anyway,
   // so a file that grows or shrinks meanwhile is hashed as read.
   let size = file.metadata().map_or(CHUNK as u64, |m| m.len());
   let buffer_len = (size as usize).saturating_add(1).clamp(4096, CHUNK);
-  let read = |file: &mut File, buffer: &mut [u8]| read_full(file, buffer).map_err(|e| fs_error(&e, "read", path));
+  let read = |file: &mut Input, buffer: &mut [u8]| read_full(file, buffer).map_err(|e| fs_error(&e, "read", path));
 
   let mut current = vec![0u8; buffer_len];
   let mut filled = read(&mut file, &mut current)?;

@@ -23,7 +23,7 @@ use super::program::{compile_error, Data, Guard, Interrupt, Kind, Program};
 use super::read::{self, line_column, ParseError, ReadOptions, Vals};
 use super::shape::Shape;
 use super::value::{interrupt, text, Val, MAX_DEPTH};
-use crate::runtime::fs::read_full;
+use crate::runtime::fs::{read_full, Input};
 use crate::runtime::memory;
 use crate::runtime::{Cancel, OffloopError, Result};
 
@@ -258,7 +258,7 @@ pub fn run_file(
 /// and the budget and the abort between blocks: a special file (`/dev/zero`) has no size.
 fn read_whole(path: &Path, cancel: &Cancel) -> Result<Vec<u8>> {
   let over = |over: memory::OverBudget| memory_limit(over.limit);
-  let mut file = fs::File::open(path).map_err(|e| fs_error(&e, "open", path))?;
+  let mut file = Input::open(path, cancel).map_err(|e| fs_error(&e, "open", path))?;
   let size = file
     .metadata()
     .map_or(0, |m| usize::try_from(m.len()).unwrap_or(usize::MAX));
@@ -294,7 +294,7 @@ fn write_file_outputs(
     writer.write_all(&output.text).map_err(write_error)?;
     return Ok(output.count);
   }
-  let mut file = fs::File::open(path).map_err(|e| fs_error(&e, "open", path))?;
+  let mut file = Input::open(path, cancel).map_err(|e| fs_error(&e, "open", path))?;
   let mut pending: Vec<u8> = Vec::new();
   let mut first_line = 1;
   let mut count = 0;

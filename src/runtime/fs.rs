@@ -1,9 +1,92 @@
 //! File helpers shared by the exports that read or write files (`hashFile`, `jqFile`): Node-style
-//! fs errors and reads that fill a buffer.
+//! fs errors, inputs that an abort reaches while they wait, and reads that fill a buffer.
 
+use std::fs::{File, Metadata};
 use std::io::{self, Read};
+use std::path::Path;
 
 use super::error::OffloopError;
+use super::Cancel;
+
+/// How long a read of a FIFO, terminal or socket waits for data before it looks at the abort flag.
+#[cfg(unix)]
+const WAIT_STEP_MS: i32 = 50;
+
+/// A file opened for reading where no pool thread waits out of an abort's reach. `open` of a FIFO
+/// waits for a writer, and a read of one for data, as long as they take: a FIFO nobody writes held
+/// its pool thread for good, aborted or not, and with it every call queued behind. So the file is
+/// opened without waiting, and a read of anything but a regular file waits for data in steps,
+/// between which it checks `cancel`. A FIFO still waits for its writer, as `fs.readFile` does.
+pub struct Input {
+  file: File,
+  special: bool,
+  cancel: Cancel,
+}
+
+impl Input {
+  pub fn open(path: &Path, cancel: &Cancel) -> io::Result<Input> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    let file = options.open(path)?;
+    let special = !file.metadata()?.is_file();
+    Ok(Input {
+      file,
+      special,
+      cancel: cancel.clone(),
+    })
+  }
+
+  pub fn metadata(&self) -> io::Result<Metadata> {
+    self.file.metadata()
+  }
+
+  /// Until the file has data or has ended (a FIFO whose writer closed), or the call is aborted:
+  /// then an error, which goes nowhere (an aborted call has settled already).
+  #[cfg(unix)]
+  fn wait(&self) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    loop {
+      if self.cancel.is_cancelled() {
+        return Err(io::Error::other("aborted"));
+      }
+      let mut ready = libc::pollfd {
+        fd: self.file.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+      };
+      // SAFETY: one valid `pollfd` for a descriptor `self.file` owns for the whole call.
+      match unsafe { libc::poll(&mut ready, 1, WAIT_STEP_MS) } {
+        0 => {}
+        n if n > 0 => return Ok(()),
+        _ => match io::Error::last_os_error() {
+          e if e.kind() == io::ErrorKind::Interrupted => {}
+          e => return Err(e),
+        },
+      }
+    }
+  }
+
+  #[cfg(not(unix))]
+  fn wait(&self) -> io::Result<()> {
+    self.cancel.check().map_err(|_| io::Error::other("aborted"))
+  }
+}
+
+impl Read for Input {
+  fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+    if self.special {
+      self.wait()?;
+    }
+    loop {
+      match self.file.read(buffer) {
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.wait()?,
+        result => return result,
+      }
+    }
+  }
+}
 
 /// Fills `buffer` unless the file ends first; returns the bytes read (0 at EOF).
 pub fn read_full(file: &mut impl Read, buffer: &mut [u8]) -> io::Result<usize> {
