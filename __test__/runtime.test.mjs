@@ -94,6 +94,21 @@ describe('pool', () => {
     assert.equal(after.queued, 0);
   });
 
+  test('maxQueue: 0 runs a job on each free thread and lets none wait', async () => {
+    // Found by a hostile hunt (2026-12-06): a job handed to an idle thread counted as waiting
+    // until it started, so maxQueue: 0 refused every call.
+    const r = await runChild(`${loadHooks}
+      h.configure({ threads: 2, maxQueue: 0 });
+      const outcome = (p) => p.then(() => 'ran', (e) => e.code);
+      const first = [outcome(h.testSleep(300)), outcome(h.testSleep(300))];
+      await new Promise((r) => setTimeout(r, 50));
+      const third = await outcome(h.testSleep(1));
+      const firstTwo = await Promise.all(first);
+      const after = await outcome(h.testSleep(1));
+      console.log(JSON.stringify({ firstTwo, third, after }));`);
+    assert.deepEqual(childJson(r), { firstTwo: ['ran', 'ran'], third: 'ERR_QUEUE_FULL', after: 'ran' });
+  });
+
   test('100k queued jobs complete, in one process, with the loop free', async () => {
     const r = await runChild(`${requireOffloop}
       const jobs = [];

@@ -66,6 +66,10 @@ pub struct Pool {
   priority_refused: Arc<AtomicBool>,
   queued: AtomicUsize,
   running: AtomicUsize,
+  /// Jobs accepted and not yet ended, queued or running: what `max_queue` bounds, beyond the
+  /// threads. (`queued` alone counted a job given to an idle thread until it started, so
+  /// `maxQueue: 0` refused every call.)
+  in_flight: AtomicUsize,
   completed: AtomicU64,
   failed: AtomicU64,
   cancelled: AtomicU64,
@@ -264,13 +268,15 @@ impl Pool {
       priority_refused,
       queued: AtomicUsize::new(0),
       running: AtomicUsize::new(0),
+      in_flight: AtomicUsize::new(0),
       completed: AtomicU64::new(0),
       failed: AtomicU64::new(0),
       cancelled: AtomicU64::new(0),
     })
   }
 
-  /// Queues `job`, or refuses with `ERR_QUEUE_FULL` when `maxQueue` jobs already wait.
+  /// Queues `job`, or refuses with `ERR_QUEUE_FULL` when every thread has a job and `maxQueue`
+  /// more already wait.
   ///
   /// `job` returns how it ended and a `deliver` step that the pool runs after updating its
   /// counters, so a caller who sees the promise settle also sees `poolStats()` count the job.
@@ -281,16 +287,17 @@ impl Pool {
     J: FnOnce() -> (Outcome, D) + Send + 'static,
     D: FnOnce(),
   {
-    let queued = self.queued.fetch_add(1, Ordering::AcqRel);
+    let in_flight = self.in_flight.fetch_add(1, Ordering::AcqRel);
     if let Some(max) = self.max_queue {
-      if queued >= max {
-        self.queued.fetch_sub(1, Ordering::AcqRel);
+      if in_flight >= self.threads.current_num_threads().saturating_add(max) {
+        self.in_flight.fetch_sub(1, Ordering::AcqRel);
         return Err(OffloopError::error(
           "ERR_QUEUE_FULL",
           format!("offloop's queue is full: {max} jobs are already waiting (configure({{ maxQueue }}))"),
         ));
       }
     }
+    self.queued.fetch_add(1, Ordering::AcqRel);
     self.threads.spawn(move || {
       self.queued.fetch_sub(1, Ordering::AcqRel);
       self.running.fetch_add(1, Ordering::AcqRel);
@@ -303,6 +310,8 @@ impl Pool {
         Outcome::Cancelled => &self.cancelled,
       }
       .fetch_add(1, Ordering::Release);
+      // Before delivery: a caller told the job ended may submit the next one at once.
+      self.in_flight.fetch_sub(1, Ordering::AcqRel);
       if let Ok((_, deliver)) = finished {
         let _ = catch_unwind(AssertUnwindSafe(deliver));
       }
@@ -447,5 +456,23 @@ mod tests {
     let err = pool.submit(done).unwrap_err();
     assert_eq!(err.code, "ERR_QUEUE_FULL");
     release_tx.send(()).unwrap();
+  }
+
+  #[test]
+  fn max_queue_zero_runs_a_job_per_thread_and_queues_none() {
+    let pool = leaked(1, Some(0));
+    let (release_tx, release_rx) = mpsc::channel::<()>();
+    let (ended_tx, ended_rx) = mpsc::channel::<()>();
+    pool
+      .submit(move || {
+        release_rx.recv().unwrap();
+        (Outcome::Completed, move || ended_tx.send(()).unwrap())
+      })
+      .unwrap();
+    let done = || (Outcome::Completed, || ());
+    assert_eq!(pool.submit(done).unwrap_err().code, "ERR_QUEUE_FULL");
+    release_tx.send(()).unwrap();
+    ended_rx.recv().unwrap();
+    pool.submit(done).unwrap();
   }
 }
