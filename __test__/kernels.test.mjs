@@ -321,8 +321,12 @@ function histogramReference(data, { bins = 10, min, max } = {}) {
     let first = min ?? (values.length ? values.reduce((a, b) => Math.min(a, b)) : 0)
     let last = max ?? (values.length ? values.reduce((a, b) => Math.max(a, b)) : 1)
     if (first === last) [first, last] = [first - 0.5, last + 0.5]
-    const step = (last - first) / bins
-    edges = Array.from({ length: bins + 1 }, (_, i) => (step === 0 ? (i / bins) * (last - first) + first : i * step + first))
+    // A range wider than the largest double: numpy's arithmetic as if the exponent had no limit,
+    // done at 2^-10 scale (exact for numbers this large) and scaled back.
+    const scale = Number.isFinite(last - first) ? 1 : 2 ** -10
+    const [a, b] = [first * scale, last * scale]
+    const step = (b - a) / bins
+    edges = Array.from({ length: bins + 1 }, (_, i) => (step === 0 ? (i / bins) * (b - a) + a : i * step + a) / scale)
     edges[bins] = last
   }
   const counts = new Uint32Array(edges.length - 1)
@@ -363,6 +367,23 @@ group('histogram', () => {
     assert.equal(h.counts.reduce((s, c) => s + c, 0), 1001)
     assert.deepEqual(await histogram(new Float64Array([3, 3]), { bins: 2 }), { edges: new Float64Array([2.5, 3, 3.5]), counts: new Uint32Array([0, 2]) })
     assert.deepEqual(await histogram(new Float64Array(0), { bins: 2 }), { edges: new Float64Array([0, 0.5, 1]), counts: new Uint32Array([0, 0]) })
+  })
+
+  test('a range wider than the largest double: finite edges, every value counted', async () => {
+    const expected = { edges: new Float64Array([-1e308, -5e307, 0, 5e307, 1e308]), counts: new Uint32Array([1, 0, 0, 1]) }
+    const data = new Float64Array([-1e308, 1e308])
+    assert.deepEqual(await histogram(data, { bins: 4 }), expected)
+    assert.deepEqual(await histogram(data, { bins: 4, min: -1e308, max: 1e308 }), expected)
+    const random = rng(350)
+    const max = Number.MAX_VALUE
+    const wide = Float64Array.from({ length: 10_001 }, () => (random() * 2 - 1) * max)
+    wide.set([-max, max, 0, -1e-300, 5e307], 0)
+    for (const options of [{ bins: 1 }, { bins: 4 }, { bins: 7 }, { bins: 4, min: -1.5e308, max: 1.7e308 }, { bins: 1000, min: -1e308 }]) {
+      const h = await histogram(wide, options)
+      const r = histogramReference(wide, options)
+      assertSameElements(h.edges, r.edges, `edges ${JSON.stringify(options)}`)
+      assertSameElements(h.counts, r.counts, `counts ${JSON.stringify(options)}`)
+    }
   })
 
   test('NaN and infinities', async () => {

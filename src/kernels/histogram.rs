@@ -56,6 +56,15 @@ impl Bins {
 
 /// numpy.linspace(first, last, count + 1).
 fn linspace(first: f64, last: f64, count: usize) -> Vec<f64> {
+  // numpy's step overflows when the range is wider than the largest double, and every edge but the
+  // last is NaN or infinite. Numbers that large halve and double exactly, so half scale gives the
+  // edges numpy would find if the exponent had no limit.
+  if (last - first).is_infinite() {
+    return linspace(first / 2.0, last / 2.0, count)
+      .into_iter()
+      .map(|e| e * 2.0)
+      .collect();
+  }
   let delta = last - first;
   let step = delta / count as f64;
   let mut edges: Vec<f64> = (0..=count)
@@ -248,6 +257,15 @@ mod tests {
       assert_eq!(*c as usize, expected, "bin {i}");
     }
     assert_eq!(h.counts.iter().sum::<u32>(), 1001);
+  }
+
+  #[test]
+  fn a_range_wider_than_the_largest_double_has_finite_edges() {
+    for (min, max) in [(None, None), (Some(-1e308), Some(1e308))] {
+      let h = run(&[-1e308, 1e308], Bins::Uniform { count: 4, min, max });
+      assert_eq!(h.edges, [-1e308, -5e307, 0.0, 5e307, 1e308]);
+      assert_eq!(h.counts, [1, 0, 0, 1]);
+    }
   }
 
   #[test]
