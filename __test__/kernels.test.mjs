@@ -418,7 +418,7 @@ function searchReference(rows, dim, query, k, metric) {
     const row = rows.subarray(id * dim, (id + 1) * dim)
     let score = 0
     for (let j = 0; j < dim; j++) score += metric === 'l2' ? (row[j] - query[j]) ** 2 : row[j] * query[j]
-    if (metric === 'cosine') score = norm(row) && norm(query) ? score / norm(row) / norm(query) : 0
+    if (metric === 'cosine') score = norm(row) === 0 || norm(query) === 0 ? 0 : score / norm(row) / norm(query)
     scored.push({ id, score })
   }
   const rank = (s) => (s !== s ? -Infinity : metric === 'l2' ? -s : s)
@@ -571,6 +571,39 @@ group('VectorIndex and topK', () => {
     const r = await topK(matrix, 2, new Float32Array([1, 1]), 3, { metric: 'dot' })
     assert.deepEqual(Array.from(r.ids), [2, 0, 1])
     assert.ok(Number.isNaN(r.scores[2]))
+  })
+
+  test('topK cosine: rows of any magnitude score as in f64; NaN rows score NaN and come last, zero rows 0', async () => {
+    const q = new Float32Array([1, 0])
+    const known = await topK(new Float32Array([NaN, 0, 0, 1, -1, 0]), 2, q, 3)
+    assert.deepEqual([Array.from(known.ids), Array.from(known.scores)], [[1, 2, 0], [0, -1, NaN]])
+    // The squares of these overflow or underflow f32.
+    for (const m of [3e38, 2e19, 1e-22, 1e-23, 2 ** -149]) {
+      const r = await topK(new Float32Array([m, 0, 0, m, -m, 0]), 2, q, 3)
+      assert.deepEqual([Array.from(r.ids), Array.from(r.scores)], [[0, 1, 2], [1, 0, -1]], `magnitude ${m}`)
+    }
+    const random = rng(470)
+    const [n, dim] = [600, 5]
+    const rows = new Float32Array(n * dim)
+    for (let id = 0; id < n; id++) {
+      // Every f32 exponent, from the smallest subnormal to near the largest finite number.
+      const magnitude = 2 ** (Math.floor(random() * 277) - 149)
+      for (let j = 0; j < dim; j++) rows[id * dim + j] = id % 10 === 0 ? 0 : (random() * 2 - 1) * magnitude
+      if (id % 10 === 1) rows[id * dim + Math.floor(random() * dim)] = NaN
+    }
+    for (const magnitude of [1, 1e30, 1e-30]) {
+      const query = Float32Array.from({ length: dim }, () => (random() * 2 - 1) * magnitude)
+      const expected = searchReference(rows, dim, query, n, 'cosine')
+      const scoreOf = new Map(expected.map((e) => [e.id, e.score]))
+      const r = await topK(rows, dim, query, n)
+      assert.deepEqual(Array.from(r.ids).sort((a, b) => a - b), Array.from({ length: n }, (_, i) => i))
+      for (let i = 0; i < n; i++) {
+        const [id, score] = [r.ids[i], r.scores[i]]
+        for (const [want, what] of [[scoreOf.get(id), `row ${id}`], [expected[i].score, `rank ${i}`]]) {
+          assert.ok(Number.isNaN(want) ? Number.isNaN(score) : Math.abs(score - want) < 1e-5, `${what}: ${score}, expected ${want}`)
+        }
+      }
+    }
   })
 
   test('bad input', async () => {

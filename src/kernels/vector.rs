@@ -26,6 +26,10 @@ const BLOCK_BYTES: usize = 1 << 20;
 const TILE_BYTES: usize = 32 << 10;
 /// Row ids are u32 (the ids of `search` results are a Uint32Array).
 pub const MAX_ROWS: usize = u32::MAX as usize;
+/// Cosine scores a row in f32 when its squared norm in f32 is at least this (and finite): its
+/// squares lost at most 2^-150 each to subnormals, 2^-130 over a million elements, nothing at f32
+/// precision. The sum with a unit query is then finite, as it is at most the row's norm.
+const MIN_F32_NORM2: f32 = 1e-18;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Metric {
@@ -103,8 +107,8 @@ fn normalize(v: &mut [f32]) {
 trait Scorer: Sync {
   /// The per-element term summed over a row and a query.
   fn term(x: f32, y: f32) -> f32;
-  /// The rank of `row` given its sum of terms with a query.
-  fn rank(sum: f32, row: &[f32]) -> f32;
+  /// The rank of `row` given its sum of terms with `query`.
+  fn rank(sum: f32, row: &[f32], query: &[f32]) -> f32;
   /// The score reported to JS for a rank.
   fn score(rank: f32) -> f32;
 }
@@ -122,7 +126,7 @@ impl Scorer for Inner {
     x * y
   }
   #[inline(always)]
-  fn rank(sum: f32, _: &[f32]) -> f32 {
+  fn rank(sum: f32, _: &[f32], _: &[f32]) -> f32 {
     sum
   }
   fn score(rank: f32) -> f32 {
@@ -136,7 +140,7 @@ impl Scorer for Euclid {
     (x - y) * (x - y)
   }
   #[inline(always)]
-  fn rank(sum: f32, _: &[f32]) -> f32 {
+  fn rank(sum: f32, _: &[f32], _: &[f32]) -> f32 {
     -sum
   }
   fn score(rank: f32) -> f32 {
@@ -150,12 +154,22 @@ impl Scorer for Cosine {
     x * y
   }
   #[inline(always)]
-  fn rank(sum: f32, row: &[f32]) -> f32 {
+  fn rank(sum: f32, row: &[f32], query: &[f32]) -> f32 {
     // The row is hot in L1 after the first loop: its norm costs no memory traffic.
-    let norm = sums(row, [row], Inner::term)[0].sqrt();
-    match norm > 0.0 {
-      true => sum / norm,
-      false => 0.0,
+    let norm2 = sums(row, [row], Inner::term)[0];
+    if (MIN_F32_NORM2..f32::INFINITY).contains(&norm2) {
+      return sum / norm2.sqrt();
+    }
+    // f32 squares overflow from about 1.8e19 and lose digits to subnormals below about 1e-19; the
+    // products of f32 numbers are exact in f64 and far from its limits. Zero rows score 0, NaN
+    // rows NaN.
+    let (dot, norm2) = row.iter().zip(query).fold((0.0, 0.0), |(dot, norm2), (x, y)| {
+      let x = *x as f64;
+      (dot + x * *y as f64, norm2 + x * x)
+    });
+    match norm2 == 0.0 {
+      true => 0.0,
+      false => (dot / norm2.sqrt()) as f32,
     }
   }
   fn score(rank: f32) -> f32 {
@@ -274,11 +288,11 @@ fn score_tile<S: Scorer>(tile: &[f32], first_id: usize, dim: usize, queries: &[f
       let [s0, s1] = sums(row, [q0, q1], S::term);
       let id = (first_id + r) as u32;
       top[0].offer(Hit {
-        rank: S::rank(s0, row),
+        rank: S::rank(s0, row, q0),
         id,
       });
       top[1].offer(Hit {
-        rank: S::rank(s1, row),
+        rank: S::rank(s1, row, q1),
         id,
       });
     }
@@ -287,7 +301,7 @@ fn score_tile<S: Scorer>(tile: &[f32], first_id: usize, dim: usize, queries: &[f
     for (r, row) in tile.chunks_exact(dim).enumerate() {
       let [sum] = sums(row, [pairs.remainder()], S::term);
       top.offer(Hit {
-        rank: S::rank(sum, row),
+        rank: S::rank(sum, row, pairs.remainder()),
         id: (first_id + r) as u32,
       });
     }
@@ -667,6 +681,34 @@ mod tests {
     )
     .unwrap();
     assert_eq!(none, [Neighbors::default()]);
+  }
+
+  #[test]
+  fn cosine_over_a_matrix_holds_at_any_magnitude_and_nan_rows_score_nan() {
+    let scores = |rows: &[f32]| {
+      let found = search(
+        &blocks(rows, 2),
+        2,
+        Metric::Cosine,
+        false,
+        &[1.0, 0.0],
+        3,
+        &Cancel::default(),
+      )
+      .unwrap();
+      (found[0].ids.clone(), found[0].scores.clone())
+    };
+    // Their squares overflow f32, or underflow to subnormals or 0.
+    for m in [3e38, 2e19, 1e-22, 1e-23, f32::from_bits(1)] {
+      assert_eq!(
+        scores(&[m, 0.0, 0.0, m, -m, 0.0]),
+        (vec![0, 1, 2], vec![1.0, 0.0, -1.0]),
+        "{m}"
+      );
+    }
+    let (ids, scores) = scores(&[f32::NAN, 0.0, 0.0, 1.0, -1.0, 0.0]);
+    assert_eq!((ids, &scores[..2]), (vec![1, 2, 0], &[0.0, -1.0][..]));
+    assert!(scores[2].is_nan());
   }
 
   #[test]
