@@ -45,6 +45,46 @@ describe('bad input', () => {
     assert.equal(out.count, 11);
     assert.deepEqual(out.leaked, []);
   });
+
+  test('a long sparse array argument rejects at its first hole, allocating nothing for its length', async () => {
+    // Each array claims millions of elements, nearly all holes, and costs JS next to nothing (one
+    // element far out makes V8 keep it as a dictionary). Reading every slot before checking one
+    // held hundreds of MB on the JS thread, and past the memory available aborted the process.
+    const r = await runChild(`${requireOffloop}
+      const sparse = (length, ...head) => { const a = [...head]; a[length - 1] = 0; return a; };
+      const data = new Float64Array(3);
+      const [percentiles, percentilesAfterOne, edges, inputs, paths, tooManyEdges] =
+        [sparse(1e7), sparse(1e7, 50), sparse(1e7, 0, 1), sparse(1e7), sparse(1e7), sparse(2 ** 24 + 2)];
+      const calls = {
+        percentiles: () => offloop.describe(data, { percentiles }),
+        percentilesAfterOne: () => offloop.describe(data, { percentiles: percentilesAfterOne }),
+        edges: () => offloop.histogram(data, { bins: edges }),
+        inputs: () => offloop.hashMany('sha256', inputs),
+        paths: () => offloop.hashFiles('sha256', paths),
+        tooManyEdges: () => offloop.histogram(data, { bins: tooManyEdges }),
+      };
+      const before = process.resourceUsage().maxRSS;
+      const out = {};
+      for (const [name, call] of Object.entries(calls)) {
+        out[name] = await call().then(() => 'resolved', (e) => e.code + ': ' + e.message);
+      }
+      const grownKiB = process.resourceUsage().maxRSS - before;
+      const dense = await offloop.describe(data, { percentiles: new Array(1e5).fill(50) });
+      console.log(JSON.stringify({ out, grownKiB, dense: dense.percentiles.length }));`);
+    const { out, grownKiB, dense } = childJson(r);
+    assert.ok(grownKiB < 64 << 10, `the process grew by ${grownKiB} KiB`);
+    const hole = (name) => new RegExp(`^ERR_INVALID_ARG_TYPE: The "${name.replace(/[.[\]]/g, '\\$&')}" .* Received undefined$`);
+    assert.match(out.percentiles, hole('options.percentiles[0]'));
+    assert.match(out.percentilesAfterOne, hole('options.percentiles[1]'));
+    assert.match(out.edges, hole('options.bins[2]'));
+    assert.match(out.inputs, hole('inputs[0]'));
+    assert.match(out.paths, hole('paths[0]'));
+    assert.equal(
+      out.tooManyEdges,
+      'ERR_OUT_OF_RANGE: The value of "options.bins.length" is out of range. It must be >= 2 && <= 16777217. Received 16777218',
+    );
+    assert.equal(dense, 1e5);
+  });
 });
 
 describe('faults', () => {

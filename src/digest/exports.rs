@@ -164,7 +164,7 @@ pub fn hash_many<'env>(
 ) -> napi::Result<PromiseRaw<'env, Vec<Encoded>>> {
   spawn(env, || {
     let algorithm = self::algorithm(algorithm)?;
-    let inputs = inputs.array_of("inputs", |input, name| input.byte_view(name))?;
+    let inputs = inputs.array_of("inputs", 0..=u32::MAX, |input, name| input.byte_view(name))?;
     let encoding = self::encoding(encoding)?;
     let signal = signal(options)?;
     Ok(
@@ -228,7 +228,7 @@ pub fn hash_files<'env>(
 ) -> napi::Result<PromiseRaw<'env, Vec<Encoded>>> {
   spawn(env, || {
     let algorithm = self::algorithm(algorithm)?;
-    let paths = paths.array_of("paths", path)?;
+    let paths = paths.array_of("paths", 0..=u32::MAX, path)?;
     let encoding = self::encoding(encoding)?;
     let signal = signal(options)?;
     Ok(

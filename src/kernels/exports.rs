@@ -318,7 +318,7 @@ impl<'env> DescribeOptions<'env> {
     Ok(DescribeOptions {
       percentiles: options
         .get("percentiles")?
-        .map(|(value, path)| value.array_of(&path, |p, path| p.number_in(path, 0.0..=100.0)))
+        .map(|(value, path)| value.array_of(&path, 0..=u32::MAX, |p, path| p.number_in(path, 0.0..=100.0)))
         .transpose()?,
       skip_nan: options.boolean("skipNaN")?,
       signal: options.signal()?,
@@ -430,7 +430,7 @@ impl<'env> HistogramOptions<'env> {
           ));
         }
         Some(Bins::edges(
-          value.array_of(&path, |edge, path| edge.number(path))?,
+          value.array_of(&path, 2..=MAX_BINS as u32 + 1, |edge, path| edge.number(path))?,
           &path,
         )?)
       }

@@ -5,7 +5,7 @@
 //! `u32`), which would turn a typo into a 4 TiB memory cost. Exports take raw values and decode them
 //! here; their TypeScript types are spelled in `ts_args_type`.
 
-use std::ops::Deref;
+use std::ops::{Deref, RangeInclusive};
 use std::ptr;
 
 use napi::bindgen_prelude::{
@@ -371,8 +371,17 @@ impl JsArg {
     })
   }
 
-  /// The elements of an `Array`, each valid for the current call.
-  pub fn array(&self, name: &str) -> Result<Vec<JsArg>> {
+  /// Decodes each element of an `Array` of `lengths` elements with `decode(element, name)` as it is
+  /// read. The length is the caller's claim, free to make (`a.length = 2 ** 32 - 1`): nothing is
+  /// sized by it, and a hole stops the walk where it is rather than after billions of reads. An
+  /// error names the element (`inputs[3]`), built only for a failing element (decoding runs again
+  /// with it): formatting it for each element of a 10,000-element batch cost more than the decoding.
+  pub fn array_of<T>(
+    &self,
+    name: &str,
+    lengths: RangeInclusive<u32>,
+    decode: impl Fn(JsArg, &str) -> Result<T>,
+  ) -> Result<Vec<T>> {
     if !self.is_array() {
       return Err(OffloopError::invalid_type(
         name,
@@ -381,38 +390,33 @@ impl JsArg {
       ));
     }
     let mut len = 0u32;
-    // SAFETY: JS thread; it is an array. A getter on an element may throw: that is reported.
+    // SAFETY: JS thread; it is an array.
     unsafe { sys::napi_get_array_length(self.env, self.value, &mut len) };
-    (0..len)
-      .map(|i| {
-        let mut value = ptr::null_mut();
+    if !lengths.contains(&len) {
+      return Err(OffloopError::out_of_range(
+        &format!("{name}.length"),
+        &format!(">= {} && <= {}", lengths.start(), lengths.end()),
+        &len.to_string(),
+      ));
+    }
+    let mut decoded = Vec::new();
+    for i in 0..len {
+      let mut value = ptr::null_mut();
+      // SAFETY: JS thread; it is an array. A getter on an element may throw: that is reported.
+      let status = unsafe { sys::napi_get_element(self.env, self.value, i, &mut value) };
+      if status != sys::Status::napi_ok {
         // SAFETY: as above.
-        let status = unsafe { sys::napi_get_element(self.env, self.value, i, &mut value) };
-        if status != sys::Status::napi_ok {
-          // SAFETY: as above.
-          unsafe { clear_exception(self.env) };
-          return Err(OffloopError::invalid_value(
-            &format!("{name}[{i}]"),
-            "could not be read: its getter threw",
-          ));
-        }
-        Ok(JsArg { env: self.env, value })
-      })
-      .collect()
-  }
-
-  /// Decodes every element of an `Array` with `decode(element, name)`; an error names the element
-  /// (`inputs[3]`). The name is built only for a failing element (decoding runs again with it):
-  /// formatting it for each element of a 10,000-element batch cost more than the decoding.
-  pub fn array_of<T>(&self, name: &str, decode: impl Fn(JsArg, &str) -> Result<T>) -> Result<Vec<T>> {
-    self
-      .array(name)?
-      .into_iter()
-      .enumerate()
-      .map(|(i, element)| {
-        decode(element, name).map_err(|error| decode(element, &format!("{name}[{i}]")).err().unwrap_or(error))
-      })
-      .collect()
+        unsafe { clear_exception(self.env) };
+        return Err(OffloopError::invalid_value(
+          &format!("{name}[{i}]"),
+          "could not be read: its getter threw",
+        ));
+      }
+      let element = JsArg { env: self.env, value };
+      decoded
+        .push(decode(element, name).map_err(|error| decode(element, &format!("{name}[{i}]")).err().unwrap_or(error))?);
+    }
+    Ok(decoded)
   }
 
   /// Only an `ArrayBufferView`/`ArrayBuffer`, copied (salts, keys given as bytes).
