@@ -46,6 +46,43 @@ describe('bad input', () => {
     assert.deepEqual(out.leaked, []);
   });
 
+  test('a secret of the wrong type is described by its type alone, never its value', async () => {
+    // Node would print a number or boolean ("Received type number (482913)"), but a misplaced or
+    // mistyped password, pepper or key is still the secret.
+    const r = await runChild(`${requireOffloop}
+      const stored = offloop.hashPasswordSync('pw', { memoryCost: 8, timeCost: 1 });
+      const values = [482913, -0.000123, 99887766, true, false, 123456789n, [482913], { toString() { return 'S3CR3T'; } }];
+      const uses = {
+        'hashPassword(v)': (v) => offloop.hashPassword(v),
+        'hashPasswordSync(v)': (v) => offloop.hashPasswordSync(v),
+        'verifyPassword(hash, v)': (v) => offloop.verifyPassword(stored, v),
+        'verifyPasswordSync(hash, v)': (v) => offloop.verifyPasswordSync(stored, v),
+        'hashPassword({ secret })': (v) => offloop.hashPassword('pw', { secret: v }),
+        'hashPasswordSync({ secret })': (v) => offloop.hashPasswordSync('pw', { secret: v }),
+        'verifyPassword({ secret })': (v) => offloop.verifyPassword(stored, 'pw', { secret: v }),
+        'verifyPasswordSync({ secret })': (v) => offloop.verifyPasswordSync(stored, 'pw', { secret: v }),
+        'hmac key': (v) => offloop.hmac('sha256', v, 'data'),
+        'hmacSync key': (v) => offloop.hmacSync('sha256', v, 'data'),
+        'hmac blake3 key': (v) => offloop.hmac('blake3', v, 'data'),
+        'hmacSync blake3 key': (v) => offloop.hmacSync('blake3', v, 'data'),
+      };
+      const results = [];
+      for (const [use, call] of Object.entries(uses)) {
+        for (const v of values) {
+          const message = await (async () => call(v))().then(() => 'no error', (e) => e.code + ': ' + e.message);
+          results.push({ use, value: String(v), type: typeof v, message });
+        }
+      }
+      console.log(JSON.stringify(results));`);
+    const results = childJson(r);
+    assert.equal(results.length, 12 * 8);
+    const bad = results.filter(({ value, type, message }) => {
+      const received = type === 'object' ? /Received an instance of (Array|Object)$/ : new RegExp(`Received type ${type}$`);
+      return !message.startsWith('ERR_INVALID_ARG_TYPE: ') || message.includes(value) || !received.test(message);
+    });
+    assert.deepEqual(bad, []);
+  });
+
   test('a long sparse array argument rejects at its first hole, allocating nothing for its length', async () => {
     // Each array claims millions of elements, nearly all holes, and costs JS next to nothing (one
     // element far out makes V8 keep it as a dictionary). Reading every slot before checking one

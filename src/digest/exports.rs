@@ -46,7 +46,7 @@ fn signal<'env>(options: JsArg) -> Result<Option<Signal<'env>>> {
 
 /// A secret key, copied and wiped after use.
 fn key(value: JsArg) -> Result<Zeroizing<Vec<u8>>> {
-  value.bytes("key").map(Zeroizing::new)
+  value.secret("key")
 }
 
 /// Paths are strings: Node's Buffer and URL paths are not accepted, to keep one spelling.

@@ -4,7 +4,6 @@ use argon2_rust::Algorithm;
 use napi::bindgen_prelude::{Either, PromiseRaw};
 use napi::Env;
 use napi_derive::napi;
-use zeroize::Zeroizing;
 
 use super::argon2::{self, HashParams};
 use super::stored::{CostLimits, StoredHash};
@@ -137,7 +136,7 @@ impl<'env> HashPasswordOptions<'env> {
       parallelism: shape.parallelism,
       output_length: shape.output_length,
       salt,
-      secret: options.bytes("secret")?.map(Zeroizing::new),
+      secret: options.secret("secret")?,
       associated_data: options.bytes("associatedData")?,
       signal: options.signal()?,
     })
@@ -159,7 +158,7 @@ impl<'env> VerifyPasswordOptions<'env> {
   fn decode(options: JsArg) -> Result<Self> {
     let options = options.options("options")?;
     Ok(VerifyPasswordOptions {
-      secret: options.bytes("secret")?.map(Zeroizing::new),
+      secret: options.secret("secret")?,
       max_memory_cost: u32_option(&options, "maxMemoryCost", 8, u32::MAX)?,
       max_time_cost: u32_option(&options, "maxTimeCost", 1, u32::MAX)?,
       max_bcrypt_cost: u32_option(&options, "maxBcryptCost", 4, 31)?,
@@ -178,7 +177,7 @@ impl<'env> VerifyPasswordOptions<'env> {
 }
 
 fn password(value: JsArg) -> Result<Secret> {
-  value.bytes("password").map(Zeroizing::new)
+  value.secret("password")
 }
 
 fn stored_hash(value: JsArg) -> Result<String> {

@@ -13,6 +13,7 @@ use napi::bindgen_prelude::{
   ToNapiValue, TypeName, Uint16Array, Uint32Array, Uint8Array, Uint8ClampedArray, ValidateNapiValue,
 };
 use napi::{sys, ValueType};
+use zeroize::Zeroizing;
 
 use super::abort::{clear_exception, Signal};
 use super::bytes::{ByteView, InPlace, Memory, Output, View};
@@ -112,6 +113,16 @@ impl JsArg {
         None if self.is_array() => "an instance of Array".into(),
         None => "an instance of Object".into(),
       },
+    }
+  }
+
+  /// [`received`](Self::received) without the value, for a secret: a password or key passed as a
+  /// number is still the password or key.
+  fn received_type(&self) -> String {
+    match self.kind() {
+      Kind::Boolean => "type boolean".into(),
+      Kind::Number => "type number".into(),
+      _ => self.received(),
     }
   }
 
@@ -241,12 +252,22 @@ impl JsArg {
 
   /// A `string` (UTF-8 encoded) or any `ArrayBufferView`/`ArrayBuffer` (its bytes, copied).
   pub fn bytes(&self, name: &str) -> Result<Vec<u8>> {
+    self.bytes_or(name, Self::received)
+  }
+
+  /// Like [`bytes`](Self::bytes) for a secret (a password, pepper or key): wiped when dropped, and
+  /// a value of the wrong type is described by its type alone.
+  pub fn secret(&self, name: &str) -> Result<Zeroizing<Vec<u8>>> {
+    self.bytes_or(name, Self::received_type).map(Zeroizing::new)
+  }
+
+  fn bytes_or(&self, name: &str, received: fn(&Self) -> String) -> Result<Vec<u8>> {
     if self.kind() == Kind::String {
       return Ok(self.get_string().into_bytes());
     }
     match self.view_bytes() {
       Some(bytes) => Ok(bytes.to_vec()),
-      None => Err(self.not_bytes(name)),
+      None => Err(not_bytes(name, &received(self))),
     }
   }
 
@@ -258,7 +279,7 @@ impl JsArg {
     }
     match self.view_bytes() {
       Some(bytes) => Ok(f(bytes)),
-      None => Err(self.not_bytes(name)),
+      None => Err(not_bytes(name, &self.received())),
     }
   }
 
@@ -273,16 +294,8 @@ impl JsArg {
     }
     match self.locate() {
       Some(located) => self.pooled(located, name, false),
-      None => Err(self.not_bytes(name)),
+      None => Err(not_bytes(name, &self.received())),
     }
-  }
-
-  fn not_bytes(&self, name: &str) -> OffloopError {
-    OffloopError::invalid_type(
-      name,
-      "of type string or an instance of Buffer, TypedArray, DataView or ArrayBuffer",
-      &self.received(),
-    )
   }
 
   /// Where the memory of this TypedArray, DataView or ArrayBuffer is now; `None` for anything else.
@@ -672,6 +685,10 @@ impl Options {
     self.get(key)?.map(|(v, path)| v.bytes(&path)).transpose()
   }
 
+  pub fn secret(&self, key: &str) -> Result<Option<Zeroizing<Vec<u8>>>> {
+    self.get(key)?.map(|(v, path)| v.secret(&path)).transpose()
+  }
+
   pub fn binary(&self, key: &str) -> Result<Option<Vec<u8>>> {
     self.get(key)?.map(|(v, path)| v.binary(&path)).transpose()
   }
@@ -822,6 +839,14 @@ fn typed_array_name(kind: sys::napi_typedarray_type) -> &'static str {
     sys::TypedarrayType::biguint64_array => "BigUint64Array",
     _ => "TypedArray",
   }
+}
+
+fn not_bytes(name: &str, received: &str) -> OffloopError {
+  OffloopError::invalid_type(
+    name,
+    "of type string or an instance of Buffer, TypedArray, DataView or ArrayBuffer",
+    received,
+  )
 }
 
 fn internal(error: napi::Error) -> OffloopError {
