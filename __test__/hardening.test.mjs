@@ -65,6 +65,10 @@ describe('bad input', () => {
         'hmacSync key': (v) => offloop.hmacSync('sha256', v, 'data'),
         'hmac blake3 key': (v) => offloop.hmac('blake3', v, 'data'),
         'hmacSync blake3 key': (v) => offloop.hmacSync('blake3', v, 'data'),
+        // Arguments swapped: the password lands where the stored hash goes.
+        'verifyPassword(v, password)': (v) => offloop.verifyPassword(v, 'pw'),
+        'verifyPasswordSync(v, password)': (v) => offloop.verifyPasswordSync(v, 'pw'),
+        'needsRehash(v)': (v) => offloop.needsRehash(v),
       };
       const results = [];
       for (const [use, call] of Object.entries(uses)) {
@@ -75,7 +79,7 @@ describe('bad input', () => {
       }
       console.log(JSON.stringify(results));`);
     const results = childJson(r);
-    assert.equal(results.length, 12 * 8);
+    assert.equal(results.length, 15 * 8);
     const bad = results.filter(({ value, type, message }) => {
       const received = type === 'object' ? /Received an instance of (Array|Object)$/ : new RegExp(`Received type ${type}$`);
       return !message.startsWith('ERR_INVALID_ARG_TYPE: ') || message.includes(value) || !received.test(message);

@@ -181,7 +181,7 @@ fn password(value: JsArg) -> Result<Secret> {
 }
 
 fn stored_hash(value: JsArg) -> Result<String> {
-  value.string("hash")
+  value.string_near_secret("hash")
 }
 
 /// What a hash needs on the pool thread, owned.

@@ -477,10 +477,21 @@ impl JsArg {
   }
 
   pub fn string(&self, name: &str) -> Result<String> {
+    self.string_or(name, Self::received)
+  }
+
+  /// Like [`string`](Self::string) for a string a secret may stand in for: a stored password hash,
+  /// where a caller who swapped the arguments passes the password. A wrong type is described by
+  /// its type alone.
+  pub fn string_near_secret(&self, name: &str) -> Result<String> {
+    self.string_or(name, Self::received_type)
+  }
+
+  fn string_or(&self, name: &str, received: fn(&Self) -> String) -> Result<String> {
     if self.kind() == Kind::String {
       Ok(self.get_string())
     } else {
-      Err(OffloopError::invalid_type(name, "of type string", &self.received()))
+      Err(OffloopError::invalid_type(name, "of type string", &received(self)))
     }
   }
 
