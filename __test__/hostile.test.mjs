@@ -429,11 +429,11 @@ describe('hostile input (each case in a process of its own)', () => {
 
 // Found by a hostile hunt (2026-12-06): `open` of a FIFO nobody writes waited for good on a pool
 // thread; the aborted calls settled, but the pool (one thread here) never ran another job.
-test('a FIFO nobody writes: aborted hashFile and jqFile calls free their pool thread; with a writer, it is read', { skip: process.platform === 'win32' && 'FIFOs' }, async () => {
+test('a FIFO nobody writes, or nobody reads: aborted hashFile and jqFile calls free their pool thread; with a writer, it is read', { skip: process.platform === 'win32' && 'FIFOs' }, async () => {
   const r = await runChild(
     `import { createRequire } from 'node:module';
     import { execFileSync, spawn } from 'node:child_process';
-    import { mkdtempSync, rmSync } from 'node:fs';
+    import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
     import { createHash } from 'node:crypto';
     import { tmpdir } from 'node:os';
     import { join } from 'node:path';
@@ -447,7 +447,20 @@ test('a FIFO nobody writes: aborted hashFile and jqFile calls free their pool th
       o.jqFile('.', fifo, { signal: AbortSignal.timeout(100) }).catch((e) => e.code),
       o.jqFile('.', fifo, { ndjson: true, outputPath: join(dir, 'out'), signal: AbortSignal.timeout(100) }).catch((e) => e.code),
     ]);
+    // A FIFO whose reader never reads: the outputs fill it, and the write must not wait for good.
+    const full = join(dir, 'full.fifo');
+    execFileSync('mkfifo', [full]);
+    const holder = spawn('sh', ['-c', 'exec sleep 30 3<"$0"', full], { stdio: 'ignore' });
+    const lines = join(dir, 'lines.ndjson');
+    writeFileSync(lines, ('"' + 'x'.repeat(1000) + '"\\n').repeat(2000));
+    let blocked;
+    for (let tries = 0; tries < 300 && (blocked === undefined || blocked === 'ENXIO'); tries++) {
+      if (blocked) await new Promise((resolve) => setTimeout(resolve, 10));
+      blocked = await o.jqFile('.', lines, { ndjson: true, outputPath: full, signal: AbortSignal.timeout(300) }).then(() => 'written', (e) => e.code);
+    }
+    aborted.push(blocked);
     const next = await Promise.race([o.hash('sha256', 'x', 'hex'), new Promise((resolve) => setTimeout(() => resolve('still waiting'), 10000))]);
+    holder.kill();
     const writer = spawn('sh', ['-c', 'sleep 0.2; printf hello > "$0"', fifo]);
     const read = await o.hashFile('sha256', fifo, 'hex');
     await new Promise((resolve) => writer.on('close', resolve));
@@ -456,7 +469,7 @@ test('a FIFO nobody writes: aborted hashFile and jqFile calls free their pool th
     { timeoutMs: 30_000 },
   );
   const report = childJson(r);
-  assert.deepEqual(report.aborted, ['ABORT_ERR', 'ABORT_ERR', 'ABORT_ERR']);
+  assert.deepEqual(report.aborted, ['ABORT_ERR', 'ABORT_ERR', 'ABORT_ERR', 'ABORT_ERR']);
   assert.equal(report.next, createHash('sha256').update('x').digest('hex'), 'the next call ran');
   assert.equal(report.read, true, 'a FIFO with a writer is hashed as written');
 });

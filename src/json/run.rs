@@ -23,7 +23,7 @@ use super::program::{compile_error, Data, Guard, Interrupt, Kind, Program};
 use super::read::{self, line_column, ParseError, ReadOptions, Vals};
 use super::shape::Shape;
 use super::value::{interrupt, text, Val, MAX_DEPTH};
-use crate::runtime::fs::{read_full, Input};
+use crate::runtime::fs::{read_full, Input, SpecialWriter};
 use crate::runtime::memory;
 use crate::runtime::{Cancel, OffloopError, Result};
 
@@ -224,7 +224,8 @@ pub fn run_file(
     _ => output_path,
   };
   if fs::metadata(output_path).is_ok_and(|m| !m.is_file()) {
-    let mut writer = std::io::BufWriter::with_capacity(1 << 20, open_special(output_path)?);
+    let special = SpecialWriter::open(output_path, cancel).map_err(|e| fs_error(&e, "open", output_path))?;
+    let mut writer = std::io::BufWriter::with_capacity(1 << 20, special);
     let written = write_file_outputs(program, globals, path, output_path, options, cancel, &mut writer)?;
     writer.flush().map_err(|e| fs_error(&e, "write", output_path))?;
     return Ok(FileOutput::Written(written));
@@ -342,37 +343,6 @@ fn write_file_outputs(
     }
   }
   Ok(count)
-}
-
-/// Opens a FIFO, device or socket at `path` for writing. A FIFO with no reader would block the
-/// pool thread in `open` where no abort reaches it: opened without blocking, it is `ENXIO` then.
-/// A directory is `EISDIR`.
-fn open_special(path: &Path) -> Result<fs::File> {
-  #[cfg(unix)]
-  {
-    use std::os::fd::AsRawFd;
-    use std::os::unix::fs::OpenOptionsExt;
-    let file = fs::OpenOptions::new()
-      .write(true)
-      .custom_flags(libc::O_NONBLOCK)
-      .open(path)
-      .map_err(|e| fs_error(&e, "open", path))?;
-    // SAFETY: `file` owns the descriptor for the duration of both calls, which only read and set
-    // its status flags (writes then block as they would have without the open's flag).
-    let cleared = unsafe {
-      let flags = libc::fcntl(file.as_raw_fd(), libc::F_GETFL);
-      flags >= 0 && libc::fcntl(file.as_raw_fd(), libc::F_SETFL, flags & !libc::O_NONBLOCK) == 0
-    };
-    if !cleared {
-      return Err(fs_error(&std::io::Error::last_os_error(), "open", path));
-    }
-    Ok(file)
-  }
-  #[cfg(not(unix))]
-  fs::OpenOptions::new()
-    .write(true)
-    .open(path)
-    .map_err(|e| fs_error(&e, "open", path))
 }
 
 /// A file that `path` replaces keeps its mode, as it would had it been rewritten in place.

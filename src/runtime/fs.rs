@@ -1,22 +1,57 @@
 //! File helpers shared by the exports that read or write files (`hashFile`, `jqFile`): Node-style
-//! fs errors, inputs that an abort reaches while they wait, and reads that fill a buffer.
+//! fs errors, files that an abort reaches while they wait, and reads that fill a buffer.
 
 use std::fs::{File, Metadata};
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::path::Path;
 
 use super::error::OffloopError;
 use super::Cancel;
 
-/// How long a read of a FIFO, terminal or socket waits for data before it looks at the abort flag.
+/// How long a read or write of a FIFO, terminal or socket waits before it looks at the abort flag.
 #[cfg(unix)]
 const WAIT_STEP_MS: i32 = 50;
 
-/// A file opened for reading where no pool thread waits out of an abort's reach. `open` of a FIFO
-/// waits for a writer, and a read of one for data, as long as they take: a FIFO nobody writes held
-/// its pool thread for good, aborted or not, and with it every call queued behind. So the file is
-/// opened without waiting, and a read of anything but a regular file waits for data in steps,
-/// between which it checks `cancel`. A FIFO still waits for its writer, as `fs.readFile` does.
+/// `open` of a FIFO waits for the other end, and a read or write of one for the other end to
+/// write or read, as long as they take: a FIFO nobody writes held its pool thread for good,
+/// aborted or not, and with it every call queued behind. So files are opened without waiting
+/// (`O_NONBLOCK`, kept), and where the file would block, the thread waits in steps between which it
+/// checks `cancel`.
+fn open_nonblocking(options: &mut std::fs::OpenOptions, path: &Path) -> io::Result<File> {
+  #[cfg(unix)]
+  std::os::unix::fs::OpenOptionsExt::custom_flags(options, libc::O_NONBLOCK);
+  options.open(path)
+}
+
+/// Until `file` is ready for `events` (`POLLIN` also when a FIFO's writer closed), or the call is
+/// aborted: then an error, which goes nowhere (an aborted call has settled already).
+#[cfg(unix)]
+fn wait(file: &File, events: libc::c_short, cancel: &Cancel) -> io::Result<()> {
+  use std::os::fd::AsRawFd;
+  loop {
+    if cancel.is_cancelled() {
+      return Err(io::Error::other("aborted"));
+    }
+    let mut ready = libc::pollfd {
+      fd: file.as_raw_fd(),
+      events,
+      revents: 0,
+    };
+    // SAFETY: one valid `pollfd` for a descriptor `file` owns for the whole call.
+    match unsafe { libc::poll(&mut ready, 1, WAIT_STEP_MS) } {
+      0 => {}
+      n if n > 0 => return Ok(()),
+      _ => match io::Error::last_os_error() {
+        e if e.kind() == io::ErrorKind::Interrupted => {}
+        e => return Err(e),
+      },
+    }
+  }
+}
+
+/// A file opened for reading where no pool thread waits out of an abort's reach
+/// (`open_nonblocking`). A read of anything but a regular file first waits for data: a FIFO whose
+/// writer has not come yet reads as ended otherwise, where `fs.readFile` waits for the writer.
 pub struct Input {
   file: File,
   special: bool,
@@ -25,11 +60,7 @@ pub struct Input {
 
 impl Input {
   pub fn open(path: &Path, cancel: &Cancel) -> io::Result<Input> {
-    let mut options = std::fs::OpenOptions::new();
-    options.read(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
-    let file = options.open(path)?;
+    let file = open_nonblocking(std::fs::OpenOptions::new().read(true), path)?;
     let special = !file.metadata()?.is_file();
     Ok(Input {
       file,
@@ -42,34 +73,10 @@ impl Input {
     self.file.metadata()
   }
 
-  /// Until the file has data or has ended (a FIFO whose writer closed), or the call is aborted:
-  /// then an error, which goes nowhere (an aborted call has settled already).
-  #[cfg(unix)]
   fn wait(&self) -> io::Result<()> {
-    use std::os::fd::AsRawFd;
-    loop {
-      if self.cancel.is_cancelled() {
-        return Err(io::Error::other("aborted"));
-      }
-      let mut ready = libc::pollfd {
-        fd: self.file.as_raw_fd(),
-        events: libc::POLLIN,
-        revents: 0,
-      };
-      // SAFETY: one valid `pollfd` for a descriptor `self.file` owns for the whole call.
-      match unsafe { libc::poll(&mut ready, 1, WAIT_STEP_MS) } {
-        0 => {}
-        n if n > 0 => return Ok(()),
-        _ => match io::Error::last_os_error() {
-          e if e.kind() == io::ErrorKind::Interrupted => {}
-          e => return Err(e),
-        },
-      }
-    }
-  }
-
-  #[cfg(not(unix))]
-  fn wait(&self) -> io::Result<()> {
+    #[cfg(unix)]
+    return wait(&self.file, libc::POLLIN, &self.cancel);
+    #[cfg(not(unix))]
     self.cancel.check().map_err(|_| io::Error::other("aborted"))
   }
 }
@@ -85,6 +92,39 @@ impl Read for Input {
         result => return result,
       }
     }
+  }
+}
+
+/// A FIFO, device or socket opened for writing in place, where no pool thread waits out of an
+/// abort's reach (`open_nonblocking`): a FIFO with no reader is `ENXIO`, and a write its reader does
+/// not take waits in steps. A directory is `EISDIR`.
+pub struct SpecialWriter {
+  file: File,
+  cancel: Cancel,
+}
+
+impl SpecialWriter {
+  pub fn open(path: &Path, cancel: &Cancel) -> io::Result<SpecialWriter> {
+    Ok(SpecialWriter {
+      file: open_nonblocking(std::fs::OpenOptions::new().write(true), path)?,
+      cancel: cancel.clone(),
+    })
+  }
+}
+
+impl Write for SpecialWriter {
+  fn write(&mut self, buffer: &[u8]) -> io::Result<usize> {
+    loop {
+      match self.file.write(buffer) {
+        #[cfg(unix)]
+        Err(e) if e.kind() == io::ErrorKind::WouldBlock => wait(&self.file, libc::POLLOUT, &self.cancel)?,
+        result => return result,
+      }
+    }
+  }
+
+  fn flush(&mut self) -> io::Result<()> {
+    self.file.flush()
   }
 }
 

@@ -37,7 +37,6 @@ impl JsText {
   /// can be: on the JS thread that failed as an `ERR_OFFLOOP_INTERNAL`, and a declined external
   /// string turned external strings off for the rest of the process.
   pub fn new(text: String) -> super::Result<Self> {
-    let ascii = text.is_ascii();
     // By bytes: V8 refuses UTF-8 longer than the limit even where fewer code units would fit.
     if text.len() > MAX_STRING_LENGTH {
       return Err(OffloopError::error(
@@ -45,6 +44,7 @@ impl JsText {
         format!("Cannot create a string longer than 0x{MAX_STRING_LENGTH:x} characters"),
       ));
     }
+    let ascii = text.is_ascii();
     Ok(JsText { text, ascii })
   }
 }
