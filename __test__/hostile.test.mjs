@@ -359,6 +359,12 @@ for (const fn of ['jqValues', 'JqProgram', 'jqFile', 'canonicalizeJson', 'canoni
   hostile(`${fn}: maxMemoryBytes applies`, call(fn, program, js(`'[' + '1,'.repeat(5e6) + '1]'`), { maxMemoryBytes: MiB }), MEMORY);
   hostile(`${fn}: maxMemoryBytes: -1`, call(fn, program, '1', { maxMemoryBytes: -1 }), { code: 'ERR_OUT_OF_RANGE' });
 }
+// The input's own copy counts too (the README's "input read"): a Buffer of whitespace, which
+// parses into nothing, is refused before it is copied, not copied whole past the budget.
+for (const fn of ['jq', 'jqValues', 'JqProgram', 'canonicalizeJson', 'canonicalizeJsonSync']) {
+  const program = fn.startsWith('canonicalize') ? null : '.';
+  hostile(`${fn}: a 300 MB Buffer of whitespace under a 16 MiB budget`, call(fn, program, js(`Buffer.alloc(300 * 2 ** 20, 0x20).fill(0x31, 300 * 2 ** 20 - 1)`), { maxMemoryBytes: 16 * MiB }), MEMORY);
+}
 hostile('jqValues of a 10 MB array under the default budget', call('jqValues', 'length', js(`'[' + '1,'.repeat(5e6) + '1]'`)), { value: [5000001] });
 
 // ---- Aborts reach every kind of run ----

@@ -127,9 +127,10 @@ fn max_memory_bytes(options: &Options) -> Result<Option<f64>> {
 
 /// Runs a call's work under a memory budget of `max_memory` bytes: everything it allocates on the
 /// threads that work for it is counted (`runtime::memory`), and past the limit it stops at its
-/// next check point with `ERR_JQ_MEMORY_LIMIT`, dropping what it built.
-fn budgeted<T>(max_memory: usize, work: impl FnOnce() -> Result<T>) -> Result<T> {
-  let budget = Budget::new(max_memory);
+/// next check point with `ERR_JQ_MEMORY_LIMIT`, dropping what it built. `held`: bytes the call
+/// owns already, its input's copy (`input_held`).
+fn budgeted<T>(max_memory: usize, held: usize, work: impl FnOnce() -> Result<T>) -> Result<T> {
+  let budget = Budget::holding(max_memory, held);
   let done = {
     let _scope = budget.enter();
     work()
@@ -253,6 +254,16 @@ fn input(value: JsArg) -> Result<ByteView> {
   value.byte_view("input")
 }
 
+/// The bytes of the input's copy, which count against the call's budget like the values parsed
+/// from it. An input larger than the whole budget is refused here, on the JS thread, before a
+/// large view is copied (a string is copied already, and that copy is freed at once).
+fn input_held(input: &ByteView, max_memory: usize) -> Result<usize> {
+  match input.len() > max_memory {
+    true => Err(run::memory_limit(max_memory)),
+    false => Ok(input.copied_bytes()),
+  }
+}
+
 /// The input as `Bytes`, on the pool thread, for jaq, whose strings are slices of these bytes: the
 /// view's own copy, taken over without copying it again.
 fn input_bytes(input: ByteView) -> Result<Bytes> {
@@ -352,9 +363,10 @@ pub fn jq<'env>(env: &'env Env, filter: JsArg, input: JsArg, options: JsArg) -> 
     let code = self::filter(filter)?;
     let input = self::input(input)?;
     let (settings, signal) = settings(options, FormatKind::Lines)?;
+    let held = input_held(&input, settings.max_memory)?;
     Ok(
       Job::new(move |cancel| {
-        budgeted(settings.max_memory, || {
+        budgeted(settings.max_memory, held, || {
           let program = program::compile_cached(&code)?;
           output_text(run_program(&program, input, &settings, cancel)?)
         })
@@ -381,9 +393,10 @@ pub fn jq_values<'env>(
     let code = self::filter(filter)?;
     let input = self::input(input)?;
     let (settings, signal) = settings(options, FormatKind::Array)?;
+    let held = input_held(&input, settings.max_memory)?;
     Ok(
       Job::new(move |cancel| {
-        budgeted(settings.max_memory, || {
+        budgeted(settings.max_memory, held, || {
           let program = program::compile_cached(&code)?;
           Ok(ParsedJson(output_text(run_program(
             &program, input, &settings, cancel,
@@ -446,9 +459,10 @@ impl JqProgram {
     spawn(env, || {
       let input = self::input(input)?;
       let (settings, signal) = settings(options, FormatKind::Lines)?;
+      let held = input_held(&input, settings.max_memory)?;
       Ok(
         Job::new(move |cancel| {
-          budgeted(settings.max_memory, || {
+          budgeted(settings.max_memory, held, || {
             output_text(run_program(&program, input, &settings, cancel)?)
           })
         })
@@ -473,9 +487,10 @@ impl JqProgram {
     spawn(env, || {
       let input = self::input(input)?;
       let (settings, signal) = settings(options, FormatKind::Array)?;
+      let held = input_held(&input, settings.max_memory)?;
       Ok(
         Job::new(move |cancel| {
-          budgeted(settings.max_memory, || {
+          budgeted(settings.max_memory, held, || {
             Ok(ParsedJson(output_text(run_program(
               &program, input, &settings, cancel,
             )?)?))
@@ -520,7 +535,7 @@ pub fn jq_file<'env>(
     let (settings, signal) = JqFileOptions::decode(&options.options("options")?)?.settings();
     Ok(
       Job::new(move |cancel| {
-        budgeted(settings.max_memory, || {
+        budgeted(settings.max_memory, 0, || {
           let program = program::compile_cached(&code)?;
           let globals = Globals::new(&program, settings.vars.as_deref())?;
           let output = settings.output_path.as_deref();
@@ -577,9 +592,10 @@ pub fn canonicalize_json<'env>(env: &'env Env, input: JsArg, options: JsArg) -> 
     let input = self::input(input)?;
     let options = CanonicalizeOptions::decode(options)?;
     let (depth, max_memory) = (options.depth(), options.max_memory());
+    let held = input_held(&input, max_memory)?;
     Ok(
       Job::new(move |cancel| {
-        budgeted(max_memory, || {
+        budgeted(max_memory, held, || {
           canonicalize(&input_bytes(input)?, depth, cancel).and_then(JsText::new)
         })
       })
@@ -599,8 +615,15 @@ pub fn canonicalize_json<'env>(env: &'env Env, input: JsArg, options: JsArg) -> 
 pub fn canonicalize_json_sync(env: Env, input: JsArg, options: JsArg) -> napi::Result<String> {
   sync(&env, || {
     let options = CanonicalizeOptions::decode(options)?;
-    budgeted(options.max_memory(), || {
-      let input = input.with_bytes("input", Bytes::copy_from_slice)?;
+    let max_memory = options.max_memory();
+    budgeted(max_memory, 0, || {
+      // Refused before the copy when the input alone is larger than the budget, as for the async
+      // calls (`input_held`).
+      let input = input
+        .with_bytes("input", |bytes| {
+          (bytes.len() <= max_memory).then(|| Bytes::copy_from_slice(bytes))
+        })?
+        .ok_or_else(|| run::memory_limit(max_memory))?;
       canonicalize(&input, options.depth(), &Cancel::default())
     })
   })
@@ -614,7 +637,7 @@ mod tests {
   /// `budgeted` around a jq run, as the jobs call it, returning the budget's final count too.
   fn run_within(max_memory: usize, code: &str, input: &'static [u8], ndjson: bool) -> (Result<Output>, isize) {
     let budget_seen = std::cell::Cell::new(None);
-    let result = budgeted(max_memory, || {
+    let result = budgeted(max_memory, 0, || {
       budget_seen.set(memory::current_budget());
       let program = program::compile(code)?;
       let globals = Globals::new(&program, None)?;

@@ -73,6 +73,18 @@ impl<A: TypedArrayArg> View<A> {
     }
   }
 
+  /// Bytes of the call's own copy, made while decoding or staged on the JS thread, outside any
+  /// memory budget; 0 for memory read in place.
+  pub fn copied_bytes(&self) -> usize {
+    match self {
+      View::Shared {
+        memory: Memory::InPlace(_),
+        ..
+      } => 0,
+      view => view.len() * std::mem::size_of::<A::Element>(),
+    }
+  }
+
   /// Runs `f` on the elements. For memory read in place, its environment's teardown waits until
   /// `f` returns; once teardown has begun, `f` is not run and the result is an `AbortError`.
   pub fn read<R>(&self, f: impl FnOnce(&[A::Element]) -> R) -> Result<R> {

@@ -149,6 +149,15 @@ impl Budget {
     })
   }
 
+  /// A budget charged from the start with `held` bytes: memory the call owns from before its
+  /// work began (its input's copy, made on the JS thread, where nothing is charged) and frees
+  /// while the work runs, which returns the charge.
+  pub fn holding(limit: usize, held: usize) -> Arc<Budget> {
+    let budget = Budget::new(limit);
+    budget.add(held.min(isize::MAX as usize) as isize);
+    budget
+  }
+
   pub fn limit(&self) -> usize {
     self.limit
   }
