@@ -21,7 +21,7 @@ use super::settings::{
 };
 use super::stream::{Chunk, Recipe, StreamState};
 use crate::runtime::abort::{clear_exception, Signal};
-use crate::runtime::args::{Kind, Options};
+use crate::runtime::args::{out_of_range_received, Kind, Options};
 use crate::runtime::bridge::Settler;
 use crate::runtime::bytes::ByteView;
 use crate::runtime::pool::drop_later;
@@ -338,7 +338,7 @@ fn in_range(path: &str, n: f64, range: RangeInclusive<i64>) -> Result<i64> {
     false => Err(OffloopError::out_of_range(
       path,
       &format!(">= {} and <= {}", range.start(), range.end()),
-      &number_text(n),
+      &out_of_range_received(n),
     )),
   }
 }
@@ -410,20 +410,17 @@ where
       let name = format!("{path}[{key}]");
       let n = value.number(&name)?;
       if !n.is_finite() || n.fract() != 0.0 {
-        return Err(OffloopError::out_of_range(&name, "an integer", &number_text(n)));
+        return Err(OffloopError::out_of_range(
+          &name,
+          "an integer",
+          &out_of_range_received(n),
+        ));
       }
       check(param, n as i64)
         .map(|v| (param, v))
-        .map_err(|range| OffloopError::out_of_range(&name, &range, &number_text(n)))
+        .map_err(|range| OffloopError::out_of_range(&name, &range, &out_of_range_received(n)))
     })
     .collect()
-}
-
-fn number_text(n: f64) -> String {
-  match n.is_finite() && n.fract() == 0.0 {
-    true => format!("{}", n as i64),
-    false => format!("{n}"),
-  }
 }
 
 /// The own enumerable string keys of `object` and their values, valid for the current call.

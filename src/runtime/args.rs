@@ -550,7 +550,7 @@ impl JsArg {
       return Err(OffloopError::out_of_range(
         name,
         &format!(">= {min} && <= {max}"),
-        &format_number(n),
+        &out_of_range_received(n),
       ));
     }
     Ok(n as u64)
@@ -574,7 +574,7 @@ impl JsArg {
       (f64::MIN, f64::MAX) => "a finite number".to_owned(),
       (min, max) => format!(">= {} && <= {}", format_number(min), format_number(max)),
     };
-    Err(OffloopError::out_of_range(name, &expected, &format_number(n)))
+    Err(OffloopError::out_of_range(name, &expected, &out_of_range_received(n)))
   }
 
   /// A TypedArray of exactly type `A`, for use before the call returns (a sync export, or a copy
@@ -910,21 +910,32 @@ pub(super) fn typed_array_element_size(t: sys::napi_typedarray_type) -> usize {
   }
 }
 
-/// Numbers as JS prints them in messages (`1`, `1.5`, `NaN`, `Infinity`).
-fn format_number(n: f64) -> String {
-  if n.is_nan() {
-    "NaN".into()
-  } else if n.is_infinite() {
-    if n > 0.0 {
-      "Infinity".into()
-    } else {
-      "-Infinity".into()
-    }
-  } else if n.fract() == 0.0 && n.abs() < 1e21 {
-    format!("{}", n as i128)
-  } else {
-    format!("{n}")
+/// A number as Node's errors show it: JavaScript's text, `-0` kept (`util.inspect`'s).
+pub fn format_number(n: f64) -> String {
+  match n == 0.0 && n.is_sign_negative() {
+    true => "-0".into(),
+    false => ryu_js::Buffer::new().format(n).to_owned(),
   }
+}
+
+/// The number an `ERR_OUT_OF_RANGE` received, as Node words it: `format_number`'s text, and for
+/// an integer beyond 2^32 that text with `_` between groups of three characters from the right
+/// (Node's `addNumericalSeparator`, which groups an exponent's characters too: `1e_+21`).
+pub fn out_of_range_received(n: f64) -> String {
+  let text = format_number(n);
+  if n.fract() != 0.0 || n.abs() <= 4_294_967_296.0 {
+    return text;
+  }
+  let sign = usize::from(text.starts_with('-'));
+  let mut end = text.len();
+  let mut groups = Vec::new();
+  while end >= sign + 4 {
+    groups.push(&text[end - 3..end]);
+    end -= 3;
+  }
+  groups.push(&text[..end]);
+  groups.reverse();
+  groups.join("_")
 }
 
 #[cfg(test)]
@@ -938,5 +949,26 @@ mod tests {
     assert_eq!(format_number(1.5), "1.5");
     assert_eq!(format_number(f64::NAN), "NaN");
     assert_eq!(format_number(f64::NEG_INFINITY), "-Infinity");
+    assert_eq!(format_number(-0.0), "-0");
+    assert_eq!(format_number(1e21), "1e+21");
+    assert_eq!(format_number(0.1 + 0.2), "0.30000000000000004");
+  }
+
+  /// Node's own texts (`Buffer.alloc(1).readUInt8(n)`'s messages, Node 20).
+  #[test]
+  fn out_of_range_numbers_are_grouped_as_node_groups_them() {
+    for (n, text) in [
+      (4_294_967_296.0, "4294967296"),
+      (4_294_967_297.0, "4_294_967_297"),
+      (-1_099_511_627_776.0, "-1_099_511_627_776"),
+      (9_007_199_254_740_992.0, "9_007_199_254_740_992"),
+      (1e21, "1e_+21"),
+      (1.5e300, "1._5e+_300"),
+      (0.5, "0.5"),
+      (f64::INFINITY, "Infinity"),
+      (f64::NAN, "NaN"),
+    ] {
+      assert_eq!(out_of_range_received(n), text, "{n}");
+    }
   }
 }
