@@ -17,6 +17,7 @@ const {
   listedCompressible,
   varyWith,
   codingsOption,
+  coded,
   requestBodyError,
   unsupportedEncoding,
 } = require('./lib/compression.js')
@@ -68,14 +69,10 @@ function decompressSettings(options) {
 /** `maxRequestLength`: a whole number of bytes, at least 1 (Infinity for no limit of its own). */
 function requestLength(value) {
   if (typeof value !== 'number') {
-    const error = new TypeError(`The "maxRequestLength" option must be of type number. Received ${typeof value}`)
-    error.code = 'ERR_INVALID_ARG_TYPE'
-    throw error
+    throw coded(TypeError, 'ERR_INVALID_ARG_TYPE', `The "maxRequestLength" option must be of type number. Received ${typeof value}`)
   }
   if (!(value >= 1 && (Number.isInteger(value) || value === Infinity))) {
-    const error = new RangeError(`The value of "maxRequestLength" is out of range. It must be an integer >= 1. Received ${value}`)
-    error.code = 'ERR_OUT_OF_RANGE'
-    throw error
+    throw coded(RangeError, 'ERR_OUT_OF_RANGE', `The value of "maxRequestLength" is out of range. It must be an integer >= 1. Received ${value}`)
   }
   return value
 }

@@ -126,9 +126,7 @@ function byteCount(value, name, fallback) {
   if (typeof value === 'number' && value >= 0) return value
   const match = typeof value === 'string' && /^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?\s*$/i.exec(value)
   if (match) return Math.floor(Number(match[1]) * UNITS[(match[2] ?? 'b').toLowerCase()])
-  const error = new TypeError(`The "${name}" option must be a number of bytes or a string such as '1kb'. Received ${typeof value}`)
-  error.code = 'ERR_INVALID_ARG_TYPE'
-  throw error
+  throw coded(TypeError, 'ERR_INVALID_ARG_TYPE', `The "${name}" option must be a number of bytes or a string such as '1kb'. Received ${typeof value}`)
 }
 
 /**
@@ -145,9 +143,7 @@ function outputLimit(limit) {
 function codingsOption(encodings, name, fallback) {
   if (encodings === undefined) return fallback
   if (!Array.isArray(encodings) || encodings.length === 0 || encodings.some((e) => !CODINGS.includes(e) && e !== 'identity')) {
-    const error = new TypeError(`The "${name}" option must be a non-empty array of ${CODINGS.map((c) => `'${c}'`).join(', ')}`)
-    error.code = 'ERR_INVALID_ARG_VALUE'
-    throw error
+    throw coded(TypeError, 'ERR_INVALID_ARG_VALUE', `The "${name}" option must be a non-empty array of ${CODINGS.map((c) => `'${c}'`).join(', ')}`)
   }
   return encodings.filter((e) => e !== 'identity')
 }
@@ -155,20 +151,22 @@ function codingsOption(encodings, name, fallback) {
 /** An HTTP error for a request body that cannot be decompressed, with the status it deserves. */
 function requestBodyError(error, codes) {
   const tooLarge = error.code === 'ERR_BUFFER_TOO_LARGE'
-  const wrapped = new Error(tooLarge ? 'The decompressed request body is too large' : 'Could not decompress the request payload using the provided encoding')
-  wrapped.code = tooLarge ? codes.tooLarge : codes.invalid
-  wrapped.status = wrapped.statusCode = tooLarge ? 413 : 400
-  wrapped.expose = true
-  wrapped.cause = error
-  return wrapped
+  const message = tooLarge ? 'The decompressed request body is too large' : 'Could not decompress the request payload using the provided encoding'
+  return coded(Error, tooLarge ? codes.tooLarge : codes.invalid, message, httpStatus(tooLarge ? 413 : 400, { cause: error }))
 }
 
 function unsupportedEncoding(encoding, code) {
-  const error = new Error(`Unsupported Content-Encoding: ${encoding}`)
-  error.code = code
-  error.status = error.statusCode = 415
-  error.expose = true
-  return error
+  return coded(Error, code, `Unsupported Content-Encoding: ${encoding}`, httpStatus(415))
+}
+
+/** An error of class `Type` with a Node-style `code`, and any other `fields`. */
+function coded(Type, code, message, fields = {}) {
+  return Object.assign(new Type(message), { code, ...fields })
+}
+
+/** The fields Express and Fastify read to answer an error with `status` and its message. */
+function httpStatus(status, fields = {}) {
+  return { status, statusCode: status, expose: true, ...fields }
 }
 
 module.exports = {
@@ -182,6 +180,7 @@ module.exports = {
   varyWith,
   byteCount,
   codingsOption,
+  coded,
   requestBodyError,
   unsupportedEncoding,
 }
