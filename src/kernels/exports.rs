@@ -258,7 +258,8 @@ impl VectorIndex {
 /// until the promise settles) nearest to `query`, best first. A large matrix is copied before each
 /// search, in slices between turns of the loop, unless it lives in a SharedArrayBuffer (read in
 /// place); for many searches over the same rows, `VectorIndex` keeps them in Rust. `VectorIndex.search()`
-/// for data that lives in JS. Rows holding NaN score NaN and come last.
+/// for data that lives in JS. Rows holding NaN score NaN and come last, as do rows holding
+/// ±Infinity under `cosine` (their angle is undefined).
 ///
 /// Rejects with `ERR_INVALID_ARG_TYPE` (TypeError) unless `matrix` and `query` are Float32Arrays,
 /// `ERR_OUT_OF_RANGE` (RangeError) when `matrix.length` is not a multiple of `dim`, `query.length`
