@@ -1350,6 +1350,10 @@ export const cases = [
   ['[foreach (1,2) as $x (10,20; select(. < 15) | .+$x; [$x, .])], [reduce (1,2) as $x (10,20; select(. < 15) | .+$x)]', 'null'],
   ['[foreach (1,2) as $x (0; (., 10))], [foreach .[] as {a: $a} (0; .+$a, .*$a; select(. > 1))], [limit(3; foreach range(5) as $x (0; .+$x, .-$x))]', 'objs'],
   ['reduce .[] as $x (null; .[$x.a | tostring] = ($x.a, 2 * $x.a)), reduce .[] as [$a] (0; . + 1, . + 2)?', 'objs'],
+  // jq's builtins written in C run their last argument as the outer loop (and its error first).
+  ['[pow(1,2; 3,4)], [atan2(1,2; 3,4)], [fmin(1,2; 3,4)], [fma(1,2; 10,20; 100,200)], [try pow(error("a"); error("b")) catch .], [pow(error("a"); empty)]', 'null'],
+  ['[{} | setpath(["a"],["b"]; 1,2)], [try setpath(error("a"); error("b")) catch .], [setpath(error("a"); empty)]', 'null'],
+  ['[test("a","b"; "g","")], [match("a","b"; "g",null) | .offset], [capture("(?<x>a)","(?<x>b)"; "g","")], [try test(error("r"); error("f")) catch .], [test(error("r"); empty)]', 'text'],
 ]
 
 // Where offloop differs from jq 1.8.2 on purpose: [program, input name, reason]. The test checks that

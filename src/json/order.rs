@@ -89,6 +89,35 @@ const ONE_VALUE_PER_ARGUMENT: &[&str] = &[
   "fmin", "fmax", "fmod", "ldexp",
 ];
 
+/// jq's builtins written in C that take several arguments (`test`, `match` and `capture` hand
+/// theirs to C's `_match_impl`), with their arity. jq runs a C function's last argument as the
+/// outer loop, and fails at its error first: `[pow(1,2; 3,4)]` is `[1,8,1,16]`, and
+/// `pow(error("a"); empty)` yields nothing. jaq runs the first one outermost, as jq does for the
+/// builtins it defines in jq (`sub`, `split/2`, `range/2`: `$` parameters bind left to right).
+#[rustfmt::skip]
+const LAST_ARGUMENT_OUTERMOST: &[(&str, usize)] = &[
+  ("atan2", 2), ("hypot", 2), ("pow", 2), ("remainder", 2), ("jn", 2), ("yn", 2), ("copysign", 2),
+  ("drem", 2), ("fdim", 2), ("fmax", 2), ("fmin", 2), ("fmod", 2), ("nextafter", 2),
+  ("nexttoward", 2), ("scalb", 2), ("scalbln", 2), ("ldexp", 2), ("fma", 3), ("setpath", 2),
+  ("test", 2), ("match", 2), ("capture", 2),
+];
+
+/// A call of a `LAST_ARGUMENT_OUTERMOST` builtin with jq's order: where two of its arguments may
+/// yield other than one value (or fail), those are bound, the last one outermost.
+fn last_argument_outermost<'s>(name: &'s str, mut args: Vec<Term<&'s str>>) -> Term<&'s str> {
+  if args.iter().filter(|t| !single(t)).count() < 2 {
+    return Term::Call(name, args);
+  }
+  let mut bound = Vec::with_capacity(args.len());
+  for arg in args.iter_mut().filter(|t| !single(t)) {
+    let var = PARTS[bound.len()];
+    bound.push((std::mem::replace(arg, Term::Var(var)), var));
+  }
+  bound
+    .into_iter()
+    .fold(Term::Call(name, args), |body, (arg, var)| bind(arg, var, body))
+}
+
 /// The rewriting, knowing the functions the program defines: a builtin it redefines is not known
 /// to yield one value, and calls of those with filter parameters are kept from being tail calls.
 struct Order<'s> {
@@ -173,7 +202,12 @@ impl<'s> Order<'s> {
       ),
       Term::Call(name, args) => {
         let arity = args.len();
-        let call = Term::Call(name, args.into_iter().map(|t| self.term(t)).collect());
+        let args: Vec<_> = args.into_iter().map(|t| self.term(t)).collect();
+        let defined = self.defined.iter().any(|d| d.name == name && d.arity == arity);
+        if !defined && LAST_ARGUMENT_OUTERMOST.contains(&(name, arity)) {
+          return last_argument_outermost(name, args);
+        }
+        let call = Term::Call(name, args);
         if self
           .defined
           .iter()
@@ -526,10 +560,20 @@ fn bind<'s>(value: Term<&'s str>, name: &'s str, body: Term<&'s str>) -> Term<&'
 fn single(term: &Term<&str>) -> bool {
   match term {
     Term::Id | Term::Num(_) | Term::Var(_) | Term::Arr(None) => true,
+    // `["a", 0]`, as paths are written.
+    Term::Arr(Some(items)) => commas(items).all(single),
     Term::Obj(entries) => entries.is_empty(),
     Term::Str(None, parts) => parts.iter().all(|part| !matches!(part, StrPart::Term(_))),
     Term::Neg(term) => matches!(**term, Term::Num(_)),
     _ => false,
+  }
+}
+
+/// The terms of a chain of commas (`a, b, c`).
+fn commas<'a, 's>(term: &'a Term<&'s str>) -> Box<dyn Iterator<Item = &'a Term<&'s str>> + 'a> {
+  match term {
+    Term::BinOp(l, BinaryOp::Comma, r) => Box::new(commas(l).chain(commas(r))),
+    term => Box::new(std::iter::once(term)),
   }
 }
 
@@ -566,6 +610,10 @@ mod tests {
       r#"{a, "b", $__loc__, (.c): 1, "d\(.e)": 2}"#,
       "{id, path, user: .user.name, latency_ms}",
       "{a: 1, b: (1, 2)}",
+      "pow(.a; 2)",
+      "setpath([\"a\"]; .b)",
+      r#"test("a"; .f)"#,
+      "def pow(a; b): [a, b]; pow(.a; .b)",
     ] {
       assert_eq!(bindings(code), 0, "{code}");
     }
@@ -586,6 +634,10 @@ mod tests {
       (r#"{a: error("x"), b: empty}"#, 2),
       ("{a, b: .c[]}", 2),
       ("{(.k): .v, b: .c[]}", 3),
+      ("pow(.a; .b)", 2),
+      ("fma(.a; 2; .c)", 2),
+      ("setpath(.p; .v)", 2),
+      (r#"capture(.re; .f)"#, 2),
     ] {
       assert_eq!(bindings(code), count, "{code}");
     }
