@@ -1421,6 +1421,13 @@ export const differences = [
   ['try (null | log) catch .', 'null', 'messages: math builtins on a non-number'],
   ['try ("a" | to_entries) catch .', 'null', 'messages: to_entries on a non-object'],
   ['try (1 | . as [$a, $b] | $a) catch .', 'null', 'messages: destructuring a non-array (jq binds the last element first)'],
+  // Found by a differential hunt (2026-12-06), listed in the README's table.
+  ['[path(try 1)], [path(1?)], ({} | pick(try -1))', 'null', 'paths: try and ? swallow the refusal of a step that is not a path (jq: an error once such a value comes out)'],
+  ['try ({} | del(paths(-1))) catch ., try (1 | pick(paths)) catch ., try ("a" | paths -= 1) catch .', 'null', 'paths: a step that is not a path is refused when entered, though it yields nothing (jq: the input)'],
+  ['try ("-1" | strptime("%s")) catch ., try ("+1" | strptime("%s")) catch .', 'null', 'dates: strptime takes a sign for %s (jq: an error)'],
+  ['try ("january 01 2024" | strptime("%b %d %Y")) catch ., try ("366 2023" | strptime("%j %Y")) catch ., try ("0" | strptime("%Y")) catch .', 'null', 'dates: strptime refuses full month names, %j, the year 0 (the C library takes them)'],
+  ['try ("a" | test("(")) catch ., try ("A" | test("\\\\101")) catch .', 'null', 'regular expressions: fancy-regex\'s messages; an octal escape is refused as a back reference'],
+  ['-1 | exp10', 'null', 'math builtins: the last digit (Rust libm against the C library)'],
 ]
 
 // Known differences to fix (#17 phase 2): [program, input name, catalog group: note]. The groups
