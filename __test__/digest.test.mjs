@@ -212,6 +212,42 @@ test('strings hash as UTF-8 and every kind of view hashes its own bytes', async 
   }
 })
 
+// Float16Array (Node 24+) is the one view whose element size N-API added late: each path that
+// takes bytes (copied, staged from 1 MiB, read over a SharedArrayBuffer, borrowed by sync exports,
+// secrets) must see all of its bytes, not one per element.
+test('a Float16Array gives all of its bytes to every export that takes bytes', { skip: typeof Float16Array === 'undefined' && 'no Float16Array before Node 24' }, async () => {
+  const zlib = await import('node:zlib')
+  const fill = (view) => {
+    new Uint8Array(view.buffer, view.byteOffset, view.byteLength).set(crypto.randomBytes(view.byteLength))
+    return view
+  }
+  const views = [
+    fill(new Float16Array(10)),
+    fill(new Float16Array(1 << 20)),
+    fill(new Float16Array(new SharedArrayBuffer(2 << 20))),
+  ]
+  for (const view of views) {
+    const bytes = Buffer.from(new Uint8Array(view.buffer, view.byteOffset, view.byteLength))
+    const label = `${view.length} elements${view.buffer instanceof SharedArrayBuffer ? ', shared' : ''}`
+    const expected = await reference('sha256', bytes)
+    assert.equal(await hash('sha256', view), expected, label)
+    assert.equal(hashSync('sha256', view), expected, label)
+    assert.deepEqual(await hashMany('sha256', [view]), [expected], label)
+    assert.equal(await createHasher('sha256').update(view).digest(), expected, label)
+    assert.equal(await hmac('sha256', view, 'data'), await reference('sha256', 'data', 'hex', bytes), label)
+    assert.equal(hmacSync('sha256', 'key', view), await reference('sha256', bytes, 'hex', 'key'), label)
+    assert.deepEqual(zlib.gunzipSync(await offloop.compress('gzip', view)), bytes, label)
+    assert.deepEqual(zlib.gunzipSync(offloop.compressSync('gzip', view)), bytes, label)
+  }
+  const salt = Buffer.alloc(16, 1)
+  const password = views[0]
+  const options = { memoryCost: 64, timeCost: 1, salt }
+  assert.equal(
+    await offloop.hashPassword(password, options),
+    await offloop.hashPassword(Buffer.from(password.buffer), options),
+  )
+})
+
 /** Sizes around block (64/128 B), BLAKE3 chunk (1 KiB), copy/share (64 KiB), parallel (128 KiB)
  * and file-chunk (1 MiB) boundaries, up to 16 MiB, plus random ones. */
 const SIZES = [

@@ -187,7 +187,8 @@ impl JsArg {
     Some(kind)
   }
 
-  /// The bytes of a TypedArray, DataView or ArrayBuffer view, borrowed for the current call.
+  /// The bytes of a TypedArray, DataView or ArrayBuffer view, borrowed for the current call; `None`
+  /// for anything else (and a TypedArray of an element type this build does not know).
   fn view_bytes(&self) -> Option<&[u8]> {
     let mut data: *mut std::ffi::c_void = ptr::null_mut();
     let mut len = 0usize;
@@ -210,7 +211,7 @@ impl JsArg {
           ptr::null_mut(),
           &mut offset,
         );
-        len = count * typed_array_element_size(t);
+        len = count * typed_array_element_size(t)?;
       } else {
         sys::napi_is_dataview(self.env, self.value, &mut yes);
         if yes {
@@ -315,7 +316,7 @@ impl JsArg {
     unsafe {
       sys::napi_is_typedarray(env, value, &mut yes);
       if yes {
-        (located.data, located.byte_len, buffer) = typed_array_bytes(env, value);
+        (located.data, located.byte_len, buffer) = typed_array_bytes(env, value)?;
       } else {
         sys::napi_is_dataview(env, value, &mut yes);
         if yes {
@@ -848,6 +849,7 @@ fn typed_array_name(kind: sys::napi_typedarray_type) -> &'static str {
     sys::TypedarrayType::float64_array => "Float64Array",
     sys::TypedarrayType::bigint64_array => "BigInt64Array",
     sys::TypedarrayType::biguint64_array => "BigUint64Array",
+    FLOAT16_ARRAY => "Float16Array",
     _ => "TypedArray",
   }
 }
@@ -874,14 +876,15 @@ struct Located {
   shared: bool,
 }
 
-/// The data, byte length and ArrayBuffer of the typed array `value` (null and 0 when detached).
+/// The data, byte length and ArrayBuffer of the typed array `value` (null and 0 when detached);
+/// `None` for an element type this build does not know the size of.
 ///
 /// # Safety
 /// JS thread of `env`; `value` is a live typed array.
 pub(super) unsafe fn typed_array_bytes(
   env: sys::napi_env,
   value: sys::napi_value,
-) -> (*mut std::ffi::c_void, usize, sys::napi_value) {
+) -> Option<(*mut std::ffi::c_void, usize, sys::napi_value)> {
   let (mut kind, mut count) = (0, 0usize);
   let (mut data, mut buffer) = (ptr::null_mut(), ptr::null_mut());
   // SAFETY: per this function's contract.
@@ -896,17 +899,27 @@ pub(super) unsafe fn typed_array_bytes(
       ptr::null_mut(),
     )
   };
-  (data, count * typed_array_element_size(kind), buffer)
+  Some((data, count * typed_array_element_size(kind)?, buffer))
 }
 
-pub(super) fn typed_array_element_size(t: sys::napi_typedarray_type) -> usize {
+/// `napi_float16_array` in Node's js_native_api_types.h (Node 24+), which napi-sys does not name.
+const FLOAT16_ARRAY: sys::napi_typedarray_type = 11;
+
+/// Bytes per element, or `None` for an element type N-API may add later: N-API reports a view's
+/// length in elements only, and guessing one byte per element read half of a Float16Array.
+fn typed_array_element_size(t: sys::napi_typedarray_type) -> Option<usize> {
   match t {
-    sys::TypedarrayType::int16_array | sys::TypedarrayType::uint16_array => 2,
-    sys::TypedarrayType::int32_array | sys::TypedarrayType::uint32_array | sys::TypedarrayType::float32_array => 4,
-    sys::TypedarrayType::float64_array | sys::TypedarrayType::bigint64_array | sys::TypedarrayType::biguint64_array => {
-      8
+    sys::TypedarrayType::int8_array | sys::TypedarrayType::uint8_array | sys::TypedarrayType::uint8_clamped_array => {
+      Some(1)
     }
-    _ => 1,
+    sys::TypedarrayType::int16_array | sys::TypedarrayType::uint16_array | FLOAT16_ARRAY => Some(2),
+    sys::TypedarrayType::int32_array | sys::TypedarrayType::uint32_array | sys::TypedarrayType::float32_array => {
+      Some(4)
+    }
+    sys::TypedarrayType::float64_array | sys::TypedarrayType::bigint64_array | sys::TypedarrayType::biguint64_array => {
+      Some(8)
+    }
+    _ => None,
   }
 }
 

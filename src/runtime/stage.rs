@@ -113,7 +113,8 @@ impl JsMemory {
       sys::napi_get_reference_value(env, self.reference, &mut value);
       match self.kind {
         SourceKind::TypedArray => {
-          (data, len, _) = super::args::typed_array_bytes(env, value);
+          // The element type was known when the call decoded the view, and a view keeps its type.
+          (data, len, _) = super::args::typed_array_bytes(env, value).unwrap_or((ptr::null_mut(), 0, ptr::null_mut()));
         }
         SourceKind::DataView => {
           sys::napi_get_dataview_info(env, value, &mut len, &mut data, ptr::null_mut(), ptr::null_mut());
