@@ -393,6 +393,12 @@ hostile('abort: a regex over 10 MB', jq('[match("(a|aa)*b"; "g")] | length', js(
 // the rest of a quadratic search (about 45 minutes for the array below).
 hostile('an output longer than a JS string can be', jq('"x" * 6e8', 'null', { maxOutputBytes: 2 ** 31, maxMemoryBytes: 2 ** 32 }), { code: 'ERR_STRING_TOO_LONG' });
 hostile('jqValues of an output longer than a JS string can be, in UTF-8 bytes', call('jqValues', '"é" * 3e8', 'null', { maxOutputBytes: 2 ** 31, maxMemoryBytes: 2 ** 32 }), { code: 'ERR_STRING_TOO_LONG' });
+// Found by a hostile hunt (2026-12-06): the sync form threw napi's `GenericFailure` ("Failed to
+// convert rust `String` into napi `string`") instead of the code its async form rejects with.
+// `1e20` canonicalizes to 21 digits: 125 MB of input give an output of 550 million characters.
+const longCanonical = js(`'[' + '1e20,'.repeat(25e6) + '0]'`);
+hostile('canonicalizeJson of an output longer than a JS string can be', call('canonicalizeJson', null, longCanonical, { maxMemoryBytes: 2 ** 32 }), { code: 'ERR_STRING_TOO_LONG' });
+hostile('canonicalizeJsonSync of an output longer than a JS string can be', call('canonicalizeJsonSync', null, longCanonical, { maxMemoryBytes: 2 ** 32 }), { code: 'ERR_STRING_TOO_LONG' });
 hostile('split("") of 10^7 characters under a 64 MiB budget', jq('"x" * 1e7 | split("") | length', 'null', { maxMemoryBytes: 64 * MiB }), MEMORY);
 hostile('rindex of a string with 10^8 matches under a 256 MiB budget', jq('"x" * 1e8 | rindex("x")', 'null', small), MEMORY);
 hostile('@uri of 120 MB under a 128 MiB budget', jq('"é" * 6e7 | @uri | length', 'null', { maxMemoryBytes: 128 * MiB }), MEMORY);

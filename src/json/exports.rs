@@ -610,9 +610,10 @@ pub fn canonicalize_json<'env>(env: &'env Env, input: JsArg, options: JsArg) -> 
 /// @throws {Error} `ERR_JSON_PARSE` as `canonicalizeJson()` rejects.
 #[napi(
   catch_unwind,
-  ts_args_type = "input: string | Uint8Array, options?: CanonicalizeOptions"
+  ts_args_type = "input: string | Uint8Array, options?: CanonicalizeOptions",
+  ts_return_type = "string"
 )]
-pub fn canonicalize_json_sync(env: Env, input: JsArg, options: JsArg) -> napi::Result<String> {
+pub fn canonicalize_json_sync(env: Env, input: JsArg, options: JsArg) -> napi::Result<JsText> {
   sync(&env, || {
     let options = CanonicalizeOptions::decode(options)?;
     let max_memory = options.max_memory();
@@ -624,7 +625,9 @@ pub fn canonicalize_json_sync(env: Env, input: JsArg, options: JsArg) -> napi::R
           (bytes.len() <= max_memory).then(|| Bytes::copy_from_slice(bytes))
         })?
         .ok_or_else(|| run::memory_limit(max_memory))?;
-      canonicalize(&input, options.depth(), &Cancel::default())
+      // As the async form: an output longer than a JS string fails with ERR_STRING_TOO_LONG here,
+      // not in napi-rs's conversion after the body (its GenericFailure has no Node-style code).
+      canonicalize(&input, options.depth(), &Cancel::default()).and_then(JsText::new)
     })
   })
 }
