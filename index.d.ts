@@ -111,8 +111,9 @@ export declare class StreamCodec {
   /** Goes on with the last call while `more` is true, resolving with its next output. */
   resume(): Promise<Buffer>
   /**
-   * Frees the stream's memory once the calls queued before it are done; later calls reject
-   * with `ERR_INVALID_STATE`. For streams that end early (a destroyed response).
+   * Stops the stream and frees its memory: the call running on the pool stops within a slice of
+   * its input and rejects with an `AbortError` (the calls queued behind it, and later calls,
+   * with `ERR_INVALID_STATE`). For streams that end early (a destroyed response).
    */
   close(): void
   /** Whether the last settled call has more output for `resume()`. */

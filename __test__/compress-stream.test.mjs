@@ -255,6 +255,48 @@ describe('errors', () => {
     await rejectsWith(codec.write('def'), Error, 'ERR_INVALID_STATE')
   })
 
+  // Found by a hostile hunt (2026-12-06): a destroyed stream's write ran on to the end of its chunk
+  // (brotli at quality 11: seconds per MB of random bytes), holding a pool thread nobody waited on.
+  test('destroying a stream or closing its codec stops the write in progress and frees the pool thread', async () => {
+    const r = await runChild(`
+      import { createRequire } from 'node:module';
+      import { randomBytes } from 'node:crypto';
+      const require = createRequire(import.meta.url);
+      const offloop = require(${JSON.stringify(join(root, 'index.js'))});
+      const { createCompressStream } = require(${JSON.stringify(join(root, 'stream.js'))});
+      offloop.configure({ threads: 1 });
+      const chunk = randomBytes(32 << 20);
+      const running = async () => { while (offloop.poolStats().running === 0) await new Promise((r) => setTimeout(r, 5)); };
+      const idle = async () => {
+        const started = Date.now();
+        while (offloop.poolStats().running > 0 && Date.now() - started < 20000) await new Promise((r) => setTimeout(r, 5));
+        return Date.now() - started;
+      };
+      const out = {};
+      // One call runs over the whole chunk: output comes at brotli's metablocks, after seconds.
+      const options = { chunkSize: 256 << 20 };
+      const stream = createCompressStream('brotli', options);
+      stream.on('error', () => {});
+      stream.write(chunk);
+      await running();
+      stream.destroy();
+      out.afterDestroyMs = await idle();
+      const codec = new offloop.StreamCodec('compress', 'brotli', options);
+      const written = codec.write(chunk).then(() => 'resolved', (e) => e.name);
+      const queued = codec.write('queued before close()').then(() => 'resolved', (e) => e.code);
+      await running();
+      codec.close();
+      out.afterCloseMs = await idle();
+      out.outcomes = [await written, await queued, await codec.write('after').then(() => 'resolved', (e) => e.code)];
+      out.next = await offloop.hash('sha256', 'the pool works on');
+      console.log(JSON.stringify(out));`, { timeoutMs: 120_000 })
+    const out = childJson(r)
+    assert.ok(out.afterDestroyMs < 1000, `the pool worked on for ${out.afterDestroyMs} ms after destroy()`)
+    assert.ok(out.afterCloseMs < 1000, `the pool worked on for ${out.afterCloseMs} ms after close()`)
+    assert.deepEqual(out.outcomes, ['AbortError', 'ERR_INVALID_STATE', 'ERR_INVALID_STATE'])
+    assert.equal(typeof out.next, 'string')
+  })
+
   test('a large chunk is copied between turns of the loop, and the calls made meanwhile keep their order', async () => {
     // Not awaited one by one: the small chunks, the flush and the end are made while the 3 MiB
     // chunks are still being copied, and must reach the compressor after them.

@@ -47,11 +47,13 @@ use super::stage::{self, Decoded, OutputTarget, WriteBack};
 pub struct Cancel(Option<Arc<AtomicBool>>);
 
 impl Cancel {
-  pub(super) fn new() -> Self {
+  /// A flag of its own, set with [`cancel`](Self::cancel): for work an object queues outside a
+  /// job's signal (a stream's calls, stopped by its `close()`).
+  pub fn new() -> Self {
     Cancel(Some(Arc::new(AtomicBool::new(false))))
   }
 
-  pub(super) fn cancel(&self) {
+  pub fn cancel(&self) {
     if let Some(flag) = &self.0 {
       flag.store(true, Ordering::Release);
     }
