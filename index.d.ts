@@ -159,7 +159,9 @@ export declare class VectorIndex {
    * `queries` is copied (large ones in slices between turns of the loop): do not modify it until
    * the promise settles.
    *
-   * Rejects like `search()`; `ERR_OUT_OF_RANGE` when `queries.length` is not a multiple of `dim`.
+   * Rejects like `search()`; `ERR_OUT_OF_RANGE` when `queries.length` is not a multiple of `dim`,
+   * or when the results would hold more than 2^27 hits (queries × `k`, `k` capped at the index
+   * size) and more than the index has rows: some 1 GiB and more, past what a batch is for.
    */
   searchBatch(queries: Float32Array, k: number, options?: SearchOptions): Promise<Array<SearchResult>>
   /** Rows in the index. */

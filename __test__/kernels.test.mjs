@@ -520,6 +520,28 @@ group('VectorIndex and topK', () => {
     assert.deepEqual(await index.searchBatch(new Float32Array(0), 3), [])
   })
 
+  // Found by a hostile hunt (2026-12-06): each query of a batch kept up to k hits, so a few KB of
+  // queries with a huge k asked for queries × rows × 8 bytes (8 GB below) and more for the copies
+  // the threads merge: a process killed for memory, or aborted by a failed allocation.
+  test('searchBatch refuses a k whose results for every query would outgrow memory', async () => {
+    const r = await runChild(`import { createRequire } from 'node:module';
+      const { VectorIndex } = createRequire(import.meta.url)(${JSON.stringify(root + '/index.js')});
+      const index = new VectorIndex(1, { metric: 'dot' });
+      index.add(new Float32Array(1 << 20).fill(1));
+      const started = Date.now();
+      const refused = await index.searchBatch(new Float32Array(1000).fill(1), 2 ** 32 - 1).then(() => 'resolved', (e) => [e.code, e.message]);
+      const ms = Date.now() - started;
+      const one = (await index.searchBatch(new Float32Array(1).fill(1), 2 ** 32 - 1))[0].ids.length;
+      const all = (await index.search(new Float32Array(1).fill(1), 2 ** 32 - 1)).ids.length;
+      const few = (await index.searchBatch(new Float32Array(1000).fill(1), 10)).length;
+      console.log(JSON.stringify({ refused, ms, one, all, few }));`, { timeoutMs: 60_000 })
+    const out = childJson(r)
+    assert.equal(out.refused[0], 'ERR_OUT_OF_RANGE', out.refused)
+    assert.match(out.refused[1], /"k"/)
+    assert.ok(out.ms < 5000, `took ${out.ms} ms`)
+    assert.deepEqual([out.one, out.all, out.few], [1 << 20, 1 << 20, 1000])
+  })
+
   test('getters, clear, cosine normalisation and zero vectors', async () => {
     const index = new VectorIndex(2)
     assert.equal(index.metric, 'cosine')

@@ -26,6 +26,10 @@ const BLOCK_BYTES: usize = 1 << 20;
 const TILE_BYTES: usize = 32 << 10;
 /// Row ids are u32 (the ids of `search` results are a Uint32Array).
 pub const MAX_ROWS: usize = u32::MAX as usize;
+/// The most hits (queries × min(k, rows)) a search keeps, unless one query's full result is more:
+/// 2^27 hits are 1 GiB of ids and scores, held about twice over while the threads' partial results
+/// merge. Without a bound, a few KB of queries and a huge `k` asked for any amount of memory.
+const MAX_HITS: usize = 1 << 27;
 /// Cosine scores a row in f32 when its squared norm in f32 is at least this (and finite): its
 /// squares lost at most 2^-150 each to subnormals, 2^-130 over a million elements, nothing at f32
 /// precision. The sum with a unit query is then finite, as it is at most the row's norm.
@@ -395,6 +399,19 @@ pub fn search(
   k: usize,
   cancel: &Cancel,
 ) -> Result<Vec<Neighbors>> {
+  let rows = blocks.iter().map(|block| block.rows.len() / dim).sum::<usize>();
+  let count = queries.len() / dim;
+  let most = MAX_HITS.max(rows);
+  if count.saturating_mul(k.min(rows)) > most {
+    return Err(OffloopError::out_of_range(
+      "k",
+      &format!(
+        "<= {} for {count} queries over {rows} rows (their results would outgrow memory)",
+        most / count
+      ),
+      &k.to_string(),
+    ));
+  }
   match (metric, normalized) {
     (Metric::Dot, _) | (Metric::Cosine, true) => scan::<Inner>(blocks, dim, queries, k, cancel),
     (Metric::Cosine, false) => scan::<Cosine>(blocks, dim, queries, k, cancel),
