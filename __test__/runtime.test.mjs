@@ -278,6 +278,63 @@ describe('AbortSignal', () => {
   });
 });
 
+describe('calls made while another call decodes its arguments', () => {
+  // Found by a hostile hunt (2026-12-06): an offloop call made from another call's option getter
+  // took, or released, what that call had recorded so far: its large views to copy, the reference
+  // that kept its SharedArrayBuffer alive (a collected buffer was then read freed: SIGSEGV) and its
+  // output array. The outer call failed with ERR_OFFLOOP_INTERNAL, or crashed the process.
+  test('an offloop call from an option getter neither takes nor releases the memory of the call it is nested in', async () => {
+    const r = await runChild(`${requireOffloop}
+      import { createHash, randomBytes } from 'node:crypto';
+      const sha = (b) => createHash('sha256').update(b).digest('hex');
+      const outcome = (p) => p.then((v) => v, (e) => e.code);
+      const out = {};
+      // Read in place; its only reference is the call's, which the nested call released.
+      const sums = [];
+      for (let round = 0; round < 10; round++) {
+        let inner;
+        const outer = offloop.describe(new Float64Array(new SharedArrayBuffer(8 * (16 << 20))).fill(1.5), {
+          percentiles: [],
+          get skipNaN() { inner = offloop.hash('sha256', 'x'); return false; },
+        });
+        await inner;
+        for (let i = 0; i < 3; i++) { globalThis.gc(); await new Promise((r) => setTimeout(r, 1)); }
+        const junk = Array.from({ length: 4 }, () => new Float64Array(new SharedArrayBuffer(8 * (16 << 20))).fill(NaN));
+        sums.push(await outcome(outer.then((d) => d.sum)));
+      }
+      out.inPlace = sums.every((s) => s === 1.5 * (16 << 20)) || sums;
+      // Copied between turns of the loop (1 MiB and more), with a nested call of each kind.
+      const big = randomBytes(2 << 20);
+      const other = randomBytes(3 << 20);
+      const codec = new offloop.StreamCodec('compress', 'gzip');
+      const nested = {
+        'a small call': () => offloop.hash('sha256', 'x'),
+        'a large call': () => offloop.hash('sha256', other),
+        'a call that fails': () => offloop.hash('sha256', 5),
+        'a stream write': () => codec.write(other),
+        'a hashStream': () => offloop.hashStream('sha256', [other]),
+      };
+      out.staged = {};
+      for (const [name, call] of Object.entries(nested)) {
+        let inner;
+        const outer = outcome(offloop.hash('sha256', big, 'hex', { get signal() { inner = outcome(call()); return undefined; } }));
+        out.staged[name] = (await outer) === sha(big) && (await inner) !== 'ERR_OFFLOOP_INTERNAL' || [await outer, await inner];
+      }
+      // Written back into an array: each result goes into its own call's array.
+      const data = Float64Array.from([3, 1, 2]);
+      const into = new Float64Array(3);
+      const into2 = new Float64Array(4);
+      let inner;
+      const sorted = await outcome(offloop.sort(data, { into, get signal() { inner = outcome(offloop.sort(Float64Array.from([4, 3, 2, 1]), { into: into2 })); return undefined; } }));
+      out.into = [sorted === into, Array.from(into), (await inner) === into2, Array.from(into2)];
+      console.log(JSON.stringify(out));`, { args: ['--expose-gc'], timeoutMs: 120_000 });
+    const out = childJson(r);
+    assert.equal(out.inPlace, true);
+    assert.deepEqual(out.staged, { 'a small call': true, 'a large call': true, 'a call that fails': true, 'a stream write': true, 'a hashStream': true });
+    assert.deepEqual(out.into, [true, [1, 2, 3], true, [1, 2, 3, 4]]);
+  });
+});
+
 describe('worker_threads', () => {
   test('loads in several workers at once; terminating workers with queued jobs is safe', async () => {
     const r = await runChild(`${requireOffloop}

@@ -690,10 +690,9 @@ impl StreamCodec {
     ts_return_type = "Promise<Buffer>"
   )]
   pub fn write<'env>(&self, env: &'env Env, chunk: JsArg) -> napi::Result<PromiseRaw<'env, JsBuffer>> {
-    let input = chunk.byte_view("chunk");
     // SAFETY: JS thread of `env` (an export).
-    let staged = match unsafe { stage::take_decoded(env.raw()) } {
-      Ok(staged) => staged,
+    let (input, staged) = match unsafe { stage::decoding(env.raw(), || chunk.byte_view("chunk")) } {
+      Ok(decoded) => decoded,
       Err(error) => return rejected(env, error),
     };
     let input = match input {

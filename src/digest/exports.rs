@@ -401,9 +401,16 @@ impl Consumer for StreamDigest {
   /// once it has moved on. Small chunks are copied at once; a large one is copied on the JS thread
   /// between turns of the loop, and the next chunk waits for that copy, not for the hash.
   fn item(&mut self, chunk: JsArg) -> Result<Option<sys::napi_value>> {
-    let chunk = chunk.byte_view("chunk")?;
     // SAFETY: JS thread of `self.env` (the loop runs there).
-    let staged = unsafe { stage::take_decoded(self.env)? };
+    let (chunk, staged) = unsafe { stage::decoding(self.env, || chunk.byte_view("chunk"))? };
+    let chunk = match chunk {
+      Ok(chunk) => chunk,
+      Err(error) => {
+        // SAFETY: as above.
+        unsafe { staged.discard(self.env) };
+        return Err(error);
+      }
+    };
     if staged.is_empty() {
       self.incremental.update(chunk)?;
       return self.wait_for_backlog();

@@ -306,12 +306,8 @@ where
   // SAFETY: on the JS thread of `env` (we are inside a #[napi] call).
   check(unsafe { sys::napi_create_promise(raw_env, &mut deferred, &mut promise) })?;
   let queued = OffloopError::catching(|| {
-    // SAFETY: JS thread of `raw_env` (an export call), for the three calls below. What an earlier
-    // call that panicked mid-decoding left is released first.
-    unsafe { stage::take_decoded(raw_env)?.discard(raw_env) };
-    let job = prepare();
-    // SAFETY: as above.
-    let decoded = unsafe { stage::take_decoded(raw_env)? };
+    // SAFETY: JS thread of `raw_env` (an export call), for this call and the one below.
+    let (job, decoded) = unsafe { stage::decoding(raw_env, prepare)? };
     match job {
       Ok(job) => queue(raw_env, deferred, job, decoded),
       Err(error) => {

@@ -565,7 +565,49 @@ pub(crate) unsafe fn record<R>(env: sys::napi_env, f: impl FnOnce(&mut Decoded) 
 ///
 /// # Safety
 /// JS thread of `env`.
-pub(crate) unsafe fn take_decoded(env: sys::napi_env) -> Result<Decoded> {
+unsafe fn take_decoded(env: sys::napi_env) -> Result<Decoded> {
   // SAFETY: per this function's contract.
   unsafe { record(env, std::mem::take) }
+}
+
+/// Runs `decode`, which decodes one call's arguments, and returns its value with what it recorded.
+///
+/// Decoding runs the caller's getters and traps, and they may call offloop: that call decodes in
+/// turn and must neither take nor release what the call whose getter it is recorded so far (it
+/// did: the outer call's views went unstaged, and the reference keeping its SharedArrayBuffer
+/// alive was deleted, so a collected buffer was read freed). So the enclosing call's record is set
+/// aside while `decode` runs and put back after. What `decode` recorded before a panic is
+/// released.
+///
+/// # Safety
+/// JS thread of `env`, which is live.
+pub(crate) unsafe fn decoding<R>(env: sys::napi_env, decode: impl FnOnce() -> R) -> Result<(R, Decoded)> {
+  /// Puts the enclosing call's record back, also when `decode` panics.
+  struct Enclosing {
+    env: sys::napi_env,
+    record: Option<Decoded>,
+  }
+  impl Drop for Enclosing {
+    fn drop(&mut self) {
+      // SAFETY: JS thread of a live `env` (the contract of `decoding`, whose frame this is).
+      unsafe {
+        if let Ok(left) = take_decoded(self.env) {
+          left.discard(self.env);
+        }
+        if let Some(enclosing) = self.record.take() {
+          let _ = record(self.env, |decoded| *decoded = enclosing);
+        }
+      }
+    }
+  }
+  // SAFETY: per this function's contract.
+  let enclosing = Enclosing {
+    env,
+    record: Some(unsafe { take_decoded(env)? }),
+  };
+  let value = decode();
+  // SAFETY: as above.
+  let decoded = unsafe { take_decoded(env)? };
+  drop(enclosing);
+  Ok((value, decoded))
 }
