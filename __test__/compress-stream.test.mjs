@@ -291,8 +291,10 @@ describe('errors', () => {
       out.next = await offloop.hash('sha256', 'the pool works on');
       console.log(JSON.stringify(out));`, { timeoutMs: 120_000 })
     const out = childJson(r)
-    assert.ok(out.afterDestroyMs < 1000, `the pool worked on for ${out.afterDestroyMs} ms after destroy()`)
-    assert.ok(out.afterCloseMs < 1000, `the pool worked on for ${out.afterCloseMs} ms after close()`)
+    // One slice of input (1 MiB) is finished: a fraction of a second, more on a loaded machine
+    // (pool threads run in SCHED_IDLE); the whole chunk took over 20 s.
+    assert.ok(out.afterDestroyMs < 5000, `the pool worked on for ${out.afterDestroyMs} ms after destroy()`)
+    assert.ok(out.afterCloseMs < 5000, `the pool worked on for ${out.afterCloseMs} ms after close()`)
     assert.deepEqual(out.outcomes, ['AbortError', 'ERR_INVALID_STATE', 'ERR_INVALID_STATE'])
     assert.equal(typeof out.next, 'string')
   })
