@@ -188,6 +188,25 @@ describe('AbortSignal', () => {
     assert.equal(after.completed + after.failed + after.cancelled, before.completed + before.failed + before.cancelled);
   });
 
+  // Found by a hostile hunt (2026-12-06): a signal aborted before the call gave an AbortError
+  // without a `cause`, one aborted during it had the reason: telling a timeout from a user's abort
+  // (`AbortSignal.timeout()`'s TimeoutError) depended on when it came.
+  test("the AbortError's cause is the signal's reason, whether it aborted before or during the call", async () => {
+    const reason = new Error('gone');
+    const before = await rejectsWith(offloop.hash('sha256', 'x', 'hex', { signal: AbortSignal.abort(reason) }), Error, 'ABORT_ERR');
+    assert.equal(before.cause, reason);
+    const timedOut = AbortSignal.timeout(1);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal((await rejectsWith(offloop.sort(new Float64Array(3), { signal: timedOut }), Error, 'ABORT_ERR')).cause?.name, 'TimeoutError');
+    const controller = new AbortController();
+    const during = offloop.hashPassword('pw', { memoryCost: 65536, timeCost: 50, signal: controller.signal });
+    controller.abort(reason);
+    assert.equal((await rejectsWith(during, Error, 'ABORT_ERR')).cause, reason);
+    // A reason that cannot be read leaves the error without a cause; the call still rejects.
+    const hostile = { aborted: true, get reason() { throw new Error('trap'); } };
+    assert.equal((await rejectsWith(offloop.hash('sha256', 'x', 'hex', { signal: hostile }), Error, 'ABORT_ERR')).cause, undefined);
+  });
+
   test('queued and running jobs: abort rejects at once, the queued job is skipped, the running one stops', async () => {
     const r = await runChild(`${loadHooks}
       h.configure({ threads: 1 });

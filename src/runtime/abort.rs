@@ -89,6 +89,20 @@ impl<'env> Signal<'env> {
     }
   }
 
+  /// The signal's `reason`, for the `cause` of its `AbortError`; null when reading it throws.
+  pub(super) fn reason(&self) -> sys::napi_value {
+    let mut reason = ptr::null_mut();
+    // SAFETY: JS thread; `self.value` is live for the call. A throwing getter leaves an exception
+    // pending, cleared here.
+    unsafe {
+      if sys::napi_get_named_property(self.env, self.value, c"reason".as_ptr(), &mut reason) != sys::Status::napi_ok {
+        clear_exception(self.env);
+        reason = ptr::null_mut();
+      }
+    }
+    reason
+  }
+
   /// Registers job `id` with this signal, adding the signal's listener if it is the first.
   pub(super) fn listen(self, id: u64, cancel: Cancel) -> Result<AbortLink> {
     // SAFETY: JS thread of `self.env` (an export call).

@@ -349,7 +349,23 @@ where
   let id = next_id(env)?;
   // The listener goes on outside any table borrow (addEventListener runs JS).
   let listened = match job.signal {
-    Some(signal) if signal.aborted()? => Err(OffloopError::aborted()),
+    Some(signal) if signal.aborted()? => {
+      // Rejected here rather than by the caller, to give the error the signal's `reason` as its
+      // `cause`, as a signal aborted later does (and as Node's own APIs do either way).
+      // SAFETY: JS thread of `env`; the signal is live for the call.
+      let error = unsafe { abort_error(env, signal.reason()) };
+      if error.is_null() {
+        Err(OffloopError::aborted())
+      } else {
+        // SAFETY: JS thread of `env`; the deferred never entered the table, so it is settled only
+        // here, and the caller settles it only on an `Err`.
+        unsafe {
+          decoded.discard(env);
+          sys::napi_reject_deferred(env, deferred, error);
+        }
+        return Ok(());
+      }
+    }
     Some(signal) => {
       let cancel = Cancel::new();
       signal.listen(id, cancel.clone()).map(|link| (cancel, Some(link)))
@@ -409,6 +425,26 @@ where
     stage::stage(env, stages, Box::new(still_pending), ready);
   }
   Ok(())
+}
+
+/// An `AbortError` with `reason` as its `cause` (none when `reason` is null); null only when the
+/// environment is tearing down.
+///
+/// # Safety
+/// JS thread of `env`; `reason` is null or live in the current scope.
+unsafe fn abort_error(env: sys::napi_env, reason: sys::napi_value) -> sys::napi_value {
+  // SAFETY: per this function's contract.
+  let error = unsafe { OffloopError::aborted().to_js(env) };
+  if !error.is_null() && !reason.is_null() {
+    // SAFETY: as above; both values are live. A throwing `cause` setter on Error.prototype leaves
+    // the error without it.
+    unsafe {
+      if sys::napi_set_named_property(env, error, c"cause".as_ptr(), reason) != sys::Status::napi_ok {
+        super::abort::clear_exception(env);
+      }
+    }
+  }
+  error
 }
 
 /// Rejects pending call `id` with `error`, if it is still pending.
@@ -551,12 +587,8 @@ impl<T> Drop for Settler<T> {
 /// a call that holds its abort (see `Pending::holds_abort`), once that ends.
 pub(super) fn abort(env: sys::napi_env, id: u64, reason: sys::napi_value) {
   // Made before the table is borrowed: setting `cause` can run JS (a setter on Error.prototype).
-  // SAFETY: the abort listener runs on the JS thread of `env`.
-  let error = unsafe { OffloopError::aborted().to_js(env) };
-  if !error.is_null() && !reason.is_null() {
-    // SAFETY: JS thread; both values are live in this callback's scope.
-    unsafe { sys::napi_set_named_property(env, error, c"cause".as_ptr(), reason) };
-  }
+  // SAFETY: the abort listener runs on the JS thread of `env`; `reason` is live in its scope.
+  let error = unsafe { abort_error(env, reason) };
   let settle_now = table(env).ok().and_then(|mut table| {
     let pending = table.pending.get_mut(&id)?;
     // The listener fired and its signal's entry is gone: nothing to leave when the call settles.
