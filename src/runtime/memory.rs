@@ -142,7 +142,9 @@ pub struct Budget {
 impl Budget {
   pub fn new(limit: usize) -> Arc<Budget> {
     Arc::new(Budget {
-      limit,
+      // Totals are `isize`s: a larger limit could not be reached anyway, and compared as an
+      // `isize` it would be negative (every charge past it).
+      limit: limit.min(isize::MAX as usize),
       used: AtomicIsize::new(0),
       peak: AtomicIsize::new(0),
       exceeded: AtomicBool::new(false),
@@ -357,6 +359,19 @@ mod tests {
     assert!(budget.used() > 8 << 20);
     assert!(reserve(1).is_err());
     assert_eq!(check(), Err(OverBudget { limit: 8 << 20 }));
+  }
+
+  /// `Budget::new(usize::MAX)` counts without a limit (`JqProgram` measures its compile so): a
+  /// limit compared as an `isize` was -1, so the first charge marked it exceeded.
+  #[test]
+  fn the_largest_limit_is_never_exceeded() {
+    let budget = Budget::new(usize::MAX);
+    let _scope = budget.enter();
+    let held = vec![0u8; 4 << 20];
+    assert!(check().is_ok());
+    assert!(reserve(1 << 30).is_ok());
+    assert!(!budget.is_exceeded());
+    drop(held);
   }
 
   #[test]
