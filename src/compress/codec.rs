@@ -11,7 +11,7 @@ use std::ops::Range;
 use super::settings::{BrotliSettings, DecodeSettings, DeflateSettings, ZstdSettings};
 use super::{brotli, deflate, zstd};
 use crate::runtime::bytes::ByteView;
-use crate::runtime::{Cancel, ErrorKind, OffloopError, Result};
+use crate::runtime::{worth_shrinking, Cancel, ErrorKind, OffloopError, Result};
 
 /// The formats, by the names the API takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,9 +95,7 @@ impl Format {
     Ok(match (self, settings) {
       (Format::Brotli, EncodeSettings::Brotli(settings)) => Box::new(brotli::Encoder::new(settings)?),
       (Format::Zstd, EncodeSettings::Zstd(settings)) => Box::new(zstd::Encoder::new(settings, size)?),
-      (format, EncodeSettings::Deflate(settings)) if format.is_deflate() => {
-        Box::new(deflate::Encoder::new(format, settings)?)
-      }
+      (format, EncodeSettings::Deflate(settings)) if format.is_deflate() => deflate::encoder(format, settings)?,
       _ => return Err(internal("settings of another format")),
     })
   }
@@ -195,10 +193,11 @@ impl Output {
     }
   }
 
-  /// The bytes, without their spare capacity when it is more than a quarter: the buffer becomes a
-  /// JS Buffer that keeps all of it until garbage collection. (glibc shrinks large blocks in place.)
+  /// The bytes, without their spare capacity when it is worth a shrink (`worth_shrinking`): the
+  /// buffer becomes a JS Buffer that keeps all of it until garbage collection. (glibc shrinks
+  /// large blocks in place.)
   pub fn into_bytes(mut self) -> Vec<u8> {
-    if self.bytes.capacity() - self.bytes.len() > self.bytes.len() / 4 {
+    if worth_shrinking(self.bytes.capacity(), self.bytes.len()) {
       self.bytes.shrink_to_fit();
     }
     self.bytes
@@ -237,11 +236,18 @@ impl Source for ByteView {
 /// within milliseconds.
 const SLICE: usize = 1 << 20;
 
-/// Output room added per step, at most, beyond what the buffer already has.
+/// Output room a step is given, at most: a decompressor's output may be far larger than its slice.
 const STEP_ROOM: usize = 4 << 20;
 
-/// Compresses `input` whole. gzip and deflate at zlib's default shape go through libdeflate
-/// (one call, no slices: it has no streaming); everything else steps through its codec.
+/// Output room a compressing step is given, at most. Compressed output is usually far smaller than
+/// the slice, and the one-shot buffer starts at a quarter of the input: asking for `STEP_ROOM`
+/// grew a 4 MiB input's buffer from 1 MiB to 8 MiB at its second step, for 0.8 MiB of output. A
+/// step that runs out of room goes on in the next one.
+const COMPRESS_STEP_ROOM: usize = SLICE / 4;
+
+/// Compresses `input` whole. Without the host's zlib, gzip and deflate at zlib's default shape go
+/// through libdeflate (one call, no slices: it has no streaming); everything else steps through
+/// its codec.
 pub fn compress(
   format: Format,
   settings: &EncodeSettings,
@@ -331,7 +337,11 @@ pub fn drive(
     if output.len() >= budget {
       return Ok(false);
     }
-    output.reserve((budget - output.len()).min(STEP_ROOM))?;
+    let room = match direction {
+      Direction::Compress => COMPRESS_STEP_ROOM,
+      Direction::Decompress => STEP_ROOM,
+    };
+    output.reserve((budget - output.len()).min(room))?;
     let end = input.len().min(*position + SLICE);
     let step_flush = if end == input.len() { flush } else { Flush::None };
     let written_before = output.len();

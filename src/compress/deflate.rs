@@ -1,14 +1,15 @@
-//! gzip, zlib and raw deflate: zlib-rs for streams and every decompression, libdeflate for
-//! one-shot compression.
+//! gzip, zlib and raw deflate: compression through the host's zlib (`host_zlib`, node:zlib's own
+//! output) where Node exports it, otherwise zlib-rs for streams and libdeflate for one-shot calls;
+//! zlib-rs for every decompression.
 //!
-//! node:zlib runs Chromium's zlib, whose output at a given level is smaller than stock zlib's,
-//! zlib-ng's or zlib-rs's (zlib-rs at level 1 uses zlib-ng's "quick" strategy: +22-39%). A caller
-//! who picks level L expects node:zlib's size at L or better, so each library runs at the lowest of
-//! its own levels whose output was no larger than node:zlib's at L on every corpus measured (JSON
-//! API responses, JavaScript source, English text, an x86 binary; benchmark/NOTES.md). libdeflate
-//! meets that at a level that is still faster than node:zlib; zlib-rs is needed only where
-//! libdeflate cannot go: streams (it has no streaming) and a non-default window, hash size or
-//! strategy.
+//! Without the host's zlib: node:zlib runs Chromium's zlib, whose output at a given level is
+//! smaller than stock zlib's, zlib-ng's or zlib-rs's (zlib-rs at level 1 uses zlib-ng's "quick"
+//! strategy: +22-39%). A caller who picks level L expects node:zlib's size at L or better, so each
+//! library runs at the lowest of its own levels whose output was no larger than node:zlib's at L on
+//! every corpus measured (JSON API responses, JavaScript source, English text, an x86 binary;
+//! benchmark/NOTES.md); still up to 2% larger on some short inputs. libdeflate meets that at a
+//! level that is still faster than node:zlib; zlib-rs is needed only where libdeflate cannot go:
+//! streams (it has no streaming) and a non-default window, hash size or strategy.
 
 use std::alloc::{alloc_zeroed, Layout};
 
@@ -16,6 +17,7 @@ use libdeflater::{CompressionLvl, Compressor};
 use zlib_rs::{DeflateConfig, DeflateFlush, InflateError, InflateFlush, Method, Status, Strategy};
 
 use super::codec::{data_error, internal, Codec, Flush, Format, Output, Step};
+use super::host_zlib;
 use super::members::{Member, Members, Next};
 use super::settings::DeflateSettings;
 use crate::runtime::{OffloopError, Result};
@@ -49,10 +51,20 @@ fn zlib_window_bits(format: Format, window_bits: u8) -> i32 {
 /// static Huffman block), zlib-rs's at under 1%; either takes microseconds here.
 const SHORT_INPUT: usize = 4096;
 
-/// Compresses `input` in one call with libdeflate, or returns `None` when zlib-rs should: a
-/// window, hash size or strategy other than zlib's defaults, or a short input.
+/// A compressor: the host's zlib where there is one, zlib-rs otherwise.
+pub fn encoder(format: Format, settings: &DeflateSettings) -> Result<Box<dyn Codec>> {
+  let window_bits = zlib_window_bits(format, settings.window_bits);
+  match host_zlib::Deflater::new(settings.level, window_bits, settings.mem_level, settings.strategy) {
+    Some(host) => Ok(Box::new(host?)),
+    None => Ok(Box::new(Encoder::new(format, settings)?)),
+  }
+}
+
+/// Compresses `input` in one call with libdeflate, or returns `None` when a stepping compressor
+/// should: the host's zlib, or zlib-rs for a window, hash size or strategy other than zlib's
+/// defaults, or a short input.
 pub fn compress_whole(format: Format, settings: &DeflateSettings, input: &[u8]) -> Option<Result<Vec<u8>>> {
-  if !settings.is_default_shape() || input.len() < SHORT_INPUT {
+  if host_zlib::available() || !settings.is_default_shape() || input.len() < SHORT_INPUT {
     return None;
   }
   Some(compress_with_libdeflate(format, settings.level, input))
@@ -98,7 +110,8 @@ fn zeroed(len: usize) -> Result<Vec<u8>> {
   Ok(unsafe { Vec::from_raw_parts(pointer, len, len) })
 }
 
-/// A zlib-rs compressor: streams, and one-shot calls with non-default settings.
+/// A zlib-rs compressor, where the host has no zlib: streams, and one-shot calls with non-default
+/// settings.
 pub struct Encoder {
   deflate: zlib_rs::Deflate,
 }

@@ -28,6 +28,7 @@ mod test_hooks;
 pub mod text;
 mod warm;
 
+pub(crate) use alloc::worth_shrinking;
 pub use args::JsArg;
 pub(crate) use bridge::promise;
 pub use bridge::{rejected, spawn, Cancel, Job, JobOutput, JobResult};
