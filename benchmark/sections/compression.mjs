@@ -63,8 +63,8 @@ export default async function compressionSection(bench) {
   const response = jsonBytes(100 * KiB, 5);
   const largeLabel = `${size(large.length)} JSON`;
   bench.note(
-    'offloop compresses on its own pool: gzip/deflate one-shot with libdeflate, run at the lowest of its levels whose output was no larger than node:zlib\'s at the asked level ' +
-      '(1→2, 2→3, 3→4, 4→4, 5→6, 6→7, 7→7, 8→8, 9→8); streams and every decompression with zlib-rs; brotli and zstd with their C libraries. ' +
+    'offloop compresses on its own pool: gzip/deflate with the zlib node:zlib runs (the node binary\'s own, so the output is node:zlib\'s byte for byte), ' +
+      'decompresses them with zlib-rs; brotli and zstd with their C libraries. ' +
       'node:zlib (Chromium\'s zlib, brotli 1.1) runs its async forms on libuv\'s 4-thread pool and its sync forms on the JS thread. ' +
       'Each row\'s output size is in its params ("→"): compare speed at the size it buys. Sync rows run one call at a time on the JS thread: their MB/s is one core\'s. ' +
       `offloop's pool priority in this run: '${offloop.poolStats().priority}' (OFFLOOP_PRIORITY).`,

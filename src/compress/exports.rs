@@ -34,7 +34,7 @@ use crate::runtime::{promise, rejected, spawn, sync, Cancel, ErrorKind, Job, JsA
 #[napi(object, object_to_js = false, object_from_js = false)]
 pub struct CompressOptions<'env> {
   /// 'gzip', 'deflate', 'deflate-raw': zlib's level, 0 (store) to 9 (smallest), -1 for the default
-  /// 6. Output is about node:zlib's size at the same level (see the README). 'brotli': the
+  /// 6. Output is node:zlib's at the same level (see the README). 'brotli': the
   /// quality, 0-11, default 11 (node:zlib's). 'zstd': the level, -131072 to 22, default 3.
   pub level: Option<i32>,
   /// 'gzip', 'deflate', 'deflate-raw': the window is 2^windowBits bytes, 9-15 for 'gzip', 8-15
@@ -523,8 +523,8 @@ unsafe extern "C" fn free_bytes(_env: sys::napi_env, _data: *mut c_void, hint: *
 /// `brotliCompress()` and `zstdCompress()`; resolves with a Buffer.
 ///
 /// Strings are compressed as UTF-8. Bytes are copied (large ones in 1 MiB slices between turns of
-/// the loop): do not modify them until the promise settles. gzip/deflate output is never larger than node:zlib's at the
-/// same level; brotli's is node:zlib's byte for byte at most qualities, within 0.3% at the others.
+/// the loop): do not modify them until the promise settles. gzip/deflate output is node:zlib's byte for
+/// byte (its own zlib, where Node exports it); brotli's at most qualities, within 0.3% at the others.
 ///
 /// Rejects with a TypeError `ERR_INVALID_ARG_VALUE` for an unknown format, `ERR_INVALID_ARG_TYPE`
 /// for a wrong type, a RangeError `ERR_OUT_OF_RANGE` for an option out of range,
