@@ -246,8 +246,8 @@ export declare function compileJq(filter: string): JqProgram
  * `brotliCompress()` and `zstdCompress()`; resolves with a Buffer.
  *
  * Strings are compressed as UTF-8. Bytes are copied (large ones in 1 MiB slices between turns of
- * the loop): do not modify them until the promise settles. gzip/deflate output is never larger than node:zlib's at the
- * same level; brotli's is node:zlib's byte for byte at most qualities, within 0.3% at the others.
+ * the loop): do not modify them until the promise settles. gzip/deflate output is node:zlib's byte for
+ * byte (its own zlib, where Node exports it); brotli's at most qualities, within 0.3% at the others.
  *
  * Rejects with a TypeError `ERR_INVALID_ARG_VALUE` for an unknown format, `ERR_INVALID_ARG_TYPE`
  * for a wrong type, a RangeError `ERR_OUT_OF_RANGE` for an option out of range,
@@ -263,7 +263,7 @@ export declare function compress(format: 'gzip' | 'deflate' | 'deflate-raw' | 'b
 export interface CompressOptions {
   /**
    * 'gzip', 'deflate', 'deflate-raw': zlib's level, 0 (store) to 9 (smallest), -1 for the default
-   * 6. Output is about node:zlib's size at the same level (see the README). 'brotli': the
+   * 6. Output is node:zlib's at the same level (see the README). 'brotli': the
    * quality, 0-11, default 11 (node:zlib's). 'zstd': the level, -131072 to 22, default 3.
    */
   level?: number
