@@ -19,6 +19,10 @@ const SCRATCH: usize = 64 << 10;
 pub struct Encoder {
   encoder: BrotliEncoder,
   scratch: Box<[u8]>,
+  quality: Quality,
+  window: WindowSize,
+  /// Input consumed so far: brotli's buffers grow with it up to the window.
+  consumed: usize,
 }
 
 impl Encoder {
@@ -64,9 +68,18 @@ impl Encoder {
     let encoder = options
       .build()
       .map_err(|_| OffloopError::out_of_range("options.params", "a valid brotli parameter set", "another"))?;
+    let quality = settings
+      .get(BrotliParam::Quality)
+      .unwrap_or(BrotliSettings::DEFAULT_QUALITY);
+    let window = settings
+      .get(BrotliParam::WindowBits)
+      .unwrap_or(BrotliSettings::DEFAULT_WINDOW_BITS);
     Ok(Encoder {
       encoder,
       scratch: vec![0; SCRATCH].into_boxed_slice(),
+      quality: Quality::new(quality as u8).map_err(|_| internal("brotli quality"))?,
+      window: WindowSize::new(window as u8).map_err(|_| internal("brotli window"))?,
+      consumed: 0,
     })
   }
 }
@@ -90,6 +103,7 @@ impl Codec for Encoder {
         .compress(&input[consumed..], &mut self.scratch[..room], operation)
         .map_err(|_| internal("the brotli encoder failed"))?;
       consumed += result.bytes_read;
+      self.consumed = self.consumed.saturating_add(result.bytes_read);
       output.extend(&self.scratch[..result.bytes_written])?;
       // brotli's rule: a flush or finish is complete once the encoder holds no more output.
       let complete = consumed == input.len()
@@ -106,12 +120,19 @@ impl Codec for Encoder {
       }
     }
   }
+
+  /// brotli's own estimate of its peak for the input seen so far.
+  fn held(&self) -> usize {
+    SCRATCH + brotlic::compress_estimate_max_mem_usage(self.consumed, self.quality, self.window)
+  }
 }
 
 pub struct Decoder {
   decoder: BrotliDecoder,
   scratch: Box<[u8]>,
   ended: bool,
+  /// Output so far: the decoder's ring buffer grows with it up to the window (16 MiB at most).
+  produced: usize,
 }
 
 impl Decoder {
@@ -125,6 +146,7 @@ impl Decoder {
       decoder,
       scratch: vec![0; SCRATCH].into_boxed_slice(),
       ended: false,
+      produced: 0,
     })
   }
 }
@@ -149,6 +171,7 @@ impl Codec for Decoder {
         .decompress(&input[consumed..], &mut self.scratch[..room])
         .map_err(decode_error)?;
       consumed += result.bytes_read;
+      self.produced = self.produced.saturating_add(result.bytes_written);
       output.extend(&self.scratch[..result.bytes_written])?;
       match result.info {
         DecoderInfo::Finished => self.ended = true,
@@ -156,6 +179,10 @@ impl Codec for Decoder {
         DecoderInfo::NeedsMoreOutput => {}
       }
     }
+  }
+
+  fn held(&self) -> usize {
+    SCRATCH + self.produced.min(16 << 20)
   }
 }
 

@@ -46,6 +46,12 @@ fn zlib_window_bits(format: Format, window_bits: u8) -> i32 {
   }
 }
 
+/// What a zlib compressor allocates, by zlib's own account (zconf.h): the window twice over, the
+/// hash chains, and a few kilobytes more.
+pub fn compressor_memory(window_bits: u8, mem_level: u8) -> usize {
+  (1 << (window_bits + 2)) + (1 << (mem_level + 9)) + (6 << 10)
+}
+
 /// Inputs shorter than this go to zlib-rs: on them libdeflate's output was up to 3 bytes larger
 /// than node:zlib's at a third of the sizes measured (it stores a short input where zlib writes a
 /// static Huffman block), zlib-rs's at under 1%; either takes microseconds here.
@@ -54,7 +60,7 @@ const SHORT_INPUT: usize = 4096;
 /// A compressor: the host's zlib where there is one, zlib-rs otherwise.
 pub fn encoder(format: Format, settings: &DeflateSettings) -> Result<Box<dyn Codec>> {
   let window_bits = zlib_window_bits(format, settings.window_bits);
-  match host_zlib::Deflater::new(settings.level, window_bits, settings.mem_level, settings.strategy) {
+  match host_zlib::Deflater::new(settings, window_bits) {
     Some(host) => Ok(Box::new(host?)),
     None => Ok(Box::new(Encoder::new(format, settings)?)),
   }
@@ -114,6 +120,7 @@ fn zeroed(len: usize) -> Result<Vec<u8>> {
 /// settings.
 pub struct Encoder {
   deflate: zlib_rs::Deflate,
+  memory: usize,
 }
 
 impl Encoder {
@@ -130,6 +137,7 @@ impl Encoder {
     // cannot fire on caller input; a panic would still only reject the call.
     Ok(Encoder {
       deflate: zlib_rs::Deflate::new_with_config(config),
+      memory: compressor_memory(settings.window_bits, settings.mem_level),
     })
   }
 }
@@ -160,6 +168,10 @@ impl Codec for Encoder {
       Flush::Sync | Flush::Full => consumed == input.len() && written < room,
     };
     Ok(Step { consumed, done })
+  }
+
+  fn held(&self) -> usize {
+    self.memory
   }
 }
 
@@ -209,6 +221,11 @@ impl Member for Inflater {
       Status::StreamEnd => Ok((consumed, true)),
       Status::Ok | Status::BufError => Ok((consumed, false)),
     }
+  }
+
+  /// zlib's account of an inflater (zconf.h): the window and some 7 KB.
+  fn held(&self) -> usize {
+    (1 << self.window_bits.max(15)) + (7 << 10)
   }
 
   /// After a gzip member, nothing, or a zero byte (padding), ends the data; anything else is the

@@ -19,6 +19,8 @@ use std::ptr;
 use std::sync::OnceLock;
 
 use super::codec::{internal, Codec, Flush, Output, Step};
+use super::deflate::compressor_memory;
+use super::settings::DeflateSettings;
 use crate::runtime::{OffloopError, Result};
 
 /// zlib's `z_stream` (zlib.h), which every zlib since 1.0 lays out this way; `deflateInit2_` checks
@@ -130,6 +132,7 @@ pub struct Deflater {
   api: &'static Api,
   /// Output room per call: see `STORED_ROOM`.
   room_limit: usize,
+  memory: usize,
   // Boxed: zlib's state points back at its stream, so the stream must not move.
   stream: Box<ZStream>,
 }
@@ -139,9 +142,9 @@ pub struct Deflater {
 unsafe impl Send for Deflater {}
 
 impl Deflater {
-  /// `None` when the host has no zlib of its own. `window_bits` is zlib's argument (+16 for gzip,
-  /// negative for raw deflate); the settings were range-checked when decoded.
-  pub fn new(level: u8, window_bits: i32, mem_level: u8, strategy: u8) -> Option<Result<Self>> {
+  /// `None` when the host has no zlib of its own. `window_bits` is zlib's argument for the format
+  /// (+16 for gzip, negative for raw deflate); the settings were range-checked when decoded.
+  pub fn new(settings: &DeflateSettings, window_bits: i32) -> Option<Result<Self>> {
     let api = api()?;
     let mut stream = Box::new(ZStream {
       next_in: ptr::null(),
@@ -164,11 +167,11 @@ impl Deflater {
     let status = unsafe {
       (api.init)(
         &mut *stream,
-        c_int::from(level),
+        c_int::from(settings.level),
         Z_DEFLATED,
         window_bits,
-        c_int::from(mem_level),
-        c_int::from(strategy),
+        c_int::from(settings.mem_level),
+        c_int::from(settings.strategy),
         api.version.as_ptr(),
         std::mem::size_of::<ZStream>() as c_int,
       )
@@ -176,7 +179,8 @@ impl Deflater {
     Some(match status {
       Z_OK => Ok(Deflater {
         api,
-        room_limit: if level == 0 { STORED_ROOM } else { usize::MAX },
+        room_limit: if settings.level == 0 { STORED_ROOM } else { usize::MAX },
+        memory: compressor_memory(settings.window_bits, settings.mem_level),
         stream,
       }),
       Z_MEM_ERROR => Err(OffloopError::error(
@@ -225,6 +229,10 @@ impl Codec for Deflater {
       _ => return Err(internal("the host's zlib failed")),
     };
     Ok(Step { consumed, done })
+  }
+
+  fn held(&self) -> usize {
+    self.memory
   }
 }
 

@@ -16,6 +16,9 @@ pub trait Member: Send {
   /// and gets ready to decode the next member if one begins. `flush` is `Finish` when no more
   /// input will come.
   fn next(&mut self, input: &[u8], output: &mut Output, flush: Flush) -> Result<(usize, Next)>;
+
+  /// As `Codec::held`.
+  fn held(&self) -> usize;
 }
 
 /// What follows a member.
@@ -81,5 +84,9 @@ impl<M: Member> Codec for Members<M> {
         }
       }
     }
+  }
+
+  fn held(&self) -> usize {
+    self.member.held()
   }
 }

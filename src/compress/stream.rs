@@ -51,6 +51,8 @@ pub struct Chunk {
   pub bytes: Vec<u8>,
   /// The call stopped at `chunk_size` bytes with more to come: call `resume()`.
   pub more: bool,
+  /// The native memory the stream's codec holds after the call (`Codec::held`).
+  pub held: usize,
 }
 
 impl StreamState {
@@ -84,12 +86,13 @@ impl StreamState {
       self.closed = true;
       self.pending = None;
     }
-    // An ended or failed stream frees its codec now: V8 does not see the native memory behind a
-    // StreamCodec, so waiting for its garbage collection let finished streams pile up.
+    // An ended or failed stream frees its codec now, not at its garbage collection, which V8
+    // schedules by the memory it was told of (`held`, reported when the call settles).
     if self.closed {
       self.codec = None;
     }
-    result
+    let held = self.codec.as_ref().map_or(0, |codec| codec.held());
+    result.map(|chunk| Chunk { held, ..chunk })
   }
 
   /// Frees the codec (a zlib compressor holds some 300 KB) now rather than at garbage collection;
@@ -105,6 +108,7 @@ impl StreamState {
       return Ok(Chunk {
         bytes: Vec::new(),
         more: false,
+        held: 0,
       });
     };
     let flush = *flush;
@@ -131,6 +135,7 @@ impl StreamState {
     Ok(Chunk {
       bytes: output.into_bytes(),
       more: !complete,
+      held: 0,
     })
   }
 }
@@ -181,6 +186,43 @@ mod tests {
     let error = stream.begin(ByteView::Copied(b"not gzip at all".to_vec()), Flush::None, &cancel);
     assert!(error.is_err());
     assert!(stream.codec.is_none(), "kept after a failure");
+  }
+
+  #[test]
+  fn each_call_says_what_its_codec_holds_and_an_ended_stream_holds_nothing() {
+    use crate::compress::settings::{BrotliSettings, ZstdSettings};
+    let cancel = Cancel::default();
+    // zlib's own account (zconf.h) for its defaults: 128 KiB of window and 128 KiB of hash chains.
+    let mut gzip = gzip_stream();
+    let chunk = gzip
+      .begin(ByteView::Copied(b"abc".to_vec()), Flush::None, &cancel)
+      .unwrap();
+    assert_eq!(chunk.held, (256 + 6) << 10);
+    assert_eq!(
+      gzip
+        .begin(ByteView::Copied(Vec::new()), Flush::Finish, &cancel)
+        .unwrap()
+        .held,
+      0
+    );
+    for (format, settings) in [
+      (Format::Brotli, EncodeSettings::Brotli(BrotliSettings::default())),
+      (Format::Zstd, EncodeSettings::Zstd(ZstdSettings::default())),
+    ] {
+      let mut stream = StreamState::new(Recipe::Compress(format, settings), usize::MAX, 1000);
+      let held = stream
+        .begin(ByteView::Copied(vec![7; 100_000]), Flush::None, &cancel)
+        .unwrap()
+        .held;
+      assert!(held > 64 << 10, "{format:?}: {held}");
+      let mut chunk = stream
+        .begin(ByteView::Copied(Vec::new()), Flush::Finish, &cancel)
+        .unwrap();
+      while chunk.more {
+        chunk = stream.resume(&cancel).unwrap();
+      }
+      assert_eq!(chunk.held, 0, "{format:?}");
+    }
   }
 
   #[test]

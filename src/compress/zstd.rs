@@ -87,6 +87,10 @@ impl Codec for Encoder {
     let done = consumed == input.len() && (flush == Flush::None || left_to_flush == 0);
     Ok(Step { consumed, done })
   }
+
+  fn held(&self) -> usize {
+    self.context.sizeof()
+  }
 }
 
 /// The first bytes of a zstd frame and of a skippable frame (whose last nibble varies).
@@ -174,6 +178,10 @@ impl Member for FrameDecoder {
     debug_assert_eq!(taken, 4);
     self.lookahead.clear();
     Ok((take, Next::Member))
+  }
+
+  fn held(&self) -> usize {
+    self.context.sizeof() + self.lookahead.capacity()
   }
 }
 
