@@ -288,8 +288,8 @@ export interface CompressOptions {
    */
   params?: Record<number, number>
   /**
-   * Streams: the most output bytes pushed at once, >= 64; default 65536. Accepted and unused by
-   * one-shot calls, as in node:zlib.
+   * Streams: the most output bytes pushed at once, >= 64; default 65536 (node:zlib's is 16384).
+   * Accepted and unused by one-shot calls, which node:zlib fill in pieces of this size.
    */
   chunkSize?: number
   /**

@@ -270,7 +270,7 @@ describe('errors', () => {
   })
 
   test('codecs never ended or closed are collected before their native memory piles up', { timeout: 120_000 }, async () => {
-    // V8 sees a small object per StreamCodec; the codec behind it holds 220 KB (gzip) to 800 KB
+    // V8 sees a small object per StreamCodec; the codec behind it holds 260 KB (gzip) to 800 KB
     // (zstd). Without telling V8, 4,000 abandoned zstd compressors grew the process by 1 GB.
     const code = `
       import { createRequire } from 'node:module'

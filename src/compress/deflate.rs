@@ -49,7 +49,8 @@ fn zlib_window_bits(format: Format, window_bits: u8) -> i32 {
 /// What a zlib compressor allocates, by zlib's own account (zconf.h): the window twice over, the
 /// hash chains, and a few kilobytes more.
 pub fn compressor_memory(window_bits: u8, mem_level: u8) -> usize {
-  (1 << (window_bits + 2)) + (1 << (mem_level + 9)) + (6 << 10)
+  // zlib runs a window of 8 as 9.
+  (1 << (window_bits.max(9) + 2)) + (1 << (mem_level + 9)) + (6 << 10)
 }
 
 /// Inputs shorter than this go to zlib-rs: on them libdeflate's output was up to 3 bytes larger

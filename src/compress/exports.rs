@@ -15,6 +15,7 @@ use napi::{sys, Env};
 use napi_derive::napi;
 
 use super::codec::{self, EncodeSettings, Flush, Format, Source};
+use super::host_zlib;
 use super::settings::{
   self, BrotliParam, BrotliSettings, DecodeSettings, DeflateSettings, ZstdParam, ZstdSettings, DEFAULT_CHUNK_SIZE,
   DEFAULT_MAX_OUTPUT, MAX_OUTPUT_LIMIT, MEM_LEVELS, MIN_CHUNK_SIZE, STRATEGIES,
@@ -52,8 +53,8 @@ pub struct CompressOptions<'env> {
   /// dictIDFlag). A parameter here overrides `level`.
   #[napi(ts_type = "Record<number, number>")]
   pub params: Option<Params>,
-  /// Streams: the most output bytes pushed at once, >= 64; default 65536. Accepted and unused by
-  /// one-shot calls, as in node:zlib.
+  /// Streams: the most output bytes pushed at once, >= 64; default 65536 (node:zlib's is 16384).
+  /// Accepted and unused by one-shot calls, which node:zlib fill in pieces of this size.
   pub chunk_size: Option<u32>,
   /// Reject with `ERR_BUFFER_TOO_LARGE` (RangeError) when the output would exceed this many bytes,
   /// 1-4294967296. Default 4294967296 (node:zlib's).
@@ -143,6 +144,8 @@ fn one_shot<'env, O: CallOptions<'env>>(
   data: JsArg,
   options: JsArg,
 ) -> napi::Result<PromiseRaw<'env, JsBuffer>> {
+  // SAFETY: an export's JS thread.
+  unsafe { host_zlib::bind(env.raw()) };
   spawn(env, || {
     let format = self::format(format)?;
     let data = data.byte_view("data")?;
@@ -158,6 +161,8 @@ fn one_shot_sync<'env, O: CallOptions<'env>>(
   data: JsArg,
   options: JsArg,
 ) -> napi::Result<JsBuffer> {
+  // SAFETY: an export's JS thread.
+  unsafe { host_zlib::bind(env.raw()) };
   sync(&env, || {
     let format = self::format(format)?;
     let (settings, limit, _) = one_shot_options::<O>(format, options)?;
@@ -514,7 +519,9 @@ fn copy(env: sys::napi_env, bytes: &[u8]) -> napi::Result<sys::napi_value> {
 unsafe extern "C" fn free_bytes(_env: sys::napi_env, _data: *mut c_void, hint: *mut c_void) {
   // SAFETY: `hint` is the box from `to_napi_value`; V8 calls this once.
   let bytes = unsafe { Box::from_raw(hint.cast::<Vec<u8>>()) };
-  if bytes.len() >= FREE_ON_POOL_MIN {
+  // By capacity, which decides the allocator: a block kept unshrunk (`worth_shrinking`) may hold
+  // less than it spans.
+  if bytes.capacity() >= FREE_ON_POOL_MIN {
     drop_later(bytes);
   }
 }
@@ -657,6 +664,8 @@ impl StreamCodec {
     ts_args_type = "direction: 'compress' | 'decompress', format: 'gzip' | 'deflate' | 'deflate-raw' | 'brotli' | 'zstd', options?: CompressOptions | DecompressOptions"
   )]
   pub fn new(env: Env, direction: JsArg, format: JsArg, options: JsArg) -> napi::Result<Self> {
+    // SAFETY: an export's JS thread.
+    unsafe { host_zlib::bind(env.raw()) };
     sync(&env, || {
       let direction = direction.one_of("direction", &["compress", "decompress"])?;
       let format = self::format(format)?;
@@ -795,6 +804,12 @@ impl StreamCodec {
   #[napi(catch_unwind)]
   pub fn close(&self, env: Env) {
     self.stop.cancel();
+    // The codec is freed on the pool in a moment; V8 need not wait for this object's collection to
+    // hear it. (A call settling after this reports what it saw, and the finalizer takes it back.)
+    let reported = self.reported.load(Ordering::Relaxed);
+    if reported != FINALIZED && reported != 0 && env.adjust_external_memory(-reported).is_ok() {
+      self.reported.store(0, Ordering::Relaxed);
+    }
     let serial = self.serial.clone();
     // Refused only when the pool's queue is full; the memory is then freed with this object.
     self
@@ -815,7 +830,9 @@ const FINALIZED: i64 = i64::MIN;
 impl ObjectFinalize for StreamCodec {
   fn finalize(self, env: Env) -> napi::Result<()> {
     let reported = self.reported.swap(FINALIZED, Ordering::Relaxed);
-    env.adjust_external_memory(-reported).map(|_| ())
+    // Only a hint to the GC: a failure changes nothing else, and must not throw from a finalizer.
+    let _ = env.adjust_external_memory(-reported);
+    Ok(())
   }
 }
 
@@ -835,11 +852,13 @@ impl ToNapiValue for StreamOutput {
     // Settled calls and the finalizer run on the stream's JS thread, one at a time.
     let before = value.reported.load(Ordering::Relaxed);
     if before != FINALIZED && before != value.held {
-      value.reported.store(value.held, Ordering::Relaxed);
       let mut total = 0;
       // SAFETY: JS thread of `env` (the caller's contract). Only a hint to the GC: a failure
       // changes nothing else.
-      unsafe { sys::napi_adjust_external_memory(env, value.held - before, &mut total) };
+      let status = unsafe { sys::napi_adjust_external_memory(env, value.held - before, &mut total) };
+      if status == sys::Status::napi_ok {
+        value.reported.store(value.held, Ordering::Relaxed);
+      }
     }
     // SAFETY: as above.
     unsafe { JsBuffer::to_napi_value(env, value.bytes) }

@@ -8,8 +8,12 @@
 //! its ETag. Node's own binaries export zlib's functions for addons (`nm -D node`), so offloop looks
 //! them up at run time. The lookup is the one the dynamic linker made for node itself: the
 //! executable's own zlib, or the system's libz when Node was built with `--shared-zlib` (as distro
-//! packages are). Where nothing is found (an embedder that renames or hides zlib's symbols, Windows,
-//! a test binary) the bundled libraries in `deflate` compress instead.
+//! packages are). What it finds is used only if its `zlibVersion()` is the version node reports
+//! for node:zlib (`process.versions.zlib`, which adds a commit to it: "1.3.1" for "1.3.1-e00f703"):
+//! an embedder that renames its zlib's symbols (Electron's are `Cr_z_`-prefixed) may still have a
+//! system libz loaded, which would compress correctly but not as its node:zlib does. Where nothing
+//! fitting is found (such an embedder, Windows, a test binary) the bundled libraries in `deflate`
+//! compress instead.
 //!
 //! Only compression comes from here: decompression is the same answer from any correct inflater,
 //! and zlib-rs's also enforces `maxOutputLength` as it goes.
@@ -18,9 +22,13 @@ use std::ffi::{c_char, c_int, c_uint, c_ulong, c_void, CStr};
 use std::ptr;
 use std::sync::OnceLock;
 
+use napi::sys;
+
 use super::codec::{internal, Codec, Flush, Output, Step};
 use super::deflate::compressor_memory;
 use super::settings::DeflateSettings;
+use crate::runtime::abort::clear_exception;
+use crate::runtime::args::JsArg;
 use crate::runtime::{OffloopError, Result};
 
 /// zlib's `z_stream` (zlib.h), which every zlib since 1.0 lays out this way; `deflateInit2_` checks
@@ -58,7 +66,10 @@ const Z_DEFLATED: c_int = 8;
 
 /// At level 0 zlib stores the input in blocks as large as the output room allows, so node:zlib's
 /// one-shot output depends on its `chunkSize` (16 KiB by default, one call per chunk): level 0 gets
-/// that much room per call. Other levels' output does not depend on the room.
+/// that much room per call, which matches one-shot calls at node:zlib's default `chunkSize`; its
+/// streams leave varying room, so their level-0 blocks can fall elsewhere. Other levels' output
+/// does not depend on the room, but for a flush that fills it exactly (zlib then writes a second
+/// marker when called again, as node:zlib also does with its own room).
 const STORED_ROOM: usize = 16 << 10;
 
 /// The host's deflate functions.
@@ -70,9 +81,11 @@ struct Api {
   version: &'static CStr,
 }
 
+static API: OnceLock<Option<Api>> = OnceLock::new();
+
+/// The host's zlib, once `bind` found it.
 fn api() -> Option<&'static Api> {
-  static API: OnceLock<Option<Api>> = OnceLock::new();
-  API.get_or_init(resolve).as_ref()
+  API.get().and_then(Option::as_ref)
 }
 
 /// Whether gzip and deflate compress through node:zlib's own zlib in this process.
@@ -80,8 +93,45 @@ pub fn available() -> bool {
   api().is_some()
 }
 
+/// Looks the host's zlib up, once per process, before the first compression: the compressing
+/// exports call this first.
+///
+/// # Safety
+/// On the JS thread of `env`.
+pub unsafe fn bind(env: sys::napi_env) {
+  if API.get().is_some() {
+    return;
+  }
+  // Read before `get_or_init`: reading a property may run JS, which may compress.
+  // SAFETY: the caller's contract.
+  let reported = unsafe { node_zlib_version(env) };
+  API.get_or_init(|| resolve(reported.as_deref()?));
+}
+
+/// `process.versions.zlib`, or `None` (and no exception left pending) if it cannot be read.
+///
+/// # Safety
+/// On the JS thread of `env`.
+unsafe fn node_zlib_version(env: sys::napi_env) -> Option<String> {
+  let mut value = ptr::null_mut();
+  // SAFETY: JS thread of `env`; every value used lives in the current call's scope.
+  let ok = unsafe {
+    let (mut global, mut process, mut versions) = (ptr::null_mut(), ptr::null_mut(), ptr::null_mut());
+    sys::napi_get_global(env, &mut global) == sys::Status::napi_ok
+      && sys::napi_get_named_property(env, global, c"process".as_ptr(), &mut process) == sys::Status::napi_ok
+      && sys::napi_get_named_property(env, process, c"versions".as_ptr(), &mut versions) == sys::Status::napi_ok
+      && sys::napi_get_named_property(env, versions, c"zlib".as_ptr(), &mut value) == sys::Status::napi_ok
+  };
+  if !ok {
+    // SAFETY: JS thread, as above.
+    unsafe { clear_exception(env) };
+    return None;
+  }
+  JsArg::from_raw(env, value).string("process.versions.zlib").ok()
+}
+
 #[cfg(unix)]
-fn resolve() -> Option<Api> {
+fn resolve(node_reports: &str) -> Option<Api> {
   // The JS tests' way to run the bundled libraries in a real Node process.
   #[cfg(feature = "test-hooks")]
   if std::env::var_os("OFFLOOP_TEST_BUNDLED_ZLIB").is_some() {
@@ -112,8 +162,10 @@ fn resolve() -> Option<Api> {
   };
   // SAFETY: zlibVersion() takes nothing and returns a pointer to a static NUL-terminated string.
   let version = unsafe { CStr::from_ptr(version()) };
-  // Only zlib 1.x has this interface (zlib-ng's native one is "2.x", under other names).
-  version.to_bytes().starts_with(b"1.").then_some(Api {
+  // node:zlib's zlib, and not another loaded in the process (see the module's comment).
+  let text = version.to_str().ok()?;
+  let same = node_reports == text || node_reports.strip_prefix(text)?.starts_with('-');
+  same.then_some(Api {
     init,
     deflate,
     end,
@@ -122,7 +174,7 @@ fn resolve() -> Option<Api> {
 }
 
 #[cfg(not(unix))]
-fn resolve() -> Option<Api> {
+fn resolve(_: &str) -> Option<Api> {
   None
 }
 

@@ -22,7 +22,8 @@ pub const DEFAULT_MEM_LEVEL: u8 = 8;
 /// `Z_DEFAULT_STRATEGY` (0) to `Z_FIXED` (4).
 pub const STRATEGIES: RangeInclusive<u64> = 0..=4;
 pub const DEFAULT_WINDOW_BITS: u8 = 15;
-/// `chunkSize`: node's minimum and default (streams push output in pieces of this size at most).
+/// `chunkSize`: node's minimum, and offloop's default (node:zlib's is 16 KiB; a larger piece is
+/// fewer pool calls). Streams push output in pieces of this size at most.
 pub const MIN_CHUNK_SIZE: u64 = 64;
 pub const DEFAULT_CHUNK_SIZE: usize = 64 << 10;
 

@@ -79,15 +79,17 @@ pub(crate) fn keep_freed_pages_a_while() {
 const LARGE: usize = 1 << 20;
 
 /// Whether a block of `capacity` bytes holding `len` should be shrunk to fit, to free its spare
-/// capacity (when that is more than a quarter of `len`). Not when that would move a block the
-/// system allocator mapped (1 MiB up to what `warm` keeps) into mimalloc: the move is a copy into
-/// pages mimalloc faults in afresh, 2 MiB huge pages zeroed on this machine, which made
-/// `compressSync()` of 4 MiB at gzip level 6 7% slower than node:zlib's `gzipSync()` running the
-/// same zlib; while the spare pages, never written, cost address space rather than memory.
+/// capacity (when that is more than a quarter of `len`). Not when that would move a block of the
+/// system allocator (1 MiB up to what `warm` keeps) with at most 2 MiB spare into mimalloc: the
+/// move is a copy into pages mimalloc faults in afresh, 2 MiB huge pages zeroed on this machine,
+/// which made `compressSync()` of 4 MiB at gzip level 6 7% slower than node:zlib's `gzipSync()`
+/// running the same zlib; while those spare pages, if glibc mapped the block, were never written.
+/// The bound keeps what such a block can hold back small when glibc served it from an arena.
+/// Whoever frees the block goes by its capacity, as the allocator does.
 pub(crate) fn worth_shrinking(capacity: usize, len: usize) -> bool {
   let spare_is_large = capacity - len > len / 4;
   #[cfg(not(fuzzing))]
-  let would_move = (LARGE..super::warm::MIN).contains(&capacity) && len < LARGE;
+  let would_move = (LARGE..super::warm::MIN).contains(&capacity) && len < LARGE && capacity - len <= 2 * LARGE;
   #[cfg(fuzzing)]
   let would_move = false;
   spare_is_large && !would_move
@@ -171,6 +173,8 @@ mod tests {
   fn a_mapped_block_is_not_moved_into_mimalloc_to_shrink() {
     // 0.8 MiB of gzip output in a 2 MiB block: kept (the move would be a copy into fresh pages).
     assert!(!worth_shrinking(2 << 20, 868_000));
+    // 200 KB in a 7.5 MiB block: shrunk, however the move costs.
+    assert!(worth_shrinking(7_864_320, 200_000));
     // Within either allocator, or from a block `warm` may keep: shrunk once a quarter is spare.
     assert!(worth_shrinking(600 << 10, 200 << 10));
     assert!(worth_shrinking(16 << 20, 500 << 10));
