@@ -144,9 +144,9 @@ fn one_shot<'env, O: CallOptions<'env>>(
   data: JsArg,
   options: JsArg,
 ) -> napi::Result<PromiseRaw<'env, JsBuffer>> {
-  // SAFETY: an export's JS thread.
-  unsafe { host_zlib::bind(env.raw()) };
   spawn(env, || {
+    // SAFETY: an export's JS thread (inside the call's panic guard: it reads a JS property).
+    unsafe { host_zlib::bind(env.raw()) };
     let format = self::format(format)?;
     let data = data.byte_view("data")?;
     let (settings, limit, signal) = one_shot_options::<O>(format, options)?;
@@ -161,9 +161,9 @@ fn one_shot_sync<'env, O: CallOptions<'env>>(
   data: JsArg,
   options: JsArg,
 ) -> napi::Result<JsBuffer> {
-  // SAFETY: an export's JS thread.
-  unsafe { host_zlib::bind(env.raw()) };
   sync(&env, || {
+    // SAFETY: an export's JS thread (inside the call's panic guard: it reads a JS property).
+    unsafe { host_zlib::bind(env.raw()) };
     let format = self::format(format)?;
     let (settings, limit, _) = one_shot_options::<O>(format, options)?;
     data
@@ -664,9 +664,9 @@ impl StreamCodec {
     ts_args_type = "direction: 'compress' | 'decompress', format: 'gzip' | 'deflate' | 'deflate-raw' | 'brotli' | 'zstd', options?: CompressOptions | DecompressOptions"
   )]
   pub fn new(env: Env, direction: JsArg, format: JsArg, options: JsArg) -> napi::Result<Self> {
-    // SAFETY: an export's JS thread.
-    unsafe { host_zlib::bind(env.raw()) };
     sync(&env, || {
+      // SAFETY: an export's JS thread (inside the call's panic guard: it reads a JS property).
+      unsafe { host_zlib::bind(env.raw()) };
       let direction = direction.one_of("direction", &["compress", "decompress"])?;
       let format = self::format(format)?;
       let options = options.options("options")?;
