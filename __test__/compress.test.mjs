@@ -152,6 +152,23 @@ describe('sizes against node:zlib', () => {
     assert.deepEqual(childJson(await runChild(code)), { same: false, decodes: true })
   })
 
+  test('a process.versions getter that throws, or that compresses itself, still leaves a working compress()', async () => {
+    // The version is read from JS once, before the first compression: a getter runs the caller's
+    // code there, which may throw or call offloop again before the lookup is settled.
+    for (const getter of ['throw new Error(\'no versions\')', 'compressSync(\'gzip\', \'inner\'); return real']) {
+      const code = `
+        import { createRequire } from 'node:module'
+        import zlib from 'node:zlib'
+        const { compressSync, compress } = createRequire(import.meta.url)(${JSON.stringify(join(root, 'index.js'))})
+        const real = process.versions
+        Object.defineProperty(process, 'versions', { get() { ${getter} } })
+        const one = compressSync('gzip', 'hello hello hello')
+        const two = await compress('deflate', 'hello hello hello')
+        console.log(JSON.stringify([zlib.gunzipSync(one).toString(), zlib.inflateSync(two).toString()]))`
+      assert.deepEqual(childJson(await runChild(code)), ['hello hello hello', 'hello hello hello'], getter)
+    }
+  })
+
   test('without Node\'s zlib (an embedder that hides it), the bundled libraries decode with node:zlib, at most 2% larger', { timeout: 300_000 }, async () => {
     // The test-hooks build with OFFLOOP_TEST_BUNDLED_ZLIB set looks no further than libdeflate and
     // zlib-rs. A hostile hunt (2026-12-06) found libdeflate's output of short inputs 3 bytes larger

@@ -7,7 +7,7 @@ use std::ffi::c_void;
 use std::ops::RangeInclusive;
 use std::ptr;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use napi::bindgen_prelude::{ObjectFinalize, PromiseRaw, ToNapiValue};
@@ -25,6 +25,7 @@ use crate::runtime::abort::{clear_exception, Signal};
 use crate::runtime::args::{out_of_range_received, Kind, Options};
 use crate::runtime::bridge::Settler;
 use crate::runtime::bytes::ByteView;
+use crate::runtime::external::ExternalMemory;
 use crate::runtime::pool::drop_later;
 use crate::runtime::serial::Serial;
 use crate::runtime::stage;
@@ -608,12 +609,19 @@ pub fn decompress_sync(env: Env, format: JsArg, data: JsArg, options: JsArg) -> 
 /// anything else.
 #[napi(custom_finalize)]
 pub struct StreamCodec {
+  shared: Shared,
+  gate: Rc<Gate>,
+}
+
+/// What a stream's queued calls share with the object.
+#[derive(Clone)]
+struct Shared {
   serial: Serial<StreamState>,
   more: Arc<AtomicBool>,
-  /// The native memory V8 was told this stream holds (`StreamOutput`); `FINALIZED` once the
-  /// object is gone, so a call settling after that tells V8 nothing more.
-  reported: Arc<AtomicI64>,
-  gate: Rc<Gate>,
+  /// The native memory the codec holds, as V8 was told (`StreamOutput`): a codec holds 40 KB to
+  /// several MB behind a small object, and streams never ended piled up before V8 collected them
+  /// (4,000 zstd compressors grew the process by 980 MiB).
+  memory: ExternalMemory,
   /// Set by `close()`, at once: the call running on the pool stops at its next slice of input.
   /// Without it a closed stream's write ran on to the end of its chunk (seconds per MB for brotli
   /// at quality 11) on a pool thread whose result nobody wanted.
@@ -681,11 +689,13 @@ impl StreamCodec {
         }
       };
       Ok(StreamCodec {
-        serial: Serial::new(StreamState::new(recipe, limits.max_output, limits.chunk_size)),
-        more: Arc::new(AtomicBool::new(false)),
-        reported: Arc::default(),
+        shared: Shared {
+          serial: Serial::new(StreamState::new(recipe, limits.max_output, limits.chunk_size)),
+          more: Arc::new(AtomicBool::new(false)),
+          memory: ExternalMemory::default(),
+          stop: Cancel::new(),
+        },
         gate: Rc::default(),
-        stop: Cancel::new(),
       })
     })
   }
@@ -727,32 +737,19 @@ impl StreamCodec {
         return rejected(env, error);
       }
     };
-    let (serial, more, reported, gate, stop) = (
-      self.serial.clone(),
-      self.more.clone(),
-      self.reported.clone(),
-      self.gate.clone(),
-      self.stop.clone(),
-    );
+    let (shared, gate) = (self.shared.clone(), self.gate.clone());
     let start: Call = Box::new(move |env| {
       gate.staging.set(true);
       let ready: stage::Ready = Box::new(move |env, copied| {
         // A chunk that could not be copied fails the stream, in its place among the calls: what
         // follows it would not be the data the caller wrote.
-        queue(
-          &serial,
-          &more,
-          &reported,
-          &stop,
-          settler,
-          move |state, cancel| match copied {
-            Ok(()) => state.begin(input, Flush::None, cancel),
-            Err(error) => {
-              state.close();
-              Err(error)
-            }
-          },
-        );
+        shared.queue(settler, move |state, cancel| match copied {
+          Ok(()) => state.begin(input, Flush::None, cancel),
+          Err(error) => {
+            state.close();
+            Err(error)
+          }
+        });
         gate.release(env);
       });
       staged.stage(env, ready);
@@ -803,14 +800,12 @@ impl StreamCodec {
   /// with `ERR_INVALID_STATE`). For streams that end early (a destroyed response).
   #[napi(catch_unwind)]
   pub fn close(&self, env: Env) {
-    self.stop.cancel();
-    // The codec is freed on the pool in a moment; V8 need not wait for this object's collection to
-    // hear it. (A call settling after this reports what it saw, and the finalizer takes it back.)
-    let reported = self.reported.load(Ordering::Relaxed);
-    if reported != FINALIZED && reported != 0 && env.adjust_external_memory(-reported).is_ok() {
-      self.reported.store(0, Ordering::Relaxed);
-    }
-    let serial = self.serial.clone();
+    self.shared.stop.cancel();
+    // The codec is freed on the pool in a moment: V8 need not wait for this object's collection to
+    // hear it. (A call settling after this reports what it saw; the finalizer takes that back.)
+    // SAFETY: an export's JS thread.
+    unsafe { self.shared.memory.set(env.raw(), 0) };
+    let serial = self.shared.serial.clone();
     // Refused only when the pool's queue is full; the memory is then freed with this object.
     self
       .gate
@@ -820,48 +815,33 @@ impl StreamCodec {
   /// Whether the last settled call has more output for `resume()`.
   #[napi(getter)]
   pub fn more(&self) -> bool {
-    self.more.load(Ordering::Acquire)
+    self.shared.more.load(Ordering::Acquire)
   }
 }
 
-/// What `StreamCodec.reported` holds once the object is finalized.
-const FINALIZED: i64 = i64::MIN;
-
 impl ObjectFinalize for StreamCodec {
   fn finalize(self, env: Env) -> napi::Result<()> {
-    let reported = self.reported.swap(FINALIZED, Ordering::Relaxed);
-    // Only a hint to the GC: a failure changes nothing else, and must not throw from a finalizer.
-    let _ = env.adjust_external_memory(-reported);
+    // SAFETY: finalizers run on the object's JS thread.
+    unsafe { self.shared.memory.finalize(env.raw()) };
     Ok(())
   }
 }
 
-/// A stream call's output, and the memory its codec holds after it. V8 sees a small object where
-/// a codec holds 40 KB to several MB of native memory (a zstd compressor some 800 KB), so streams
-/// never ended were collected only after thousands had piled up: 4,000 zstd compressors grew the
-/// process by 1 GB. Each settled call tells V8 how that memory changed; finalizing tells it the
-/// rest was freed.
+/// A stream call's output, and the memory its codec holds after it, which V8 is told as the call
+/// settles.
 pub struct StreamOutput {
   bytes: JsBuffer,
-  held: i64,
-  reported: Arc<AtomicI64>,
+  held: usize,
+  memory: ExternalMemory,
 }
 
 impl ToNapiValue for StreamOutput {
   unsafe fn to_napi_value(env: sys::napi_env, value: Self) -> napi::Result<sys::napi_value> {
-    // Settled calls and the finalizer run on the stream's JS thread, one at a time.
-    let before = value.reported.load(Ordering::Relaxed);
-    if before != FINALIZED && before != value.held {
-      let mut total = 0;
-      // SAFETY: JS thread of `env` (the caller's contract). Only a hint to the GC: a failure
-      // changes nothing else.
-      let status = unsafe { sys::napi_adjust_external_memory(env, value.held - before, &mut total) };
-      if status == sys::Status::napi_ok {
-        value.reported.store(value.held, Ordering::Relaxed);
-      }
+    // SAFETY: JS thread of `env` (the caller's contract), for both calls.
+    unsafe {
+      value.memory.set(env, value.held);
+      JsBuffer::to_napi_value(env, value.bytes)
     }
-    // SAFETY: as above.
-    unsafe { JsBuffer::to_napi_value(env, value.bytes) }
   }
 }
 
@@ -876,44 +856,42 @@ impl StreamCodec {
       Ok(made) => made,
       Err(error) => return rejected(env, error),
     };
-    let (serial, more, reported, stop) = (
-      self.serial.clone(),
-      self.more.clone(),
-      self.reported.clone(),
-      self.stop.clone(),
-    );
-    self.gate.enter(
-      env.raw(),
-      Box::new(move |_| queue(&serial, &more, &reported, &stop, settler, work)),
-    );
+    let shared = self.shared.clone();
+    self
+      .gate
+      .enter(env.raw(), Box::new(move |_| shared.queue(settler, work)));
     Ok(PromiseRaw::new(env.raw(), promise))
   }
 }
 
-/// Queues `work` on the stream's state, after every task queued before it, to settle `settler`.
-fn queue(
-  serial: &Serial<StreamState>,
-  more: &Arc<AtomicBool>,
-  reported: &Arc<AtomicI64>,
-  stop: &Cancel,
-  settler: Settler<StreamOutput>,
-  work: impl FnOnce(&mut StreamState, &Cancel) -> Result<Chunk> + Send + 'static,
-) {
-  let (more, reported, stop) = (more.clone(), reported.clone(), stop.clone());
-  settler.settle_from(|settle| {
-    serial.run(move |state| {
-      let result = work(state, &stop).map(|chunk| {
-        more.store(chunk.more, Ordering::Release);
-        StreamOutput {
-          bytes: JsBuffer(chunk.bytes),
-          held: chunk.held as i64,
-          reported,
+impl Shared {
+  /// Queues `work` on the stream's state, after every task queued before it, to settle `settler`.
+  fn queue(
+    self,
+    settler: Settler<StreamOutput>,
+    work: impl FnOnce(&mut StreamState, &Cancel) -> Result<Chunk> + Send + 'static,
+  ) {
+    let Shared {
+      serial,
+      more,
+      memory,
+      stop,
+    } = self;
+    settler.settle_from(|settle| {
+      serial.run(move |state| {
+        let result = work(state, &stop).map(|chunk| {
+          more.store(chunk.more, Ordering::Release);
+          StreamOutput {
+            bytes: JsBuffer(chunk.bytes),
+            held: chunk.held,
+            memory,
+          }
+        });
+        if result.is_err() {
+          more.store(false, Ordering::Release);
         }
-      });
-      if result.is_err() {
-        more.store(false, Ordering::Release);
-      }
-      settle(result);
-    })
-  });
+        settle(result);
+      })
+    });
+  }
 }

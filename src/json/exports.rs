@@ -17,6 +17,7 @@ use super::run::{self, FileOutput, Format, Globals, Output, RunOptions, Text};
 use crate::runtime::abort::Signal;
 use crate::runtime::args::{Kind, Options};
 use crate::runtime::bytes::ByteView;
+use crate::runtime::external::ExternalMemory;
 use crate::runtime::memory::{self, Budget};
 use crate::runtime::text::JsText;
 use crate::runtime::{spawn, sync, Cancel, Job, JsArg, OffloopError, Result};
@@ -417,13 +418,15 @@ pub fn jq_values<'env>(
 #[napi(custom_finalize)]
 pub struct JqProgram {
   program: Arc<Program>,
-  /// What compiling it held, in bytes (0 when it came from the cache), as V8 was told.
-  external: i64,
+  /// What compiling it held (nothing when it came from the cache), as V8 was told.
+  external: ExternalMemory,
 }
 
 impl ObjectFinalize for JqProgram {
   fn finalize(self, env: Env) -> napi::Result<()> {
-    env.adjust_external_memory(-self.external).map(|_| ())
+    // SAFETY: finalizers run on the object's JS thread.
+    unsafe { self.external.finalize(env.raw()) };
+    Ok(())
   }
 }
 
@@ -448,9 +451,9 @@ impl JqProgram {
       let _charged = counted.enter();
       program::compile_cached(&filter)?
     };
-    let external = counted.used().max(0) as i64;
-    // Only a hint to the GC: a failure changes nothing else.
-    let _ = env.adjust_external_memory(external);
+    let external = ExternalMemory::default();
+    // SAFETY: a constructor's JS thread.
+    unsafe { external.set(env.raw(), counted.used().max(0) as usize) };
     Ok(JqProgram { program, external })
   }
 

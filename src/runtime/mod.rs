@@ -2,7 +2,8 @@
 //! promises from it, `AbortSignal` support, the error type, and argument decoding (with zero-copy
 //! views of large inputs, `bytes`); for streams, in-order work on the pool (`serial`) and a consumer
 //! of JS async iterables (`iterate`); Node-style file errors (`fs`); large text handed to JS without a
-//! stall (`text`); per-call memory budgets, counted in the global allocator (`memory`).
+//! stall (`text`); per-call memory budgets, counted in the global allocator (`memory`); native
+//! memory an object holds, told to V8 (`external`).
 
 pub mod abort;
 mod alloc;
@@ -11,6 +12,7 @@ pub mod bridge;
 pub mod bytes;
 mod env;
 pub mod error;
+pub mod external;
 // Reached only through napi-rs's registration of its `#[napi]` items, which test builds leave out.
 #[cfg_attr(test, allow(dead_code))]
 mod exports;
