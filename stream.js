@@ -31,9 +31,11 @@ class CodecStream extends Transform {
 
   _transform(chunk, encoding, callback) {
     const kind = flushKinds.get(chunk)
-    const call = kind === undefined ? this._codec.write(chunk) : this._codec.flush(kind)
+    // With `decodeStrings: false` a string arrives as written: encode it as its writer said.
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk, encoding) : chunk
+    const call = kind === undefined ? this._codec.write(bytes) : this._codec.flush(kind)
     this._drain(call, () => {
-      this.bytesWritten += chunk.length
+      this.bytesWritten += bytes.length
       callback()
     }, callback)
   }
@@ -50,14 +52,14 @@ class CodecStream extends Transform {
     let run = []
     let runLength = 0
     const endRun = () => {
-      if (run.length > 0) pieces.push(run.length === 1 ? run[0] : Buffer.concat(run, runLength))
+      if (run.length > 0) pieces.push([run.length === 1 ? run[0] : Buffer.concat(run, runLength), 'buffer'])
       run = []
       runLength = 0
     }
-    for (const { chunk } of entries) {
+    for (const { chunk, encoding } of entries) {
       if (flushKinds.has(chunk) || !(chunk instanceof Uint8Array) || chunk.length >= BATCH_MAX) {
         endRun()
-        pieces.push(chunk)
+        pieces.push([chunk, encoding])
       } else {
         if (runLength + chunk.length > BATCH_MAX) endRun()
         run.push(chunk)
@@ -67,7 +69,7 @@ class CodecStream extends Transform {
     endRun()
     const next = (i) => {
       if (i === pieces.length) return callback()
-      this._write(pieces[i], 'buffer', (error) => (error ? callback(error) : next(i + 1)))
+      this._write(pieces[i][0], pieces[i][1], (error) => (error ? callback(error) : next(i + 1)))
     }
     next(0)
   }
