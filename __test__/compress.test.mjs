@@ -305,7 +305,13 @@ describe('bad input: corrupt, truncated, oversized', () => {
           return trailer
         })()]),
       ],
-      deflate: [Buffer.concat([zlib.deflateSync('abc'), Buffer.from('xyz')]), Buffer.concat([zlib.deflateSync('abc'), zlib.deflateSync('def')]), zlib.deflateSync('abc', { windowBits: 9 })],
+      deflate: [
+        Buffer.concat([zlib.deflateSync('abc'), Buffer.from('xyz')]),
+        Buffer.concat([zlib.deflateSync('abc'), zlib.deflateSync('def')]),
+        zlib.deflateSync('abc', { windowBits: 9 }),
+        // A preset dictionary (FDICT): offloop takes none, node:zlib needs its `dictionary` option.
+        zlib.deflateSync('abc', { dictionary: Buffer.from('abc') }),
+      ],
       'deflate-raw': [Buffer.concat([zlib.deflateRawSync('abc'), Buffer.from('xyz')]), Buffer.from([3, 0]), Buffer.from([1, 0, 0, 0xff, 0xff])],
       brotli: [Buffer.concat([zlib.brotliCompressSync('abc'), Buffer.from('xyz')]), Buffer.from([0x3b]), Buffer.from([6])],
     }
@@ -327,6 +333,41 @@ describe('bad input: corrupt, truncated, oversized', () => {
           assert.deepEqual(ours, theirs, `${format} ${input.toString('hex')}`)
         }
       }
+    }
+  })
+
+  test('a zlib header that claims a window above 32 KiB fails as node:zlib fails, in every form, quietly', async () => {
+    // Found by a hostile hunt (2026-12-06): with the header's window (windowBits 0, the default)
+    // zlib-rs sized its window from the header before checking it, and panicked on CINFO 8-15.
+    const result = await runChild(`
+      import zlib from 'node:zlib'
+      import { createRequire } from 'node:module'
+      const require = createRequire(${JSON.stringify(root + '/')})
+      const o = require('./index.js')
+      const { createDecompressStream } = require('./stream.js')
+      const outcome = async (f) => { try { return (await f()).toString('hex') } catch (e) { return e.code + ' ' + e.message } }
+      const rows = []
+      for (let cinfo = 7; cinfo <= 15; cinfo++) {
+        const cmf = (cinfo << 4) | 8
+        const flg = 31 - ((cmf << 8) % 31)
+        const input = Buffer.concat([Buffer.from([cmf, flg]), zlib.deflateRawSync('abc'), Buffer.alloc(4)])
+        for (const options of [undefined, { windowBits: 0 }, { windowBits: 15 }]) {
+          const node = await outcome(() => zlib.inflateSync(input, options))
+          const streamed = await outcome(() => new Promise((resolve, reject) => {
+            const s = createDecompressStream('deflate', options)
+            const out = []
+            s.on('data', (c) => out.push(c)).on('end', () => resolve(Buffer.concat(out))).on('error', reject)
+            for (const byte of input) s.write(Buffer.from([byte]))
+            s.end()
+          }))
+          rows.push([cinfo, options, node, await outcome(() => o.decompressSync('deflate', input, options)),
+            await outcome(() => o.decompress('deflate', input, options)), streamed])
+        }
+      }
+      console.log(JSON.stringify(rows))`)
+    assert.equal(result.stderr, '')
+    for (const [cinfo, options, node, ...ours] of childJson(result)) {
+      for (const answer of ours) assert.equal(answer, node, `CINFO ${cinfo} ${JSON.stringify(options)}`)
     }
   })
 

@@ -209,6 +209,14 @@ fn inflater(format: Format, window_bits: u8) -> zlib_rs::Inflate {
 
 impl Member for Inflater {
   fn decode(&mut self, input: &[u8], output: &mut Output) -> Result<(usize, bool)> {
+    // Told to take the window a zlib header names (windowBits 0), zlib-rs 0.6.9 sizes its window
+    // from the header before checking it, and panics on one above 32 KiB (CINFO 8-15). Given a
+    // window of 15 bits it refuses such a header as zlib does ("invalid window size"), after the
+    // same header and method checks: so a stream whose first byte claims more is read with 15.
+    let claims_too_much = input.first().is_some_and(|cmf| cmf >> 4 > 7);
+    if self.format == Format::Deflate && self.window_bits == 0 && self.inflate.total_in() == 0 && claims_too_much {
+      self.inflate = inflater(self.format, 15);
+    }
     let (in_before, out_before) = (self.inflate.total_in(), self.inflate.total_out());
     let status = self
       .inflate
@@ -252,8 +260,11 @@ impl Inflater {
   fn error(&self, error: InflateError) -> OffloopError {
     match error {
       InflateError::MemError => OffloopError::error("ERR_MEMORY_ALLOCATION_FAILED", "Failed to allocate memory"),
-      // A stream made with a preset dictionary: offloop takes none, so it cannot be read.
-      InflateError::NeedDict { .. } => data_error("Missing dictionary"),
+      // A stream made with a preset dictionary: offloop takes none, so it cannot be read. node:zlib
+      // without its `dictionary` option says the same.
+      InflateError::NeedDict { .. } => {
+        OffloopError::error("Z_NEED_DICT", "Missing dictionary").with_integer_property("errno", 2)
+      }
       _ => data_error(self.inflate.error_message().unwrap_or(error.as_str())),
     }
   }
