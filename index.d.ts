@@ -97,10 +97,13 @@ export declare class StreamCodec {
    */
   write(chunk: string | ArrayBufferView | ArrayBuffer): Promise<Buffer>
   /**
-   * Makes everything written so far decodable from the output so far, as node:zlib's `flush()`:
-   * `kind` `zlib.constants.Z_SYNC_FLUSH` (2, the default) or `Z_PARTIAL_FLUSH` (1) ends the output
-   * on a byte boundary; `Z_FULL_FLUSH` (3) also resets the history (a reader may start there);
-   * `Z_NO_FLUSH` (0) does nothing. brotli and zstd have one flush, used for 1-3.
+   * Makes everything written so far decodable from the output so far, as node:zlib's `flush()`,
+   * with its format's constants. gzip/deflate: `zlib.constants.Z_FULL_FLUSH` (3, the default)
+   * also resets the history (a reader may start there), `Z_SYNC_FLUSH` (2) does not,
+   * `Z_PARTIAL_FLUSH` (1) and `Z_BLOCK` (5) are zlib's, `Z_FINISH` (4) ends the stream (`end()`
+   * then adds nothing), `Z_NO_FLUSH` (0) does nothing. brotli: `BROTLI_OPERATION_FLUSH` (1, the
+   * default; 3 too), `BROTLI_OPERATION_FINISH` (2). zstd: `ZSTD_e_flush` (1, the default),
+   * `ZSTD_e_end` (2).
    */
   flush(kind?: number): Promise<Buffer>
   /**

@@ -12,9 +12,11 @@ declare class CodecStream extends Transform {
   /** Input bytes consumed so far, as on node:zlib's streams. */
   bytesWritten: number
   /**
-   * Makes everything written so far decodable from the output so far, as node:zlib's `flush()`;
-   * `kind` is `zlib.constants.Z_SYNC_FLUSH` (2) by default, or `Z_FULL_FLUSH` (3),
-   * `Z_PARTIAL_FLUSH` (1), `Z_NO_FLUSH` (0).
+   * Makes everything written so far decodable from the output so far, as node:zlib's `flush()`,
+   * with its format's constants. gzip/deflate: `zlib.constants.Z_FULL_FLUSH` (3, the default),
+   * `Z_SYNC_FLUSH` (2, keeps the history: smaller output), `Z_PARTIAL_FLUSH` (1), `Z_BLOCK` (5),
+   * `Z_FINISH` (4, ends the stream), `Z_NO_FLUSH` (0). brotli: `BROTLI_OPERATION_FLUSH` (1, the
+   * default), `BROTLI_OPERATION_FINISH` (2). zstd: `ZSTD_e_flush` (1, the default), `ZSTD_e_end` (2).
    */
   flush(kind?: number, callback?: () => void): void
   flush(callback?: () => void): void

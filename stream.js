@@ -8,15 +8,14 @@
 const { Transform } = require('node:stream')
 const { StreamCodec } = require('./index.js')
 
-// node:zlib's flush kinds (zlib.constants); the default is a sync flush: all data so far becomes
-// decodable (what server-sent events need), without resetting the history as a full flush does.
-const Z_SYNC_FLUSH = 2
 
 // Small chunks written meanwhile are joined into pieces of at most this many bytes (`_writev`).
 const BATCH_MAX = 64 << 10
 
-// `flush()` writes one of these marker chunks, so a flush keeps its place among the writes.
-const flushMarkers = new Map([0, 1, 2, 3].map((kind) => [kind, Buffer.alloc(0)]))
+// `flush()` writes one of these marker chunks, so a flush keeps its place among the writes: one
+// per kind node:zlib's `flush(kind)` takes (zlib's Z_NO_FLUSH 0 to Z_BLOCK 5; brotli and zstd use
+// fewer, checked by the codec), and `undefined`, the format's default kind.
+const flushMarkers = new Map([undefined, 0, 1, 2, 3, 4, 5].map((kind) => [kind, Buffer.alloc(0)]))
 const flushKinds = new Map([...flushMarkers].map(([kind, marker]) => [marker, kind]))
 
 class CodecStream extends Transform {
@@ -30,10 +29,9 @@ class CodecStream extends Transform {
   }
 
   _transform(chunk, encoding, callback) {
-    const kind = flushKinds.get(chunk)
     // With `decodeStrings: false` a string arrives as written: encode it as its writer said.
     const bytes = typeof chunk === 'string' ? Buffer.from(chunk, encoding) : chunk
-    const call = kind === undefined ? this._codec.write(bytes) : this._codec.flush(kind)
+    const call = flushKinds.has(chunk) ? this._codec.flush(flushKinds.get(chunk)) : this._codec.write(bytes)
     this._drain(call, () => {
       this.bytesWritten += bytes.length
       callback()
@@ -104,16 +102,17 @@ class CodecStream extends Transform {
 
   /**
    * Makes everything written so far decodable from the output so far, as node:zlib's
-   * `flush([kind, ]callback)`: `kind` defaults to `zlib.constants.Z_SYNC_FLUSH`.
+   * `flush([kind, ]callback)`, with its format's constants: `kind` defaults to
+   * `zlib.constants.Z_FULL_FLUSH` for gzip and deflate, to brotli's and zstd's flush otherwise.
    */
   flush(kind, callback) {
-    if (typeof kind === 'function' || (kind === undefined && !callback)) {
+    if (typeof kind === 'function') {
       callback = kind
-      kind = Z_SYNC_FLUSH
+      kind = undefined
     }
     const marker = flushMarkers.get(kind)
     if (marker === undefined) {
-      const error = new RangeError(`The value of "kind" is out of range. It must be 0, 1, 2 or 3. Received ${String(kind)}`)
+      const error = new RangeError(`The value of "kind" is out of range. It must be >= 0 && <= 5. Received ${String(kind)}`)
       error.code = 'ERR_OUT_OF_RANGE'
       throw error
     }

@@ -87,12 +87,12 @@ describe('offloop/stream in pipeline()', () => {
   test('gzip, deflate and deflate-raw streams come out as node:zlib\'s, byte for byte, flushes included', async () => {
     const data = jsonBytes(1_200_000, 9)
     const make = { gzip: zlib.createGzip, deflate: zlib.createDeflate, 'deflate-raw': zlib.createDeflateRaw }
-    /** Writes `chunks`, flushing with `kind` after every seventh, waiting for each flush. */
+    /** Writes `chunks`, flushing with `kind` (none: the default) after every seventh, waiting for each flush. */
     async function written(stream, chunks, kind) {
       const output = collect(stream)
       for (const [i, chunk] of chunks.entries()) {
         if (!stream.write(chunk)) await once(stream, 'drain')
-        if (kind !== undefined && i % 7 === 6) await new Promise((resolve) => stream.flush(kind, resolve))
+        if (kind !== null && i % 7 === 6) await new Promise((resolve) => (kind === undefined ? stream.flush(resolve) : stream.flush(kind, resolve)))
       }
       stream.end()
       return output
@@ -100,7 +100,9 @@ describe('offloop/stream in pipeline()', () => {
     for (const format of DEFLATES) {
       for (const level of [1, 6, 9]) {
         for (const [pattern, chunks] of [['uneven', chunked(data)], ['1000 B', split(data, 1000)]]) {
-          for (const kind of [undefined, zlib.constants.Z_SYNC_FLUSH, zlib.constants.Z_FULL_FLUSH]) {
+          const { Z_SYNC_FLUSH, Z_FULL_FLUSH, Z_PARTIAL_FLUSH, Z_BLOCK } = zlib.constants
+          const kinds = level === 6 ? [null, undefined, Z_SYNC_FLUSH, Z_FULL_FLUSH, Z_PARTIAL_FLUSH, Z_BLOCK] : [null, Z_SYNC_FLUSH]
+          for (const kind of kinds) {
             const ours = await written(createCompressStream(format, { level }), chunks, kind)
             const theirs = await written(make[format]({ level }), chunks, kind)
             assert.ok(ours.equals(theirs), `${format} level ${level}, ${pattern} chunks, flush ${kind}: ${ours.length} B, node:zlib ${theirs.length} B`)
@@ -203,7 +205,7 @@ describe('flush(), as node:zlib\'s', () => {
     })
   }
 
-  test('a sync flush ends on zlib\'s marker; a full flush too; the default is sync', async () => {
+  test('a sync flush ends on zlib\'s marker; a full flush (the default, as in node:zlib) too', async () => {
     for (const [kind, args] of [['default', []], ['sync', [zlib.constants.Z_SYNC_FLUSH]], ['full', [zlib.constants.Z_FULL_FLUSH]]]) {
       const stream = createCompressStream('deflate-raw')
       const out = []
@@ -218,6 +220,41 @@ describe('flush(), as node:zlib\'s', () => {
     ended.resume()
     ended.end('x')
     await new Promise((resolve) => ended.flush(resolve))
+  })
+
+  test('flush(Z_FINISH) ends the stream as node:zlib\'s does: end() adds nothing, a later write fails', async () => {
+    const make = { gzip: zlib.createGzip, deflate: zlib.createDeflate, 'deflate-raw': zlib.createDeflateRaw }
+    for (const format of DEFLATES) {
+      const outputs = []
+      for (const stream of [createCompressStream(format), make[format]()]) {
+        const output = collect(stream)
+        stream.write('hello hello hello')
+        await new Promise((resolve) => stream.flush(zlib.constants.Z_FINISH, resolve))
+        stream.end()
+        outputs.push(await output)
+      }
+      assert.ok(outputs[0].equals(outputs[1]), format)
+      const stream = createCompressStream(format)
+      stream.resume()
+      stream.write('x')
+      stream.flush(zlib.constants.Z_FINISH)
+      stream.write('too late')
+      const [error] = await once(stream, 'error')
+      assert.equal(error.code, 'ERR_INVALID_STATE')
+    }
+    // brotli's BROTLI_OPERATION_FINISH (2) and zstd's ZSTD_e_end (2) end theirs; each takes only its own kinds.
+    for (const format of ['brotli', 'zstd']) {
+      const stream = createCompressStream(format)
+      const output = collect(stream)
+      stream.write('hello hello hello')
+      await new Promise((resolve) => stream.flush(2, resolve))
+      stream.end()
+      assert.equal(NODE_DECODE[format](await output).toString(), 'hello hello hello', format)
+      const strict = createCompressStream(format)
+      strict.flush(format === 'brotli' ? 4 : 3)
+      const [error] = await once(strict, 'error')
+      assert.equal(error.code, 'ERR_OUT_OF_RANGE', format)
+    }
   })
 })
 
@@ -313,6 +350,12 @@ describe('errors', () => {
     await codec.write('abc')
     codec.close()
     await rejectsWith(codec.write('def'), Error, 'ERR_INVALID_STATE')
+    // Found by a hostile hunt (2026-12-06): resume() resolved with nothing after close() or end().
+    await rejectsWith(codec.resume(), Error, 'ERR_INVALID_STATE')
+    const ended = new offloop.StreamCodec('compress', 'gzip')
+    await ended.end()
+    await rejectsWith(ended.resume(), Error, 'ERR_INVALID_STATE')
+    assert.equal((await new offloop.StreamCodec('compress', 'gzip').resume()).length, 0)
   })
 
   // Found by a hostile hunt (2026-12-06): a destroyed stream's write ran on to the end of its chunk

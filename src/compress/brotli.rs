@@ -88,8 +88,8 @@ impl Codec for Encoder {
   fn step(&mut self, input: &[u8], output: &mut Output, flush: Flush) -> Result<Step> {
     let operation = match flush {
       Flush::None => BrotliOperation::Process,
-      Flush::Sync | Flush::Full => BrotliOperation::Flush,
-      Flush::Finish => BrotliOperation::Finish,
+      flush if flush.outputs_all() => BrotliOperation::Flush,
+      _ => BrotliOperation::Finish,
     };
     let mut consumed = 0;
     // At least one call per step: a flush or finish with no input left must still reach brotli.

@@ -70,8 +70,49 @@ pub enum Flush {
   /// As `Sync`, and a decoder needs nothing before this point (zlib's `Z_FULL_FLUSH`; the same as
   /// `Sync` for brotli and zstd).
   Full,
+  /// As `Sync`, ending on an empty fixed block instead of a byte boundary (zlib's
+  /// `Z_PARTIAL_FLUSH`; `Sync` for brotli and zstd).
+  Partial,
+  /// The current deflate block is completed, and up to seven bits of it held back (zlib's
+  /// `Z_BLOCK`; `Sync` for brotli and zstd).
+  Block,
   /// The end: a compressor writes its trailer; a decompressor is told no more input will come.
   Finish,
+}
+
+impl Flush {
+  /// The largest `kind` node:zlib's `flush(kind)` takes on a stream of `format`, in that format's
+  /// constants: zlib's `Z_NO_FLUSH` (0) to `Z_BLOCK` (5), brotli's `BROTLI_OPERATION_*` (0-3),
+  /// zstd's `ZSTD_e_*` (0-2).
+  pub fn node_kinds(format: Format) -> u32 {
+    match format {
+      Format::Brotli => 3,
+      Format::Zstd => 2,
+      _ => 5,
+    }
+  }
+
+  /// What node:zlib's `flush(kind)` asks of a stream of `format` (`kind` checked against
+  /// `node_kinds`); `None` is its default: `Z_FULL_FLUSH`, brotli's and zstd's flush.
+  pub fn from_node(format: Format, kind: Option<u32>) -> Flush {
+    match (format, kind) {
+      (_, Some(0)) => Flush::None,
+      (Format::Brotli | Format::Zstd, Some(2)) => Flush::Finish,
+      // brotli's EMIT_METADATA (3), with no metadata to emit, is a flush.
+      (Format::Brotli | Format::Zstd, _) => Flush::Sync,
+      (_, Some(1)) => Flush::Partial,
+      (_, Some(2)) => Flush::Sync,
+      (_, Some(4)) => Flush::Finish,
+      (_, Some(5)) => Flush::Block,
+      _ => Flush::Full,
+    }
+  }
+
+  /// A flush that makes output of everything so far: complete when the codec returns with output
+  /// room to spare (zlib's rule, which every codec here follows).
+  pub fn outputs_all(self) -> bool {
+    matches!(self, Flush::Sync | Flush::Full | Flush::Partial | Flush::Block)
+  }
 }
 
 /// How far a step got.

@@ -149,6 +149,8 @@ impl Codec for Encoder {
       Flush::None => DeflateFlush::NoFlush,
       Flush::Sync => DeflateFlush::SyncFlush,
       Flush::Full => DeflateFlush::FullFlush,
+      Flush::Partial => DeflateFlush::PartialFlush,
+      Flush::Block => DeflateFlush::Block,
       Flush::Finish => DeflateFlush::Finish,
     };
     let (in_before, out_before) = (self.deflate.total_in(), self.deflate.total_out());
@@ -166,7 +168,7 @@ impl Codec for Encoder {
       Flush::Finish => status == Status::StreamEnd,
       Flush::None => consumed == input.len(),
       // zlib's rule: a flush is complete when it returns with output room to spare.
-      Flush::Sync | Flush::Full => consumed == input.len() && written < room,
+      _ => consumed == input.len() && written < room,
     };
     Ok(Step { consumed, done })
   }

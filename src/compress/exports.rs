@@ -611,6 +611,7 @@ pub fn decompress_sync(env: Env, format: JsArg, data: JsArg, options: JsArg) -> 
 pub struct StreamCodec {
   shared: Shared,
   gate: Rc<Gate>,
+  format: Format,
 }
 
 /// What a stream's queued calls share with the object.
@@ -696,6 +697,7 @@ impl StreamCodec {
           stop: Cancel::new(),
         },
         gate: Rc::default(),
+        format,
       })
     })
   }
@@ -758,19 +760,21 @@ impl StreamCodec {
     Ok(PromiseRaw::new(env.raw(), promise))
   }
 
-  /// Makes everything written so far decodable from the output so far, as node:zlib's `flush()`:
-  /// `kind` `zlib.constants.Z_SYNC_FLUSH` (2, the default) or `Z_PARTIAL_FLUSH` (1) ends the output
-  /// on a byte boundary; `Z_FULL_FLUSH` (3) also resets the history (a reader may start there);
-  /// `Z_NO_FLUSH` (0) does nothing. brotli and zstd have one flush, used for 1-3.
+  /// Makes everything written so far decodable from the output so far, as node:zlib's `flush()`,
+  /// with its format's constants. gzip/deflate: `zlib.constants.Z_FULL_FLUSH` (3, the default)
+  /// also resets the history (a reader may start there), `Z_SYNC_FLUSH` (2) does not,
+  /// `Z_PARTIAL_FLUSH` (1) and `Z_BLOCK` (5) are zlib's, `Z_FINISH` (4) ends the stream (`end()`
+  /// then adds nothing), `Z_NO_FLUSH` (0) does nothing. brotli: `BROTLI_OPERATION_FLUSH` (1, the
+  /// default; 3 too), `BROTLI_OPERATION_FINISH` (2). zstd: `ZSTD_e_flush` (1, the default),
+  /// `ZSTD_e_end` (2).
   #[napi(ts_args_type = "kind?: number", ts_return_type = "Promise<Buffer>")]
   pub fn flush<'env>(&self, env: &'env Env, kind: JsArg) -> napi::Result<PromiseRaw<'env, StreamOutput>> {
+    let format = self.format;
     let flush = match kind.is_nullish() {
-      true => Ok(Flush::Sync),
-      false => kind.integer("kind", 0, 3).map(|kind| match kind {
-        0 => Flush::None,
-        3 => Flush::Full,
-        _ => Flush::Sync,
-      }),
+      true => Ok(Flush::from_node(format, None)),
+      false => kind
+        .integer("kind", 0, Flush::node_kinds(format).into())
+        .map(|kind| Flush::from_node(format, Some(kind as u32))),
     };
     match flush {
       Ok(flush) => self.run(env, move |state, cancel| {

@@ -248,9 +248,11 @@ impl Codec for Deflater {
   fn step(&mut self, input: &[u8], output: &mut Output, flush: Flush) -> Result<Step> {
     let mode = match flush {
       Flush::None => 0,
+      Flush::Partial => 1,
       Flush::Sync => 2,
       Flush::Full => 3,
       Flush::Finish => 4,
+      Flush::Block => 5,
     };
     let spare = output.spare();
     // zlib counts in `uInt`s; what does not fit is left for the next step.
@@ -275,7 +277,7 @@ impl Codec for Deflater {
       // Z_BUF_ERROR: no progress was possible (nothing to consume, no room): not an error.
       (Z_OK | Z_BUF_ERROR, Flush::None) => consumed == input.len(),
       // zlib's rule: a flush is complete when it returns with output room to spare.
-      (Z_OK | Z_BUF_ERROR, Flush::Sync | Flush::Full) => consumed == input.len() && written < room,
+      (Z_OK | Z_BUF_ERROR, flush) if flush.outputs_all() => consumed == input.len() && written < room,
       (Z_OK | Z_BUF_ERROR, Flush::Finish) => false,
       (Z_STREAM_END, _) => true,
       _ => return Err(internal("the host's zlib failed")),

@@ -44,9 +44,12 @@ pub struct StreamState {
   chunk_size: usize,
   /// The end was reached, or a call failed: later calls are refused.
   closed: bool,
+  /// The end was reached (by `end()` or a finishing flush), not a failure or `close()`.
+  finished: bool,
 }
 
 /// What one call produced.
+#[derive(Default)]
 pub struct Chunk {
   pub bytes: Vec<u8>,
   /// The call stopped at `chunk_size` bytes with more to come: call `resume()`.
@@ -64,12 +67,17 @@ impl StreamState {
       allowance: limit,
       chunk_size,
       closed: false,
+      finished: false,
     }
   }
 
   /// Starts an operation: `input` (possibly empty), then `flush`.
   pub fn begin(&mut self, input: ByteView, flush: Flush, cancel: &Cancel) -> Result<Chunk> {
     if self.closed {
+      // node:zlib's `flush(Z_FINISH)` ends a stream early; its `end()` then adds nothing.
+      if self.finished && flush == Flush::Finish && input.len() == 0 {
+        return Ok(Chunk::default());
+      }
       return Err(invalid_state("the stream has ended"));
     }
     if self.pending.is_some() {
@@ -81,6 +89,9 @@ impl StreamState {
 
   /// Goes on with the operation in progress (nothing, if there is none).
   pub fn resume(&mut self, cancel: &Cancel) -> Result<Chunk> {
+    if self.closed && self.pending.is_none() {
+      return Err(invalid_state("the stream has ended"));
+    }
     let result = self.advance(cancel);
     if result.is_err() {
       self.closed = true;
@@ -131,6 +142,7 @@ impl StreamState {
     if complete {
       self.pending = None;
       self.closed = flush == Flush::Finish;
+      self.finished = self.closed;
     }
     Ok(Chunk {
       bytes: output.into_bytes(),

@@ -72,8 +72,8 @@ impl Codec for Encoder {
   fn step(&mut self, input: &[u8], output: &mut Output, flush: Flush) -> Result<Step> {
     let directive = match flush {
       Flush::None => ZSTD_EndDirective::ZSTD_e_continue,
-      Flush::Sync | Flush::Full => ZSTD_EndDirective::ZSTD_e_flush,
-      Flush::Finish => ZSTD_EndDirective::ZSTD_e_end,
+      flush if flush.outputs_all() => ZSTD_EndDirective::ZSTD_e_flush,
+      _ => ZSTD_EndDirective::ZSTD_e_end,
     };
     let mut source = InBuffer::around(input);
     let bytes = output.vec();
