@@ -16,6 +16,7 @@ const { compress, decompress } = require('./index.js')
 const { createCompressStream } = require('./stream.js')
 const {
   FORMATS,
+  checkedCodecs,
   negotiate,
   outputLimit,
   compressible,
@@ -72,7 +73,7 @@ function compression(options = {}) {
     filter: options.filter ?? shouldCompress,
     encodings: codingsOption(options.encodings, 'encodings', ['br', 'gzip', 'deflate']),
     enforceEncoding: options.enforceEncoding ?? 'identity',
-    codecs: codecOptions(options),
+    codecs: checkedCodecs(codecOptions(options)),
   }
   const requests = options.decompressRequests ? requestSettings(options.decompressRequests) : null
   return function offloopCompression(req, res, next) {
@@ -102,7 +103,8 @@ function compressResponse(req, res, settings) {
     if ((res.getHeader('Content-Encoding') || 'identity') !== 'identity') return null
     if (req.method === 'HEAD') return null
     const header = req.headers['accept-encoding']
-    if (header === undefined && settings.enforceEncoding in FORMATS) return settings.enforceEncoding
+    // An empty header counts as none, as in `compression`.
+    if (!header && settings.enforceEncoding in FORMATS) return settings.enforceEncoding
     return negotiate(header, settings.encodings) ?? null
   }
 

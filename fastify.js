@@ -13,6 +13,7 @@ const { compress } = require('./index.js')
 const { createCompressStream, createDecompressStream } = require('./stream.js')
 const {
   FORMATS,
+  checkedCodecs,
   outputLimit,
   listedCompressible,
   varyWith,
@@ -44,13 +45,13 @@ function compressSettings(options) {
           : defaultTypes,
     removeContentLengthHeader: options.removeContentLengthHeader !== false,
     onUnsupportedEncoding: options.onUnsupportedEncoding,
-    codecs: {
+    codecs: checkedCodecs({
       gzip: zlib,
       deflate: zlib,
       // Quality 4, `@fastify/compress`'s default (11 is far too slow for responses).
       br: { ...brotli, params: { [constants.BROTLI_PARAM_QUALITY]: 4, ...brotli.params } },
       zstd: options.zstdOptions ?? zlib,
-    },
+    }),
   }
 }
 

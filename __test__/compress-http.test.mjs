@@ -138,12 +138,26 @@ describe('offloop/express against compression', () => {
       [{ encodings: ['zstd', 'gzip'] }, { 'accept-encoding': 'gzip, zstd' }, 'zstd'],
       [{ encodings: ['gzip'] }, { 'accept-encoding': 'br' }, undefined],
       [{ enforceEncoding: 'gzip' }, {}, 'gzip'],
+      // Found by a hostile hunt (2026-12-06): an empty header counts as none in `compression`.
+      [{ enforceEncoding: 'gzip' }, { 'accept-encoding': '' }, 'gzip'],
     ]
     for (const [options, headers, expected] of cases) {
+      const label = `${JSON.stringify(options)} ${JSON.stringify(headers)}`
       const port = await listen(http.createServer(app(offloopExpress(options))))
       const response = await request(port, '/json', { headers })
-      assert.equal(response.headers['content-encoding'], expected, JSON.stringify(options))
+      assert.equal(response.headers['content-encoding'], expected, label)
       assert.deepEqual(JSON.parse(decode(response)), big)
+      if (options.encodings) continue // offloop's own option: `compression` has none
+      const reference = await listen(http.createServer(app(compression(options))))
+      assert.equal((await request(reference, '/json', { headers })).headers['content-encoding'], expected, `compression: ${label}`)
+    }
+  })
+
+  test('bad compressor options throw when the middleware is made, with compress()\'s codes', () => {
+    // Found by a hostile hunt (2026-12-06): `level: 10` sent bodies uncompressed (`compression`
+    // answers every response with a 500).
+    for (const [options, code] of [[{ level: 10 }, 'ERR_OUT_OF_RANGE'], [{ memLevel: 'x' }, 'ERR_INVALID_ARG_TYPE'], [{ brotli: { params: { 99: 1 } } }, 'ERR_BROTLI_INVALID_PARAM'], [{ zstd: { level: 99 } }, 'ERR_OUT_OF_RANGE']]) {
+      assert.throws(() => offloopExpress(options), { code }, JSON.stringify(options))
     }
   })
 
@@ -327,6 +341,14 @@ describe('offloop/fastify against @fastify/compress', () => {
       const [a, b] = await Promise.all([request(ours, '/echo', { method: 'POST', headers, body }), request(theirs, '/echo', { method: 'POST', headers, body })])
       assert.equal(a.status, b.status, `${coding} ${body.length} B: ${a.body} / ${b.body}`)
       assert.equal(JSON.parse(a.body).code, JSON.parse(b.body).code, `${coding} ${body.length} B`)
+    }
+  })
+
+  test('bad compressor options fail the registration, with compress()\'s codes', async () => {
+    for (const [options, code] of [[{ zlibOptions: { level: 10 } }, 'ERR_OUT_OF_RANGE'], [{ brotliOptions: { params: { 99: 1 } } }, 'ERR_BROTLI_INVALID_PARAM'], [{ zstdOptions: { level: 99 } }, 'ERR_OUT_OF_RANGE']]) {
+      const f = Fastify()
+      appsToClose.push(f)
+      await assert.rejects(async () => await f.register(offloopFastify, options), { code }, JSON.stringify(options))
     }
   })
 

@@ -3,9 +3,21 @@
 // responses are worth compressing, and how offloop's formats and errors map to HTTP. No framework
 // is loaded here: `offloop/express` and `offloop/fastify` load without either installed.
 
+const { compressSync } = require('../index.js')
+
 // HTTP content-codings and offloop's formats.
 const FORMATS = { br: 'brotli', gzip: 'gzip', deflate: 'deflate', zstd: 'zstd' }
 const CODINGS = Object.keys(FORMATS)
+
+/**
+ * `codecs` (each coding's compressor options), checked now: a bad option (`level: 10`) throws
+ * `compress()`'s coded error when the middleware or plugin is made, where `compression` answered
+ * every response with a 500 and offloop sent its bodies uncompressed.
+ */
+function checkedCodecs(codecs) {
+  for (const [coding, options] of Object.entries(codecs)) compressSync(FORMATS[coding], '', options)
+  return codecs
+}
 
 /**
  * The coding to answer with, chosen as the `compression` middleware chooses it (negotiator 0.6's
@@ -172,6 +184,7 @@ function httpStatus(status, fields = {}) {
 module.exports = {
   FORMATS,
   CODINGS,
+  checkedCodecs,
   negotiate,
   outputLimit,
   compressible,
