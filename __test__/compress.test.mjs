@@ -465,6 +465,13 @@ describe('arguments', () => {
       assert.fail('node:zlib took it')
     }
     assert.equal(e.message, zlibMessage(() => zlib.gzipSync('x', { level: 10 })))
+    // NaN is the default in node:zlib (found by a hostile hunt, 2026-12-06: offloop refused it).
+    const text = sample.subarray(0, 50_000)
+    for (const key of ['level', 'windowBits', 'memLevel', 'strategy', 'chunkSize', 'maxOutputLength']) {
+      const options = { [key]: NaN }
+      assert.ok(offloop.compressSync('gzip', text, options).equals(zlib.gzipSync(text, options)), key)
+      assert.ok(offloop.decompressSync('gzip', zlib.gzipSync(text), options).equals(text), key)
+    }
     // (maxOutputLength's bound is Node 20's 2^32 here; node:zlib's is Buffer's largest, 2^53 - 1 from Node 22.)
     for (const options of [{ windowBits: 1 }, { windowBits: 16 }]) {
       const ours = throwsWith(() => offloop.decompressSync('gzip', zlib.gzipSync('x'), options), RangeError, 'ERR_OUT_OF_RANGE')

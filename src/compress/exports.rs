@@ -320,10 +320,10 @@ fn max_output_length(options: &Options) -> Result<Option<f64>> {
 /// `windowBits` of a decompressor: 8-15, or 0 (the header's window) for gzip and zlib streams, as
 /// node:zlib takes it (zlib-rs panics on 1-7).
 fn decompress_window_bits(options: &Options, format: Format) -> Result<Option<u32>> {
-  let Some((value, path)) = options.get("windowBits")? else {
+  let Some((n, path)) = number(options, "windowBits")? else {
     return Ok(None);
   };
-  match value.number(&path)? {
+  match n {
     0.0 if format != Format::DeflateRaw => Ok(Some(0)),
     n => in_range(&path, n, 8..=15).map(|n| Some(n as u32)),
   }
@@ -331,10 +331,20 @@ fn decompress_window_bits(options: &Options, format: Format) -> Result<Option<u3
 
 /// An integer option in `range`, if given.
 fn whole(options: &Options, key: &str, range: RangeInclusive<i64>) -> Result<Option<i64>> {
+  let Some((n, path)) = number(options, key)? else {
+    return Ok(None);
+  };
+  in_range(&path, n, range).map(Some)
+}
+
+/// A number option and its path, if given: NaN counts as not given, as node:zlib has it (its
+/// `checkRangesOrGetDefault` gives NaN the default).
+fn number(options: &Options, key: &str) -> Result<Option<(f64, String)>> {
   let Some((value, path)) = options.get(key)? else {
     return Ok(None);
   };
-  in_range(&path, value.number(&path)?, range).map(Some)
+  let n = value.number(&path)?;
+  Ok((!n.is_nan()).then_some((n, path)))
 }
 
 /// `n` if it is an integer in `range`; otherwise `ERR_OUT_OF_RANGE`, in node:zlib's words.
