@@ -253,6 +253,12 @@ describe('sizes against node:zlib', () => {
     const withSum = offloop.compressSync('zstd', input, { params: { [ZSTD_c_checksumFlag]: 1, [ZSTD_c_compressionLevel]: 9 } })
     assert.equal(withSum[4] & 0x04, 0x04)
     assert.ok(offloop.decompressSync('zstd', withSum).equals(input))
+    // Booleans are 1 and 0, as node:zlib takes them (found by a hostile hunt, 2026-12-06).
+    assert.equal(offloop.compressSync('zstd', input, { params: { [ZSTD_c_checksumFlag]: true } })[4] & 0x04, 0x04)
+    const { BROTLI_PARAM_DISABLE_LITERAL_CONTEXT_MODELING: noContext } = zlib.constants
+    const flagged = offloop.compressSync('brotli', input, { params: { [BROTLI_PARAM_QUALITY]: 5, [noContext]: true } })
+    assert.ok(flagged.equals(offloop.compressSync('brotli', input, { params: { [BROTLI_PARAM_QUALITY]: 5, [noContext]: 1 } })))
+    assert.ok(zlib.brotliCompressSync(input, { params: { [BROTLI_PARAM_QUALITY]: 5, [noContext]: true } }).length > 0)
   })
 })
 

@@ -396,7 +396,7 @@ fn params(
   })
 }
 
-/// An object of numeric keys (node's `zlib.constants`) to integers, in key order. `known` names
+/// An object of numeric keys (node's `zlib.constants`) to integers or booleans, in key order. `known` names
 /// the parameter a key stands for; `check` takes its value or says what the values are. An unknown
 /// key is node's `ERR_BROTLI_INVALID_PARAM` / `ERR_ZSTD_INVALID_PARAM`.
 fn numeric_params<P, V>(
@@ -424,7 +424,11 @@ where
         ));
       };
       let name = format!("{path}[{key}]");
-      let n = value.number(&name)?;
+      // node:zlib takes booleans too (as 1 and 0: its parameters go through a `Uint32Array`).
+      let n = match value.kind() {
+        Kind::Boolean => f64::from(u8::from(value.boolean(&name)?)),
+        _ => value.number(&name)?,
+      };
       if !n.is_finite() || n.fract() != 0.0 {
         return Err(OffloopError::out_of_range(
           &name,
