@@ -1245,6 +1245,11 @@ export const cases = [
   ['[.a += 1 // 5, (.q -= 1 // 5)]', 'flat'],
   ['if .a = 1 // 2 then .b //= 3 // 4 else 0 end', 'flat'],
   ['.a = (.b // "d")', 'flat'],
+  // `*`, `/` and `%` share one precedence, left to right, in jq (jaq binds `%` tighter).
+  ['[3661 | . / 60 % 60, . % 3600 / 60, 100 / 10 % 3, 12 * 5 % 3, 7 % 4 * 2, 12 * 5 % 7 / 2 % 3]', 'null'],
+  ['[.[] | . * -3 % 4, 1 + . * 7 % 5 - 1, (. * 7) % 5, . * (7 % 5)]', 'digits'],
+  ['"\\(3661 / 60 % 60)m" , {m: (3661 / 60 % 60)}, [range(5) | select(. * 3 % 2 == 0)]', 'null'],
+  ['try ("a" * 2 % 3) catch ., try ({} / 2 % 3) catch .', 'null'],
   // skip and nth with a fractional count, reverse of what is not an array, flatten's depth.
   ['[skip(1.5; 1,2,3)], [nth(1.5; 1,2,3)], [skip(2; 1,2,3)], [limit(1.5; 1,2,3)]', 'null'],
   ['[null, "", 0, {}, "abc", [1,2], {"a":1}, -3] | map(try reverse catch .)', 'null'],

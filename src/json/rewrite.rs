@@ -12,6 +12,9 @@
 //! - `reduce`/`foreach` over an operator expression (`reduce .[] / .[] as $x (…)`): jq takes the
 //!   source up to `as`, jaq a single term, so the source goes in parentheses;
 //! - the object pattern `{$name: pattern}` (binds `$name` to `.name` and destructures it);
+//! - `*`, `/` and `%`, which jq groups left to right at one precedence where jaq binds `%`
+//!   tighter (`. / 60 % 60` is `(. / 60) % 60` in jq, `. / (60 % 60)` in jaq): what comes before
+//!   such a `%` goes in parentheses;
 //! - destructuring alternatives, `E as P1 ?// P2 ?// P3 | body`: jq binds every variable of every
 //!   pattern (null where the pattern in use has none), tries `P1 | body`, and on an error in the
 //!   binding or the body goes on with the next pattern; the last one's error is the result. That
@@ -373,6 +376,48 @@ fn assignments_in_alternatives(tokens: &[Token<&str>]) -> (Vec<usize>, Vec<usize
   (opens, closes)
 }
 
+/// Where `seq` puts parentheses (as `assignments_in_alternatives` gives them) so that jaq groups
+/// `*`, `/` and `%` as jq does: left to right, at one precedence. In a stretch of this level
+/// between operators of lower precedence, delimiters and keywords, everything before a `%` that
+/// follows a `*` or `/` goes in parentheses: `a * b % c / d % e` becomes `((a * b) % c / d) % e`,
+/// which jaq, binding `%` tighter, groups as jq does. A `-` right after `*`, `/` or `%` is a sign,
+/// inside the stretch; any other `-` ends one (a sign there applies to what follows it, which jq
+/// computes to the same number). The operand right after `as` is a pattern: its stretch is left
+/// as it is.
+fn remainders_left_to_right(tokens: &[Token<&str>]) -> (Vec<usize>, Vec<usize>) {
+  const WORDS: [&str; 16] = [
+    "def", "if", "then", "elif", "else", "end", "reduce", "foreach", "try", "catch", "label", "import", "include",
+    "and", "or", "as",
+  ];
+  let multiplicative = |t: &Token<&str>| is(t, "*") || is(t, "/") || is(t, "%");
+  let operand_sym = |t: &Token<&str>| t.0.starts_with('.') || t.0 == "?";
+  let mut opens = vec![0; tokens.len()];
+  let mut closes = vec![0; tokens.len()];
+  let mut start = 0;
+  let mut after_as = false;
+  let mut multiplied = false;
+  for (i, token) in tokens.iter().enumerate() {
+    let ends = match token.1 {
+      Tok::Sym => {
+        !multiplicative(token) && !operand_sym(token) && !(token.0 == "-" && i > 0 && multiplicative(&tokens[i - 1]))
+      }
+      Tok::Word => WORDS.contains(&token.0),
+      _ => false,
+    };
+    if ends {
+      after_as = is(token, "as");
+      start = i + 1;
+      multiplied = false;
+    } else if !after_as && is(token, "%") && multiplied && i > start {
+      opens[start] += 1;
+      closes[i - 1] += 1;
+    } else if is(token, "*") || is(token, "/") {
+      multiplied = true;
+    }
+  }
+  (opens, closes)
+}
+
 fn is(token: &Token<&str>, text: &str) -> bool {
   token.0 == text && matches!(token.1, Tok::Sym | Tok::Word)
 }
@@ -395,11 +440,12 @@ impl Out<'_> {
 
   /// Tokens from `start` to `end` of the code (the text between tokens as it is).
   fn seq(&mut self, tokens: &[Token<&str>], start: usize, end: usize, in_object: bool) {
-    let (opens, closes) = if in_object {
-      (vec![0; tokens.len()], vec![0; tokens.len()])
-    } else {
-      assignments_in_alternatives(tokens)
-    };
+    let (mut opens, mut closes) = remainders_left_to_right(tokens);
+    if !in_object {
+      let (more_opens, more_closes) = assignments_in_alternatives(tokens);
+      opens.iter_mut().zip(more_opens).for_each(|(n, more)| *n += more);
+      closes.iter_mut().zip(more_closes).for_each(|(n, more)| *n += more);
+    }
     let mut at = start;
     let mut i = 0;
     while i < tokens.len() {
@@ -654,6 +700,10 @@ mod tests {
       "a",
       "-",
       "+",
+      "*",
+      "/",
+      "%",
+      "%=",
       "@x",
     ];
     let mut state = 0x2545_f491_4f6c_dd1du64;
@@ -757,6 +807,33 @@ mod tests {
     assert_eq!(code("try .a = 1 // 2"), "try .a = 1 // 2");
     assert_eq!(code("{reduce: 1, as: 2, foreach: 3}"), "{reduce: 1, as: 2, foreach: 3}");
     assert_eq!(code("{reduce, x: 1, as: 2}"), "{reduce, x: 1, as: 2}");
+  }
+
+  #[test]
+  fn remainders_group_left_to_right_with_products() {
+    assert_eq!(code(". / 60 % 60"), "(. / 60) % 60");
+    assert_eq!(code("a * b % c / d % e"), "((a * b) % c / d) % e");
+    assert_eq!(code("1 + .a * -2 % 3 - 4"), "1 + (.a * -2) % 3 - 4");
+    assert_eq!(
+      code("[.x / 2 % 3, {a: 12 * 5 % 3}]"),
+      "[(.x / 2) % 3, {a: (12 * 5) % 3}]"
+    );
+    assert_eq!(
+      code("\"\\(. / 60 % 60)\" | .a? * .b % 7"),
+      "\"\\((. / 60) % 60)\" | (.a? * .b) % 7"
+    );
+    assert_eq!(
+      code("if . then . * 2 % 3 else 0 end"),
+      "if . then (. * 2) % 3 else 0 end"
+    );
+    assert_eq!(
+      code("reduce .[] as $x (0; . + $x * 2 % 5)"),
+      "reduce (.[]) as $x (0; . + ($x * 2) % 5)"
+    );
+    // Left as they are: `%` first, or alone; parenthesized already; an assignment's own `%=`.
+    for program in ["a % b * c", ". % 60", "a / (b % c)", ".a %= 2 * 3", "a // b % c"] {
+      assert_eq!(code(program), program);
+    }
   }
 
   #[test]
