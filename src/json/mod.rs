@@ -5,7 +5,8 @@
 //! parses JSON text into values (a reader of its own), skipping what `shape` proves a program
 //! never reads; `program` compiles programs and keeps running ones in check; `run` runs them over
 //! documents, NDJSON lines (in parallel) and files; `fast` evaluates common programs without
-//! jaq; `compat` adds jq builtins jaq lacks; `constant` refuses at compile time what jq refuses
+//! jaq; `compat` adds jq builtins jaq lacks; `math` computes jq's math builtins as
+//! the C library does; `constant` refuses at compile time what jq refuses
 //! there and jaq does not; `order` gives operators and interpolations jq's order of evaluation;
 //! `time` is jq's UTC calendar and `strftime`; `canonical` is RFC 8785; `exports` is the thin
 //! `#[napi]` layer.
@@ -18,6 +19,7 @@ mod constant;
 #[cfg_attr(test, allow(dead_code))]
 mod exports;
 pub mod fast;
+mod math;
 pub mod nesting;
 mod order;
 pub mod program;

@@ -28,6 +28,7 @@ use jaq_core::{compile, data, Bind, Compiler, DataT, Exn, Lut, RunPtr};
 use super::compat;
 use super::constant;
 use super::fast;
+use super::math;
 use super::nesting;
 use super::order;
 use super::read::line_column;
@@ -168,6 +169,7 @@ fn funs() -> impl Iterator<Item = Fun<Kind>> {
     .into_iter()
     .chain(value::funs::funs().into_vec())
     .chain(compat::funs().into_vec())
+    .chain(math::funs())
     .chain(regex::funs().into_vec());
   own.map(run::<Kind>).chain(core).chain(std)
 }
