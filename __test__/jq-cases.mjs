@@ -1307,6 +1307,8 @@ export const cases = [
   ['"2015-03-05 23:51:61", "2015-03-05 23:51:60" | strptime("%Y-%m-%d %H:%M:%S") | ., mktime', 'null'],
   ['"2016-12-31T23:59:60Z", "9999-12-31T23:59:59Z", "2015-02-30T00:00:00Z" | fromdate', 'null'],
   ['"10:15" | strptime("%H:%M") | ., mktime', 'null'],
+  // The C library reads both texts up to a NUL, and jq's message shows them so.
+  ['try ("2015\\u0000x" | strptime("%Q")) catch ., try ("2015" | strptime("%Q\\u0000%Y")) catch ., try ("\\u0000" | strptime("%Q")) catch .', 'null'],
   ['"Thu, 05 Mar 2015 23:51:47 GMT" | strptime("%a, %d %b %Y %H:%M:%S %Z")', 'null'],
   ['try ("january 01 2024" | strptime("%b %d %Y")) catch ., try ("366 2023" | strptime("%j %Y")) catch ., try ("0" | strptime("%Y")) catch .', 'null'],
   // `?//` outside a destructuring is jq's syntax error (jaq: `?` then `//`).

@@ -98,9 +98,12 @@ def _offloop_epoch($name; broken_down):
     | .[5] += ($t - ($t | floor)) end;
 def gmtime: _offloop_epoch("gmtime"; _offloop_gmtime);
 def localtime: _offloop_epoch("localtime"; _offloop_localtime);
+# jq's message shows the texts as the C library read them: up to a NUL.
+def _offloop_c_string: split("\u0000") | first // "";
 def strptime($f):
   if type != "string" or ($f | type) != "string" then error("strptime/1 requires string inputs and arguments")
-  else . as $s | try _offloop_strptime($f) catch error("date \"\($s)\" does not match format \"\($f)\"") end;
+  else . as $s | try _offloop_strptime($f)
+    catch error("date \"\($s | _offloop_c_string)\" does not match format \"\($f | _offloop_c_string)\"") end;
 def mktime:
   if type != "array" then error("mktime requires array inputs")
   else _offloop_timegm // error("mktime requires parsed datetime inputs")

@@ -592,8 +592,9 @@ pub fn strptime<'a>(input: &'a str, format: &str) -> Option<([i64; 8], &'a str)>
     tm.weekday,
     tm.yearday,
   ];
-  // Every conversion stops at an ASCII byte, so the rest starts a character.
-  Some((fields, &input[reader.at..]))
+  // Every conversion stops at an ASCII byte or after a whole character of the format, so the rest
+  // starts a character.
+  Some((fields, input.get(reader.at..)?))
 }
 
 impl Reader<'_> {
