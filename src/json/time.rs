@@ -498,8 +498,7 @@ fn month_start(leap: bool, month: i64) -> i64 {
     .unwrap_or(0)
 }
 
-/// A `struct tm` as jq hands it to `strptime`: zeroed, with 8 and 367 for the weekday and the
-/// day of the year so that jq can tell whether the C library set them. The year is less 1900.
+/// A `struct tm` as `strptime` fills it (the year less 1900).
 struct BrokenDown {
   year: i64,
   month: i64,
@@ -511,17 +510,36 @@ struct BrokenDown {
   yearday: i64,
 }
 
+impl Default for BrokenDown {
+  /// As jq hands it to `strptime`: zeroed, with 8 and 367 for the weekday and the day of the
+  /// year so that jq can tell whether the C library set them.
+  fn default() -> Self {
+    BrokenDown {
+      year: 0,
+      month: 0,
+      day: 0,
+      hour: 0,
+      minute: 0,
+      second: 0,
+      weekday: 8,
+      yearday: 367,
+    }
+  }
+}
+
 /// Whether glibc has decided the input is in the locale's own formats (`Loc`) or the C locale's
 /// (`Raw`). In the C locale both are the same, but an `%O` number or an `%E` year decides it, and a
 /// later one may then fail: only the first `%O` number is read unless an `%E` year came first.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, Default)]
 enum Decided {
+  #[default]
   Not,
   Loc,
   Raw,
 }
 
 /// glibc's `strptime` reading `input` (C locale) into a `struct tm`, and its state.
+#[derive(Default)]
 struct Reader<'a> {
   input: &'a [u8],
   at: usize,
@@ -555,29 +573,7 @@ pub fn strptime<'a>(input: &'a str, format: &str) -> Option<([i64; 8], &'a str)>
   let format = format.split('\0').next().unwrap_or_default();
   let mut reader = Reader {
     input: input.as_bytes(),
-    at: 0,
-    tm: BrokenDown {
-      year: 0,
-      month: 0,
-      day: 0,
-      hour: 0,
-      minute: 0,
-      second: 0,
-      weekday: 8,
-      yearday: 367,
-    },
-    have_i: false,
-    is_pm: false,
-    century: None,
-    want_century: false,
-    want_era: false,
-    want_xday: false,
-    have_wday: false,
-    have_yday: false,
-    have_mon: false,
-    have_mday: false,
-    week: None,
-    decided: Decided::Not,
+    ..Reader::default()
   };
   reader.read(format.as_bytes())?;
   reader.finish();
@@ -684,6 +680,7 @@ impl Reader<'_> {
     }
   }
 
+  /// A conversion without a modifier.
   fn plain(&mut self, c: u8) -> Option<()> {
     match c {
       b'%' => {
@@ -826,7 +823,7 @@ impl Reader<'_> {
       .flat_map(|(i, name)| [(i, &name[..]), (i, &name[..name.len().min(3)])])
       .filter(|(_, name)| matches(name))
       .map(|(i, name)| (i, name.len()))
-      .max_by_key(|&(i, length)| (length, std::cmp::Reverse(i)))?;
+      .max_by_key(|&(_, length)| length)?;
     self.at += length;
     Some(index as i64)
   }
