@@ -496,7 +496,7 @@ describe('differential: jq 1.8.2', () => {
 })
 
 describe('differential: jq 1.8.2 in other time zones', () => {
-  // localtime, strflocaltime and strftime's %s read the system's zone (TZ, as the C library does):
+  // localtime, strflocaltime, strftime's %s and strptime's %s read the system's zone (TZ, as the C library does):
   // each zone runs in a child process of its own, against the oracle under the same TZ. The
   // instants cross daylight saving changes (a gap, an overlap), years beyond 9999 and before any
   // zone's history (local mean time), and zones with half-hour offsets and negative DST. (Not
@@ -512,6 +512,9 @@ describe('differential: jq 1.8.2 in other time zones', () => {
     `${JSON.stringify(walls)} | map(try strftime("${format}") catch .)`,
     `${JSON.stringify(walls)} | map(try mktime catch .)`,
     '[nan, infinite, "x", [1, "a"], {}] | map(try localtime catch ., try strflocaltime("%c") catch .)',
+    // strptime's %s is the local time (glibc's localtime_r), weekday and day of the year too.
+    '["1425599621", "0", "1710054000", "1730613600", "253402300800"] | map(strptime("%s"), (strptime("%s") | mktime))',
+    '[["0 2015", "%s %Y"], ["1425599621 Mar", "%s %b"], ["2015 1425599621", "%Y %s"]] | map(.[0] as $s | .[1] as $f | $s | strptime($f))',
   ]
   for (const zone of ['America/New_York', 'Asia/Kolkata', 'Australia/Lord_Howe', 'Europe/Dublin', 'UTC']) {
     test(zone, async () => {

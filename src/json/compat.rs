@@ -13,8 +13,8 @@
 //! are C's, on the number's double. `limit` and `skip` with a count that is not a number
 //! fail, as jq's do, only once `f` yields; `format/1` (missing in jaq) is jq's. Dates as jq's:
 //! `fromdate` is `strptime("%Y-%m-%dT%H:%M:%SZ") | mktime` (jaq's read any RFC 3339 text),
-//! `gmtime` truncates seconds before 1970 and fails on NaN, with jq's messages; `gmtime` and
-//! `strftime` are `time`'s (any year, the C library's formatting).
+//! `gmtime` truncates seconds before 1970 and fails on NaN, with jq's messages; `gmtime`,
+//! `strftime` and `strptime` are `time`'s (any year, the C library's formatting and reading).
 //!
 //! `leaf_paths`, `INDEX`, `IN`, `tostream`, `truncate_stream` and `fromstream` are jq 1.6's own
 //! definitions, `combinations` jq 1.8's (src/builtin.jq, MIT licence): jaq's failed on null and
@@ -90,7 +90,6 @@ def format($f):
   elif $f == "tsv" then @tsv elif $f == "sh" then @sh elif $f == "base64" then @base64
   elif $f == "base64d" then @base64d else $f | _offloop_not_a_format end;
 def gamma: lgamma;
-def _offloop_strptime($f): strptime($f);
 def _offloop_epoch($name; broken_down):
   if type != "number" then error("\($name)() requires numeric inputs")
   elif isnan or isinfinite then error("error converting number of seconds since epoch to datetime")
@@ -99,9 +98,12 @@ def _offloop_epoch($name; broken_down):
     | .[5] += ($t - ($t | floor)) end;
 def gmtime: _offloop_epoch("gmtime"; _offloop_gmtime);
 def localtime: _offloop_epoch("localtime"; _offloop_localtime);
+# jq's message shows the texts as the C library read them: up to a NUL.
+def _offloop_c_string: split("\u0000") | first // "";
 def strptime($f):
   if type != "string" or ($f | type) != "string" then error("strptime/1 requires string inputs and arguments")
-  else . as $s | try _offloop_strptime($f) catch error("date \"\($s)\" does not match format \"\($f)\"") end;
+  else . as $s | try _offloop_strptime($f)
+    catch error("date \"\($s | _offloop_c_string)\" does not match format \"\($f | _offloop_c_string)\"") end;
 def mktime:
   if type != "array" then error("mktime requires array inputs")
   else _offloop_timegm // error("mktime requires parsed datetime inputs")
@@ -188,6 +190,9 @@ pub fn funs() -> Box<[Filter<RunPtr<Kind>>]> {
     }),
     ("_offloop_strflocaltime", v(1), |mut cv| {
       bome(format_time(&cv.1, &cv.0.pop_var(), true))
+    }),
+    ("_offloop_strptime", v(1), |mut cv| {
+      bome(read_time(&cv.1, &cv.0.pop_var()))
     }),
     ("_offloop_timegm", v(0), |cv| {
       bome(Ok(timegm(&cv.1).map_or(Val::Null, Val::float)))
@@ -368,6 +373,20 @@ fn wall_seconds(fields: &[i64; 8]) -> i64 {
   let [year, month, day, hours, minutes, seconds, ..] = *fields;
   let days = time::days_from_civil(year + month.div_euclid(12), month.rem_euclid(12) + 1, 1) + day - 1;
   days * 86_400 + hours * 3_600 + minutes * 60 + seconds
+}
+
+/// jq's `strptime` (its `def` checks the types and words the error): the broken-down time, with
+/// the text the C library left as a ninth element. That text may only start with whitespace.
+fn read_time(text: &Val, format: &Val) -> ValR {
+  let (text, format) = (text.as_str().unwrap_or_default(), format.as_str().unwrap_or_default());
+  let (fields, rest) = time::strptime(text, format)
+    .filter(|(_, rest)| rest.bytes().next().is_none_or(time::is_space))
+    .ok_or_else(|| Error::str("does not match"))?;
+  let mut items: Vec<Val> = fields.map(|field| Val::float(field as f64)).into();
+  if !rest.is_empty() {
+    items.push(Val::from(rest.to_owned()));
+  }
+  Ok(Val::array(items))
 }
 
 /// jq's `mktime` of a broken-down time (`timegm`).
