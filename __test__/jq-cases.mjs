@@ -1252,6 +1252,10 @@ export const cases = [
   ['[range(-20; 21) / 4 | [pow(.; 1.5), pow(2.5; .), atan2(.; 3), hypot(.; 1.25), exp, log, sin]]', 'null'],
   ['[.[] | try exp catch ., try pow(.; 2) catch ., try pow(2; .) catch ., try atan2(1; .) catch .]', 'mixed'],
   ['try (null | log) catch ., try ("a" | sin) catch ., try pow("a"; 2) catch .', 'null'],
+  // An interpolation's last part is the outer loop: its error shows though an earlier part yields
+  // nothing (the fast evaluator went left to right; found by a differential hunt, 2026-12-06).
+  ['"\\(select(.z))-\\(.a.c)"', 'a5'],
+  ['"\\(.a.c)-\\(select(.z))", "\\(empty)\\(.a)", "x\\(.a)y\\(.a + 1)z"', 'a5'],
   // `*`, `/` and `%` share one precedence, left to right, in jq (jaq binds `%` tighter).
   ['[3661 | . / 60 % 60, . % 3600 / 60, 100 / 10 % 3, 12 * 5 % 3, 7 % 4 * 2, 12 * 5 % 7 / 2 % 3]', 'null'],
   ['[.[] | . * -3 % 4, 1 + . * 7 % 5 - 1, (. * 7) % 5, . * (7 % 5)]', 'digits'],

@@ -566,16 +566,25 @@ impl Expr {
         owned(Fv::Obj(object))
       }
       Expr::Interp(parts) => {
+        // jq runs the last part first (the outer loop): a part that yields nothing leaves the
+        // parts before it unrun, and their errors unseen.
+        let mut values = Vec::with_capacity(parts.len());
+        for part in parts.iter().rev() {
+          if let Interp::Expr(expr) = part {
+            match expr.one(input.clone(), vars)? {
+              Some(value) => values.push(value),
+              None => return Ok(None),
+            }
+          }
+        }
         let mut text = String::new();
         for part in parts {
           match part {
             Interp::Text(t) => text.push_str(t),
-            Interp::Expr(expr) => match expr.one(input.clone(), vars)? {
-              Some(value) => match &*value {
-                Fv::Str(s) => text.push_str(s),
-                other => text.push_str(&to_string(other)?),
-              },
-              None => return Ok(None),
+            Interp::Expr(_) => match values.pop().as_deref() {
+              Some(Fv::Str(s)) => text.push_str(s),
+              Some(other) => text.push_str(&to_string(other)?),
+              None => return Err(Fallback),
             },
           }
         }
