@@ -1256,6 +1256,11 @@ export const cases = [
   // nothing (the fast evaluator went left to right; found by a differential hunt, 2026-12-06).
   ['"\\(select(.z))-\\(.a.c)"', 'a5'],
   ['"\\(.a.c)-\\(select(.z))", "\\(empty)\\(.a)", "x\\(.a)y\\(.a + 1)z"', 'a5'],
+  // An object's entries run left to right, a computed key's values included: an earlier entry's
+  // error shows though a later key yields nothing (found by a differential hunt, 2026-12-06).
+  ['{b: .a.c, (.z | select(.)): 1}', 'a5'],
+  ['[{a: error("x"), (empty): 1}]', 'a5'],
+  ['[{(.a | tostring, "k"): (1, 2), b: .a}]', 'a5'],
   // `*`, `/` and `%` share one precedence, left to right, in jq (jaq binds `%` tighter).
   ['[3661 | . / 60 % 60, . % 3600 / 60, 100 / 10 % 3, 12 * 5 % 3, 7 % 4 * 2, 12 * 5 % 7 / 2 % 3]', 'null'],
   ['[.[] | . * -3 % 4, 1 + . * 7 % 5 - 1, (. * 7) % 5, . * (7 % 5)]', 'digits'],
@@ -1456,6 +1461,7 @@ export const differences = [
   ['try ({} | del(paths(-1))) catch ., try (1 | pick(paths)) catch ., try ("a" | paths -= 1) catch .', 'null', 'paths: a step that is not a path is refused when entered, though it yields nothing (jq: the input)'],
   ['try ("a" | test("(")) catch ., try ("A" | test("\\\\101")) catch .', 'null', 'regular expressions: fancy-regex\'s messages; an octal escape is refused as a back reference'],
   ['1 < 2 < 3', 'null', 'syntax: chained comparisons run (jq: a syntax error)'],
+  ['{(.a): 1, k: empty}', 'a5', 'objects: a computed key that is not a string fails only once the object is whole (jq: as soon as its entry is made)'],
   ['{a: 1 as $x | $x}', 'null', 'syntax: a binding as an object value runs (jq: a syntax error)'],
   ['"abc".[1:]', 'null', 'syntax: a slice after a string literal runs (jq: a syntax error)'],
 ]

@@ -283,7 +283,7 @@ impl<'s> Order<'s> {
   /// An object with jq's order where it can show. jq takes the entries left to right, the first
   /// one's values the outer loop, so it fails at the first entry that fails; jaq built no object
   /// at all when a later entry yielded none, even after an earlier one failed
-  /// (`{a: error("x"), b: empty}`). So where an entry may yield other than one value and two may
+  /// (`{a: error("x"), b: empty}`). So where an entry's key or value may yield other than one value and two may
   /// fail, each key and value that may is bound in order, the first outermost (a shorthand `{a}`
   /// taking `.a`, which may fail, as `{a: .a}`).
   fn object(&self, mut entries: Vec<(Term<&'s str>, Option<Term<&'s str>>)>) -> Term<&'s str> {
@@ -294,9 +294,10 @@ impl<'s> Order<'s> {
       }
       _ => None,
     };
+    // A computed key may yield other than one value too (`{a: .b.c, (.z | select(.)): 1}`).
     let varies = entries
       .iter()
-      .any(|(_, value)| value.as_ref().is_some_and(|v| !self.yields_one(v)));
+      .any(|(key, value)| !self.yields_one(key) || value.as_ref().is_some_and(|v| !self.yields_one(v)));
     // A shorthand entry other than `{a}` (`{$x}`, `{@base64 "a"}`) is left as it is.
     let fallible: usize = entries
       .iter()
