@@ -404,6 +404,10 @@ hostile('rindex of a string with 10^8 matches under a 256 MiB budget', jq('"x" *
 hostile('@uri of 120 MB under a 128 MiB budget', jq('"é" * 6e7 | @uri | length', 'null', { maxMemoryBytes: 128 * MiB }), MEMORY);
 hostile('@html of 120 MB under a 128 MiB budget', jq('"<" * 1.2e8 | @html | length', 'null', { maxMemoryBytes: 128 * MiB }), MEMORY);
 hostile('@sh of 120 MB under a 128 MiB budget', jq(`"'" * 1.2e8 | @sh | length`, 'null', { maxMemoryBytes: 128 * MiB }), MEMORY);
+// strptime reads as glibc's, by a reader of offloop's own (2026-12-06): long texts and formats.
+hostile('strptime of 10^6 digits as a year, and as seconds', jq(js(`'[' + JSON.stringify('1'.repeat(1e6)) + ' | try strptime("%Y") catch "no", try strptime("%s") catch "no"] | length'`)), { out: '2\n' });
+hostile('strptime with a format of 10^5 conversions', jq(js(`'"2015" | try strptime(' + JSON.stringify('%E%O%c%n'.repeat(25000)) + ') catch "no" | length'`)), { out: '2\n' });
+hostile('strptime of 10^6 spaces before a year', jq(js(`'(" " * 1e6 + "2015") | strptime("%Y") | .[0]'`)), { out: '2015\n' });
 hostile('abort: indices of a long array in a longer one', jq('[range(1e6) | 0] | indices([range(5e5) | 0]) | length', 'null', {}, 500), ABORT);
 hostile('abort: indices of a long string in a longer one', jq('"a" * 2e6 | indices("a" * 1e6) | length', 'null', {}, 500), ABORT);
 
