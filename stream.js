@@ -8,7 +8,6 @@
 const { Transform } = require('node:stream')
 const { StreamCodec } = require('./index.js')
 
-
 // Small chunks written meanwhile are joined into pieces of at most this many bytes (`_writev`).
 const BATCH_MAX = 64 << 10
 

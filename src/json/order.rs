@@ -283,9 +283,9 @@ impl<'s> Order<'s> {
   /// An object with jq's order where it can show. jq takes the entries left to right, the first
   /// one's values the outer loop, so it fails at the first entry that fails; jaq built no object
   /// at all when a later entry yielded none, even after an earlier one failed
-  /// (`{a: error("x"), b: empty}`). So where an entry's key or value may yield other than one value and two may
-  /// fail, each key and value that may is bound in order, the first outermost (a shorthand `{a}`
-  /// taking `.a`, which may fail, as `{a: .a}`).
+  /// (`{a: error("x"), b: empty}`). So where an entry's key or value may yield other than one
+  /// value and two may fail, each key and value that may is bound in order, the first outermost
+  /// (a shorthand `{a}` taking `.a`, which may fail, as `{a: .a}`).
   fn object(&self, mut entries: Vec<(Term<&'s str>, Option<Term<&'s str>>)>) -> Term<&'s str> {
     let implicit = |key: &Term<&'s str>| match key {
       Term::Str(None, _) if single(key) => {
