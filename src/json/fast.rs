@@ -453,7 +453,7 @@ impl Expr {
         a.run(input.clone(), vars, emit)?;
         b.run(input, vars, emit)
       }
-      Expr::If(cond, then, otherwise) => match cond.truth(input.clone(), vars)? {
+      Expr::If(cond, then, otherwise) => match cond.truth(&input, vars)? {
         Some(true) => then.run(input, vars, emit),
         Some(false) => otherwise.run(input, vars, emit),
         None => Ok(()),
@@ -482,6 +482,10 @@ impl Expr {
       Expr::Lit(lit) => owned(lit.value()),
       Expr::Var(i) => Ok(Some(Cow::Borrowed(&vars[*i]))),
       Expr::Index(base, key, opt) => {
+        // A path into a borrowed input, by reference: no call of `one` per step.
+        if let Some(found) = self.path_in(&input) {
+          return Ok(Some(found?.map_or(Cow::Owned(Fv::Null), Cow::Borrowed)));
+        }
         // `.a`, the most common path, indexes the input itself: no call (with a frame of several
         // hundred bytes) to evaluate `.`.
         let base = match &**base {
@@ -501,17 +505,17 @@ impl Expr {
         Some(value) => b.one(value, vars),
         None => Ok(None),
       },
-      Expr::Select(cond) => match cond.truth(input.clone(), vars)? {
+      Expr::Select(cond) => match cond.truth(&input, vars)? {
         Some(true) => Ok(Some(input)),
         _ => Ok(None),
       },
-      Expr::If(cond, then, otherwise) => match cond.truth(input.clone(), vars)? {
+      Expr::If(cond, then, otherwise) => match cond.truth(&input, vars)? {
         Some(true) => then.one(input, vars),
         Some(false) => otherwise.one(input, vars),
         None => Ok(None),
       },
-      Expr::Cmp(..) | Expr::And(..) | Expr::Or(..) => Ok(self.truth(input, vars)?.map(|b| Cow::Owned(Fv::Bool(b)))),
-      Expr::Math(l, op, r) => Ok(Self::binary(l, r, input, vars, |l, r| math(&l, *op, &r))?.map(Cow::Owned)),
+      Expr::Cmp(..) | Expr::And(..) | Expr::Or(..) => Ok(self.truth(&input, vars)?.map(|b| Cow::Owned(Fv::Bool(b)))),
+      Expr::Math(l, op, r) => Ok(Self::binary(l, r, &input, vars, |l, r| math(l, *op, r))?.map(Cow::Owned)),
       Expr::Alt(l, r) => match l.one(input.clone(), vars)? {
         Some(a) if a.truthy() => Ok(Some(a)),
         _ => r.one(input, vars),
@@ -549,11 +553,14 @@ impl Expr {
               None => return Ok(None),
             },
           };
-          let Some(value) = value.one(input.clone(), vars)? else {
-            return Ok(None);
+          let value = match value.path_in(&input) {
+            Some(found) => found?.map_or(Fv::Null, Fv::clone),
+            None => match value.one(input.clone(), vars)? {
+              Some(value) => value.into_owned(),
+              None => return Ok(None),
+            },
           };
           // A repeated key keeps its first place and takes the last value, as jq's objects do.
-          let value = value.into_owned();
           if *distinct {
             object.push((key, value));
             continue;
@@ -608,10 +615,10 @@ impl Expr {
   /// and `not` answer with a `bool` directly: building an `Fv::Bool` and moving it back through
   /// `one`, whose frame is several hundred bytes, was 2% of the addon's instructions on the
   /// benchmark's NDJSON `select(.status >= 500 or .latency_ms > 900) | {...}`.
-  fn truth<'a>(&'a self, input: V<'a>, vars: &'a [Fv<'a>]) -> Res<Option<bool>> {
+  fn truth<'a>(&'a self, input: &V<'a>, vars: &'a [Fv<'a>]) -> Res<Option<bool>> {
     match self {
       Expr::Cmp(l, op, r) => Self::binary(l, r, input, vars, |l, r| {
-        let order = compare(&l, &r)?;
+        let order = compare(l, r)?;
         Ok(match op {
           Cmp::Eq => order == Ordering::Equal,
           Cmp::Ne => order != Ordering::Equal,
@@ -621,38 +628,85 @@ impl Expr {
           Cmp::Ge => order != Ordering::Less,
         })
       }),
-      Expr::And(l, r) => match l.truth(input.clone(), vars)? {
+      Expr::And(l, r) => match l.truth(input, vars)? {
         Some(false) => Ok(Some(false)),
         Some(true) => r.truth(input, vars),
         None => Ok(None),
       },
-      Expr::Or(l, r) => match l.truth(input.clone(), vars)? {
+      Expr::Or(l, r) => match l.truth(input, vars)? {
         Some(true) => Ok(Some(true)),
         Some(false) => r.truth(input, vars),
         None => Ok(None),
       },
       Expr::Not => Ok(Some(!input.truthy())),
-      other => Ok(other.one(input, vars)?.map(|value| value.truthy())),
+      other => Ok(other.operand(input, vars, &mut None)?.map(Fv::truthy)),
     }
   }
 
+  /// Both operands' values, the right one first (as jq runs them), handed to `f`.
   fn binary<'a, T>(
     l: &'a Expr,
     r: &'a Expr,
-    input: V<'a>,
+    input: &V<'a>,
     vars: &'a [Fv<'a>],
-    f: impl FnOnce(V<'a>, V<'a>) -> Res<T>,
+    f: impl FnOnce(&Fv<'a>, &Fv<'a>) -> Res<T>,
   ) -> Res<Option<T>> {
-    // A literal operand (`.status >= 500`) is built in place, without a call of `one`.
-    let b = match r {
-      Expr::Lit(lit) => Cow::Owned(lit.value()),
-      r => match r.one(input.clone(), vars)? {
-        Some(b) => b,
-        None => return Ok(None),
-      },
+    let (mut right, mut left) = (None, None);
+    let Some(b) = r.operand(input, vars, &mut right)? else {
+      return Ok(None);
     };
-    let Some(a) = l.one(input, vars)? else { return Ok(None) };
+    let Some(a) = l.operand(input, vars, &mut left)? else {
+      return Ok(None);
+    };
     f(a, b).map(Some)
+  }
+
+  /// The single value of an operand (`None`: it yields nothing). A path into a borrowed input
+  /// (`.status`, `.user.name`) is looked up by reference; anything else is computed by `one`
+  /// into `slot`, which the caller keeps while it uses the value. Why: `one` hands back a `Cow`
+  /// through memory, written with narrow stores and read back with wide loads that then wait
+  /// for those stores, and on the benchmark's NDJSON filter those stalls were most of the time
+  /// the condition took (benchmark/NOTES.md).
+  fn operand<'s, 'a: 's>(
+    &'a self,
+    input: &V<'a>,
+    vars: &'a [Fv<'a>],
+    slot: &'s mut Option<V<'a>>,
+  ) -> Res<Option<&'s Fv<'a>>> {
+    static NULL: Fv<'static> = Fv::Null;
+    if let Some(found) = self.path_in(input) {
+      return Ok(Some(found?.unwrap_or(&NULL)));
+    }
+    *slot = match self {
+      // A literal operand (`.status >= 500`) is built in place, without a call of `one`.
+      Expr::Lit(lit) => Some(Cow::Owned(lit.value())),
+      other => other.one(input.clone(), vars)?,
+    };
+    Ok(slot.as_deref())
+  }
+
+  /// `path` over a borrowed input; `None` for a computed one too.
+  fn path_in<'a>(&self, input: &V<'a>) -> Option<Res<Option<&'a Fv<'a>>>> {
+    match input {
+      Cow::Borrowed(value) => self.path(value),
+      Cow::Owned(_) => None,
+    }
+  }
+
+  /// What a path of steps from `.` that are not optional (`.a.b[0]`) names in `input`, by
+  /// reference (`None` for null); `None` if the expression is not such a path. The result
+  /// comes back in registers.
+  fn path<'a, 't>(&self, input: &'a Fv<'t>) -> Option<Res<Option<&'a Fv<'t>>>> {
+    match self {
+      Expr::Id => Some(Ok(Some(input))),
+      Expr::Index(base, key, Opt::Essential) => Some(match base.path(input)? {
+        Ok(Some(value)) => child(value, key),
+        // `null | .a` and `null | .[0]` are null.
+        Ok(None) => Ok(None),
+        Err(Fallback) => Err(Fallback),
+      }),
+      _ => None,
+    }
   }
 }
 

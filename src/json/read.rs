@@ -80,6 +80,7 @@ pub struct Number<'t> {
 
 impl Number<'_> {
   /// The jq number.
+  #[inline]
   pub fn num(self) -> Num {
     match self.literal {
       None => Num::Short(self.value),

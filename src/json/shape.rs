@@ -66,10 +66,27 @@ impl Shape {
   }
 }
 
-/// Equality of two keys, cheapest checks first.
+/// Equality of two keys, cheapest checks first. Keys of up to 16 bytes, most of them, are
+/// compared in two loads each that may overlap, without the call of `memcmp` (which cost 3% of
+/// the benchmark's NDJSON filter, where the reader compares each key with the fields it keeps).
 #[inline]
 pub fn same_key(a: &[u8], b: &[u8]) -> bool {
-  a.len() == b.len() && a.first() == b.first() && a == b
+  /// The first and the last `N` bytes of `bytes` (at least `N` long) as two words.
+  fn ends<const N: usize>(bytes: &[u8]) -> ([u8; N], [u8; N]) {
+    let first = bytes[..N].try_into().unwrap_or([0; N]);
+    let last = bytes[bytes.len() - N..].try_into().unwrap_or([0; N]);
+    (first, last)
+  }
+  if a.len() != b.len() {
+    return false;
+  }
+  match a.len() {
+    0 => true,
+    1..=3 => a[0] == b[0] && a[a.len() / 2] == b[a.len() / 2] && a[a.len() - 1] == b[a.len() - 1],
+    4..=7 => ends::<4>(a) == ends::<4>(b),
+    8..=16 => ends::<8>(a) == ends::<8>(b),
+    _ => a.first() == b.first() && a == b,
+  }
 }
 
 /// Paths consumed whole, as a trie.
@@ -339,6 +356,23 @@ mod tests {
 
   fn fields(names: &[&str]) -> Shape {
     Shape::fields(names.iter().map(|n| (*n, Shape::All)))
+  }
+
+  /// `same_key` against slice equality: keys of every length up to 40 bytes, equal, differing
+  /// in any one byte, and of other lengths.
+  #[test]
+  fn same_key_is_equality() {
+    for len in 0..=40usize {
+      let key: Vec<u8> = (0..len).map(|i| b'a' + (i * 7 % 26) as u8).collect();
+      assert!(same_key(&key, &key.clone()), "{len}");
+      for at in 0..len {
+        let mut other = key.clone();
+        other[at] ^= 0x20;
+        assert_eq!(same_key(&key, &other), key == other, "{len} {at}");
+      }
+      assert!(!same_key(&key, &key[..len.saturating_sub(1)]) || len == 0);
+      assert!(!same_key(&key, &[key.as_slice(), b"x"].concat()));
+    }
   }
 
   #[test]
